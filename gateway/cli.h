@@ -20,7 +20,17 @@ struct cli_common {
     bool json;
 };
 
+struct conf;
+struct store;
+
 int cli_main(int argc, char **argv);
+
+/* Loads the configuration, printing every error to stderr; CLI_OK or CLI_USAGE. */
+int cli_load_config(const char *cmd, const char *path, struct conf **out);
+/* Opens the configured database; CLI_OK or CLI_FAIL with the reason printed. */
+int cli_open_store(const char *cmd, const struct conf *conf, struct store **out);
+/* Prints a JSON value (a jansson json_t *, taken over and freed) on stdout. */
+void cli_print_json(void *json);
 
 /* The default config: config/homing.conf in a source tree, else /etc/homing/homing.conf. */
 const char *cli_default_config(void);

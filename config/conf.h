@@ -1,0 +1,125 @@
+/*
+ * conf: homing.conf, loaded with libconfig and checked against one schema.
+ *
+ * Every key has a type, a default, and a range or set of allowed values in
+ * the schema table (config/conf_schema.c). Loading never stops at the first
+ * problem: it collects every error, each naming the file, the line and the
+ * key path ("config/homing.conf:12: modems[1].baud: ..."), so an operator
+ * fixes a file in one pass. A struct conf that loaded with errors is never
+ * used to run the service.
+ *
+ * Durations are kept in seconds, clock times in minutes after midnight.
+ */
+#ifndef HOMING_CONF_H
+#define HOMING_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct conf_strlist {
+    char **items;
+    size_t n;
+};
+
+struct conf_modem {
+    char *name;
+    char *port;          /* device path, or usb:VID:PID[:SERIAL[:INTERFACE]] */
+    int64_t baud;
+    char *pin;
+    char *smsc;          /* SMSC address to set, "" to keep the SIM's */
+    int64_t sends_per_minute;
+    bool status_reports;
+};
+
+struct conf_smpp {
+    char *name;
+    char *host;
+    int64_t port;
+    char *system_id;
+    char *password;
+    char *system_type;
+    char *bind;          /* transceiver | transmitter+receiver */
+    int64_t window;
+    int64_t tps;
+    char *concat;        /* udh | sar | payload */
+    bool receipts;
+    int64_t enquire_link; /* seconds */
+};
+
+struct conf_route {
+    char *match;         /* "+" for everything, else a number prefix such as "+353" */
+    struct conf_strlist via;
+    char *strategy;      /* failover | round-robin | least-busy */
+};
+
+struct conf_kannel_user {
+    char *username;
+    char *password;
+};
+
+struct conf_step {
+    int64_t after;       /* seconds */
+    char *text;
+};
+
+struct conf_campaign {
+    char *name;
+    struct conf_strlist exit_on;
+    struct conf_step *steps;
+    size_t n_steps;
+};
+
+struct conf {
+    char *path;          /* the file this was loaded from */
+    char *database;
+    struct { char *listen; char *token; int64_t max_body; bool metrics_open; } http;
+    struct { char *country; char *timezone; int64_t validity; int64_t max_segments; bool smart_encoding; } defaults;
+    struct { char *level; bool syslog; } log;
+    struct { int64_t tick; } service;
+    struct conf_modem *modems;
+    size_t n_modems;
+    struct conf_smpp *smpp;
+    size_t n_smpp;
+    struct conf_route *routes;
+    size_t n_routes;
+    struct { struct conf_kannel_user *users; size_t n_users; } kannel_compat;
+    struct { char *optout_reply; } keywords;
+    struct { int64_t start; int64_t end; } quiet_hours;   /* minutes after midnight */
+    struct { int64_t messages; int64_t per; } frequency_cap;
+    struct conf_campaign *campaigns;
+    size_t n_campaigns;
+};
+
+/* The errors of one load, in file order. */
+struct conf_errors {
+    char **lines;
+    size_t n;
+};
+
+/*
+ * Loads and checks `path`. Returns a conf when there were no errors; otherwise
+ * NULL, with every problem appended to `errs` (which the caller frees).
+ */
+struct conf *conf_load(const char *path, struct conf_errors *errs);
+/* A conf with every default, as if the file were empty. Never fails. */
+struct conf *conf_defaults(void);
+void conf_free(struct conf *conf);
+void conf_errors_free(struct conf_errors *errs);
+
+/* Prints the schema as a markdown reference (docs/configuration.md's table). */
+void conf_print_reference(FILE *out);
+/* Calls `fn` with the dotted path of every key in the schema ("modems[].baud"). */
+void conf_schema_walk(void (*fn)(const char *path, void *arg), void *arg);
+
+/*
+ * Value parsers shared with the CLI and HTTP API. They return true on success,
+ * or false with a reason in `why` ("unknown unit 'x' in '5x'").
+ */
+bool conf_parse_duration(const char *text, int64_t *seconds, char *why, size_t why_size);
+bool conf_parse_clock(const char *text, int64_t *minutes, char *why, size_t why_size);
+bool conf_parse_listen(const char *text, char *host, size_t host_size, int *port,
+                       char *why, size_t why_size);
+
+#endif

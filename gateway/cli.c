@@ -1,0 +1,183 @@
+/*
+ * cli: the command table and everything commands share. `homing help` and
+ * `homing COMMAND --help` are printed from the table, so a command's usage is
+ * written once.
+ */
+#include "gateway/cli.h"
+
+#include <stdarg.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "config/conf.h"
+#include "gateway/commands.h"
+#include "gateway/store.h"
+
+struct cli_command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *usage;
+    const char *summary;
+    const char *details;
+};
+
+static const struct cli_command commands[] = {
+    { "run", cmd_run, "run [-c FILE] [--time-scale N] [--start-at ISO8601]",
+      "run the gateway service in the foreground",
+      "Loads the configuration, opens the database and runs until SIGTERM or SIGINT.\n"
+      "SIGHUP reloads the configuration; an invalid new file is logged and the old one kept.\n"
+      "  --time-scale N     run the service clock N times faster (demos and tests only)\n"
+      "  --start-at TIME    with --time-scale: the instant the clock starts at\n" },
+    { "config", cmd_config, "config check|reference [-c FILE]",
+      "check a configuration file, or print the key reference",
+      "  check        print \"ok\", or every error with its file and line (exit 2)\n"
+      "  reference    print the table of every key (docs/configuration.md)\n" },
+    { "send", cmd_send, "send TO TEXT [--from ID] [--route NAME] [--key KEY] [--json]",
+      "queue one message and print its id",
+      "TO is a phone number; national numbers take the country of defaults.country.\n"
+      "The message is committed to the database before its id is printed.\n"
+      "  --from ID       sender id (number or alphanumeric)\n"
+      "  --route NAME    send through this modem or SMPP bind only\n"
+      "  --key KEY       idempotency key: sending the same key again returns the first id\n" },
+    { "messages", cmd_messages, "messages [--state S] [--to NUMBER] [--limit N] [--json]",
+      "list messages, newest first",
+      "  --state S      queued, sending, sent, delivered, undelivered, failed, expired,\n"
+      "                 suppressed\n"
+      "  --to NUMBER    only messages to this recipient\n"
+      "  --limit N      at most N messages (default 100)\n" },
+    { "show", cmd_show, "show ID [--json]", "show one message with its parts and receipts", "" },
+};
+
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+static const struct cli_command *find_command(const char *name)
+{
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+const char *cli_default_config(void)
+{
+    /* A source tree has the sample beside the binary's build; an install has /etc. */
+    if (access("config/homing.conf", R_OK) == 0)
+        return "config/homing.conf";
+    return "/etc/homing/homing.conf";
+}
+
+static void vprint(const char *cmd, const char *fmt, va_list ap)
+{
+    fprintf(stderr, "homing%s%s: ", cmd ? " " : "", cmd ? cmd : "");
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
+int cli_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vprint(cmd, fmt, ap);
+    va_end(ap);
+    return CLI_FAIL;
+}
+
+int cli_usage(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vprint(cmd, fmt, ap);
+    va_end(ap);
+    if (cmd)
+        fprintf(stderr, "see 'homing %s --help'\n", cmd);
+    else
+        fprintf(stderr, "see 'homing help'\n");
+    return CLI_USAGE;
+}
+
+void cli_print_help(const char *cmd, FILE *out)
+{
+    const struct cli_command *c = find_command(cmd);
+    if (!c)
+        return;
+    fprintf(out, "usage: homing %s\n\n%s.\n\n%s", c->usage, c->summary, c->details);
+    fprintf(out, "%sCommon options:\n"
+                 "  -c FILE     configuration file (default: %s)\n"
+                 "  --json      print data as JSON\n"
+                 "  -h, --help  this help\n", *c->details ? "\n" : "", cli_default_config());
+}
+
+static void print_overview(FILE *out)
+{
+    fprintf(out, "homing %s: an SMS gateway for USB GSM modems and SMPP carriers\n\n"
+                 "usage: homing COMMAND [options]\n\ncommands:\n", HOMING_VERSION);
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "  %-10s %s\n\n'homing COMMAND --help' tells more about a command.\n",
+            "help", "this overview, or 'help COMMAND'");
+}
+
+int cli_main(int argc, char **argv)
+{
+    if (argc < 2)
+        return print_overview(stderr), CLI_USAGE;
+    const char *name = argv[1];
+    if (strcmp(name, "--version") == 0 || strcmp(name, "version") == 0) {
+        printf("homing %s\n", HOMING_VERSION);
+        return CLI_OK;
+    }
+    if (strcmp(name, "help") == 0 || strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0) {
+        if (argc > 2 && find_command(argv[2])) {
+            cli_print_help(argv[2], stdout);
+            return CLI_OK;
+        }
+        if (argc > 2)
+            return cli_usage(NULL, "no command '%s'", argv[2]);
+        print_overview(stdout);
+        return CLI_OK;
+    }
+    const struct cli_command *c = find_command(name);
+    if (!c)
+        return cli_usage(NULL, "no command '%s'", name);
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            break;
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            cli_print_help(name, stdout);
+            return CLI_OK;
+        }
+    }
+    return c->run(argc - 1, argv + 1);
+}
+
+int cli_load_config(const char *cmd, const char *path, struct conf **out)
+{
+    struct conf_errors errs = { 0 };
+    *out = conf_load(path, &errs);
+    for (size_t i = 0; i < errs.n; i++)
+        fprintf(stderr, "%s\n", errs.lines[i]);
+    conf_errors_free(&errs);
+    if (*out)
+        return CLI_OK;
+    fprintf(stderr, "homing %s: %s has errors; 'homing config check -c %s' lists them\n", cmd,
+            path, path);
+    return CLI_USAGE;
+}
+
+int cli_open_store(const char *cmd, const struct conf *conf, struct store **out)
+{
+    char err[512];
+    *out = store_open(conf->database, err, sizeof err);
+    if (*out)
+        return CLI_OK;
+    return cli_error(cmd, "%s", err);
+}
+
+void cli_print_json(void *json)
+{
+    json_dumpf(json, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    fputc('\n', stdout);
+    json_decref(json);
+}

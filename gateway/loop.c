@@ -1,0 +1,103 @@
+/*
+ * loop: a thin, documented layer over libevent's event_base. Timers and
+ * signals share one small struct so their owners free them the same way.
+ */
+#include "gateway/loop.h"
+
+#include <event2/event.h>
+#include <stdlib.h>
+
+struct loop {
+    struct event_base *base;
+};
+
+struct loop_timer {
+    struct event *ev;
+    loop_fn *fn;
+    void *arg;
+};
+
+struct loop *loop_new(void)
+{
+    struct loop *loop = calloc(1, sizeof *loop);
+    if (!loop)
+        return NULL;
+    loop->base = event_base_new();
+    if (!loop->base) {
+        free(loop);
+        return NULL;
+    }
+    return loop;
+}
+
+void loop_free(struct loop *loop)
+{
+    if (!loop)
+        return;
+    event_base_free(loop->base);
+    free(loop);
+}
+
+int loop_run(struct loop *loop)
+{
+    return event_base_dispatch(loop->base) < 0 ? -1 : 0;
+}
+
+void loop_stop(struct loop *loop)
+{
+    event_base_loopbreak(loop->base);
+}
+
+struct event_base *loop_base(struct loop *loop)
+{
+    return loop->base;
+}
+
+static void on_event(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct loop_timer *t = arg;
+    t->fn(t->arg);
+}
+
+struct loop_timer *loop_timer_new(struct loop *loop, int64_t interval_ms, int repeat,
+                                  loop_fn *fn, void *arg)
+{
+    struct loop_timer *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->fn = fn;
+    t->arg = arg;
+    t->ev = event_new(loop->base, -1, repeat ? EV_PERSIST : 0, on_event, t);
+    struct timeval tv = { .tv_sec = interval_ms / 1000, .tv_usec = (interval_ms % 1000) * 1000 };
+    if (!t->ev || event_add(t->ev, &tv) != 0) {
+        loop_timer_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+struct loop_timer *loop_signal_new(struct loop *loop, int signo, loop_fn *fn, void *arg)
+{
+    struct loop_timer *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->fn = fn;
+    t->arg = arg;
+    t->ev = evsignal_new(loop->base, signo, on_event, t);
+    if (!t->ev || event_add(t->ev, NULL) != 0) {
+        loop_timer_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+void loop_timer_free(struct loop_timer *t)
+{
+    if (!t)
+        return;
+    if (t->ev)
+        event_free(t->ev);
+    free(t);
+}

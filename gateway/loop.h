@@ -1,0 +1,37 @@
+/*
+ * loop: the one event loop of the process (libevent 2.1 underneath).
+ *
+ * Everything homing waits on is an event here: serial fds, SMPP sockets,
+ * the HTTP server, timers and signals. Callbacks run one at a time on the
+ * loop's thread and must never block (no sleep, no blocking read).
+ * Modules that need libevent's own buffered I/O or HTTP take loop_base().
+ */
+#ifndef HOMING_LOOP_H
+#define HOMING_LOOP_H
+
+#include <stdint.h>
+
+struct loop;
+struct loop_timer;
+struct event_base;
+
+typedef void loop_fn(void *arg);
+
+struct loop *loop_new(void);
+/* Frees the loop; every timer and signal handler must have been freed first. */
+void loop_free(struct loop *loop);
+/* Runs until loop_stop(); returns 0, or -1 if libevent failed. */
+int loop_run(struct loop *loop);
+/* Makes loop_run() return after the current callback. */
+void loop_stop(struct loop *loop);
+struct event_base *loop_base(struct loop *loop);
+
+/* Calls fn every `interval_ms` (repeat) or once after it. Free with loop_timer_free(). */
+struct loop_timer *loop_timer_new(struct loop *loop, int64_t interval_ms, int repeat,
+                                  loop_fn *fn, void *arg);
+/* Calls fn when `signo` arrives (delivered on the loop, not in a signal handler). */
+struct loop_timer *loop_signal_new(struct loop *loop, int signo, loop_fn *fn, void *arg);
+/* Accepts NULL. */
+void loop_timer_free(struct loop_timer *t);
+
+#endif

@@ -1,0 +1,180 @@
+/*
+ * service: the daemon's life cycle. Later capabilities (drivers, dispatcher,
+ * HTTP API, scheduler) hang off the loop created here; this file only starts,
+ * ticks, reloads and stops.
+ */
+#include "gateway/service.h"
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config/conf.h"
+#include "gateway/clock.h"
+#include "gateway/log.h"
+#include "gateway/loop.h"
+#include "gateway/store.h"
+
+struct service {
+    const char *config_path;
+    struct conf *conf;
+    struct store *store;
+    struct loop *loop;
+    struct loop_timer *tick, *sigterm, *sigint, *sighup;
+    int64_t queued_reported;   /* last queue depth logged, to log changes only */
+};
+
+static void apply_log_settings(const struct conf *conf)
+{
+    enum log_level level = LOG_LEVEL_INFO;
+    log_level_parse(conf->log.level, &level);
+    log_init("homing", level, conf->log.syslog);
+}
+
+static void log_configuration(const struct service *svc)
+{
+    const struct conf *c = svc->conf;
+    log_info("homing starting version=%s config=%s pid=%d", HOMING_VERSION, c->path,
+             (int)getpid());
+    log_info("store opened path=%s schema_version=%d", c->database,
+             store_schema_version(svc->store));
+    log_info("configured modems=%zu smpp_binds=%zu routes=%zu campaigns=%zu country=%s",
+             c->n_modems, c->n_smpp, c->n_routes, c->n_campaigns, c->defaults.country);
+    for (size_t i = 0; i < c->n_modems; i++)
+        log_info("modem=%s port=%s baud=%lld", c->modems[i].name, c->modems[i].port,
+                 (long long)c->modems[i].baud);
+    for (size_t i = 0; i < c->n_smpp; i++)
+        log_info("bind=%s host=%s port=%lld system_id=%s", c->smpp[i].name, c->smpp[i].host,
+                 (long long)c->smpp[i].port, c->smpp[i].system_id);
+    if (c->n_modems == 0 && c->n_smpp == 0)
+        log_warnx("no modem or SMPP bind is configured: messages are accepted and queued, "
+                  "and wait until a route exists (add modems or smpp in %s)", c->path);
+    if (clock_scale() != 1.0) {
+        char at[40];
+        log_warnx("clock runs %.0fx real time from %s: for demos and tests only",
+                  clock_scale(), clock_iso8601(clock_now(), at, sizeof at));
+    }
+}
+
+static void report_queue(struct service *svc)
+{
+    int64_t counts[MSG_STATE_COUNT];
+    char err[256];
+    if (store_count_by_state(svc->store, counts, err, sizeof err) != STORE_OK) {
+        log_error("store count failed: %s", err);
+        return;
+    }
+    if (counts[MSG_QUEUED] != svc->queued_reported && svc->conf->n_routes == 0)
+        log_info("queue depth queued=%lld: waiting for a route", (long long)counts[MSG_QUEUED]);
+    svc->queued_reported = counts[MSG_QUEUED];
+}
+
+static void on_tick(void *arg)
+{
+    struct service *svc = arg;
+    int64_t expired = 0;
+    char err[256];
+    if (store_expire_due(svc->store, clock_now(), &expired, err, sizeof err) != STORE_OK)
+        log_error("store expire failed: %s", err);
+    else if (expired > 0)
+        log_info("messages expired count=%lld reason=validity", (long long)expired);
+    report_queue(svc);
+}
+
+static void on_stop(void *arg)
+{
+    struct service *svc = arg;
+    log_info("signal received: stopping");
+    loop_stop(svc->loop);
+}
+
+static void on_reload(void *arg)
+{
+    struct service *svc = arg;
+    struct conf_errors errs = { 0 };
+    log_info("signal SIGHUP: reloading config=%s", svc->config_path);
+    struct conf *next = conf_load(svc->config_path, &errs);
+    for (size_t i = 0; i < errs.n; i++)
+        log_error("config reload: %s", errs.lines[i]);
+    conf_errors_free(&errs);
+    if (!next) {
+        log_error("config reload rejected: keeping the running configuration");
+        return;
+    }
+    if (strcmp(next->database, svc->conf->database) != 0)
+        log_warnx("config reload: database changed to %s; it takes effect at the next start",
+                  next->database);
+    conf_free(svc->conf);
+    svc->conf = next;
+    apply_log_settings(svc->conf);
+    log_info("config reloaded modems=%zu smpp_binds=%zu routes=%zu", next->n_modems,
+             next->n_smpp, next->n_routes);
+}
+
+static bool start_events(struct service *svc)
+{
+    /* Broken pipes are reported as write errors on the socket, not as a signal. */
+    signal(SIGPIPE, SIG_IGN);
+    svc->loop = loop_new();
+    if (!svc->loop)
+        return false;
+    svc->tick = loop_timer_new(svc->loop, svc->conf->service.tick * 1000, 1, on_tick, svc);
+    svc->sigterm = loop_signal_new(svc->loop, SIGTERM, on_stop, svc);
+    svc->sigint = loop_signal_new(svc->loop, SIGINT, on_stop, svc);
+    svc->sighup = loop_signal_new(svc->loop, SIGHUP, on_reload, svc);
+    return svc->tick && svc->sigterm && svc->sigint && svc->sighup;
+}
+
+static void service_free(struct service *svc)
+{
+    loop_timer_free(svc->tick);
+    loop_timer_free(svc->sigterm);
+    loop_timer_free(svc->sigint);
+    loop_timer_free(svc->sighup);
+    loop_free(svc->loop);
+    store_close(svc->store);
+    conf_free(svc->conf);
+}
+
+static bool load_config(struct service *svc)
+{
+    struct conf_errors errs = { 0 };
+    svc->conf = conf_load(svc->config_path, &errs);
+    for (size_t i = 0; i < errs.n; i++)
+        log_error("%s", errs.lines[i]);
+    conf_errors_free(&errs);
+    if (!svc->conf)
+        log_error("configuration %s has errors: not starting", svc->config_path);
+    return svc->conf != NULL;
+}
+
+int service_run(const struct service_options *opt)
+{
+    struct service svc = { .config_path = opt->config_path, .queued_reported = -1 };
+    log_init("homing", LOG_LEVEL_INFO, false);
+    if (!load_config(&svc))
+        return 2;
+    apply_log_settings(svc.conf);
+    if (opt->time_scale > 0 && opt->time_scale != 1.0)
+        clock_set_scale(opt->time_scale, opt->start_at ? opt->start_at : clock_now());
+    char err[512];
+    svc.store = store_open(svc.conf->database, err, sizeof err);
+    if (!svc.store) {
+        log_error("store: %s", err);
+        service_free(&svc);
+        return 1;
+    }
+    if (!start_events(&svc)) {
+        log_error("cannot set up the event loop");
+        service_free(&svc);
+        return 1;
+    }
+    log_configuration(&svc);
+    log_info("ready");
+    int rc = loop_run(svc.loop);
+    service_free(&svc);
+    log_info("stopped cleanly");
+    return rc == 0 ? 0 : 1;
+}

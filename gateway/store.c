@@ -1,0 +1,687 @@
+/*
+ * store: sqlite3 behind a narrow interface.
+ *
+ * The database runs in WAL mode with synchronous=FULL: a commit is on disk
+ * when sqlite3_step() on COMMIT returns, and readers (the CLI) never wait for
+ * the writer. Writers take the lock up front (BEGIN IMMEDIATE) so a busy
+ * database is met by the busy timeout at the start of a transaction rather
+ * than by a failed upgrade from reader to writer midway.
+ *
+ * Every statement is prepared once at open time from the table below; no SQL
+ * is ever built from values.
+ */
+#include "gateway/store.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "gateway/store_schema.h"
+
+#define BUSY_TIMEOUT_MS 5000
+
+enum stmt_id {
+    ST_FIND_IDEM, ST_INSERT_MSG, ST_EXPIRE, ST_SELECT_DUE, ST_MARK_SENDING,
+    ST_MSG_EXISTS, ST_UPSERT_PART, ST_PART_STATES, ST_SET_MSG_STATE,
+    ST_GET_MSG, ST_GET_PARTS, ST_LIST_MSGS, ST_COUNT_STATES,
+    ST_COUNT
+};
+
+/* Shared by ST_GET_MSG and ST_LIST_MSGS so that row_to_message() reads both. */
+#define MSG_COLUMNS \
+    "id, recipient, sender, body, encoding, segments, route, state, attempts, " \
+    "source, last_error, campaign, step, created_at, updated_at, sent_at, expires_at"
+
+static const char *const stmt_sql[ST_COUNT] = {
+    [ST_FIND_IDEM] = "SELECT id, recipient, body, coalesce(sender, '') FROM messages "
+                     "WHERE idempotency_key = ?1",
+    [ST_INSERT_MSG] = "INSERT INTO messages (recipient, sender, body, encoding, segments, route, "
+                      "state, next_attempt_at, expires_at, idempotency_key, source, created_at, "
+                      "updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?8, ?9, ?10, ?7, ?7)",
+    [ST_EXPIRE] = "UPDATE messages SET state = 'expired', updated_at = ?1, "
+                  "last_error = 'validity passed before it could be sent' "
+                  "WHERE state = 'queued' AND expires_at <= ?1",
+    [ST_SELECT_DUE] = "SELECT id FROM messages WHERE state = 'queued' AND next_attempt_at <= ?1 "
+                      "ORDER BY next_attempt_at, id LIMIT ?2",
+    [ST_MARK_SENDING] = "UPDATE messages SET state = 'sending', attempts = attempts + 1, "
+                        "updated_at = ?2 WHERE id = ?1",
+    [ST_MSG_EXISTS] = "SELECT state FROM messages WHERE id = ?1",
+    [ST_UPSERT_PART] =
+        "INSERT INTO parts (message_id, part_index, route, ref, state, submitted_at, dlr_state, "
+        "dlr_error, done_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+        "ON CONFLICT (message_id, part_index) DO UPDATE SET "
+        "route = coalesce(excluded.route, route), ref = coalesce(excluded.ref, ref), "
+        "state = excluded.state, submitted_at = coalesce(submitted_at, excluded.submitted_at), "
+        "dlr_state = coalesce(excluded.dlr_state, dlr_state), "
+        "dlr_error = coalesce(excluded.dlr_error, dlr_error), done_at = excluded.done_at",
+    [ST_PART_STATES] = "SELECT state FROM parts WHERE message_id = ?1",
+    [ST_SET_MSG_STATE] = "UPDATE messages SET state = ?2, updated_at = ?3, "
+                         "sent_at = CASE WHEN ?4 THEN coalesce(sent_at, ?3) ELSE sent_at END, "
+                         "last_error = coalesce(?5, last_error) WHERE id = ?1",
+    [ST_GET_MSG] = "SELECT " MSG_COLUMNS " FROM messages WHERE id = ?1",
+    [ST_GET_PARTS] = "SELECT part_index, state, ref, dlr_state, dlr_error, submitted_at, done_at "
+                     "FROM parts WHERE message_id = ?1 ORDER BY part_index",
+    [ST_LIST_MSGS] = "SELECT " MSG_COLUMNS " FROM messages "
+                     "WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR recipient = ?2) "
+                     "ORDER BY id DESC LIMIT ?3",
+    [ST_COUNT_STATES] = "SELECT state, count(*) FROM messages GROUP BY state",
+};
+
+struct store {
+    sqlite3 *db;
+    int version;
+    sqlite3_stmt *stmt[ST_COUNT];
+};
+
+static const char *const msg_state_names[MSG_STATE_COUNT] = {
+    "queued", "sending", "sent", "delivered", "undelivered", "failed", "expired", "suppressed",
+};
+static const char *const part_state_names[PART_STATE_COUNT] = {
+    "pending", "submitted", "delivered", "undelivered", "failed",
+};
+
+const char *store_msg_state_name(enum msg_state s)
+{
+    return (unsigned)s < MSG_STATE_COUNT ? msg_state_names[s] : "?";
+}
+
+bool store_msg_state_parse(const char *name, enum msg_state *out)
+{
+    for (int i = 0; i < MSG_STATE_COUNT; i++) {
+        if (strcmp(name, msg_state_names[i]) == 0) {
+            *out = (enum msg_state)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+const char *store_part_state_name(enum part_state s)
+{
+    return (unsigned)s < PART_STATE_COUNT ? part_state_names[s] : "?";
+}
+
+static enum part_state part_state_parse(const char *name)
+{
+    for (int i = 0; i < PART_STATE_COUNT; i++)
+        if (name && strcmp(name, part_state_names[i]) == 0)
+            return (enum part_state)i;
+    return PART_PENDING;
+}
+
+enum msg_state store_derive_state(const enum part_state *parts, size_t n, enum msg_state current)
+{
+    size_t count[PART_STATE_COUNT] = { 0 };
+    if (n == 0)
+        return current;
+    for (size_t i = 0; i < n; i++)
+        count[parts[i]]++;
+    if (count[PART_FAILED] > 0)
+        return MSG_FAILED;
+    if (count[PART_DELIVERED] == n)
+        return MSG_DELIVERED;
+    if (count[PART_DELIVERED] + count[PART_UNDELIVERED] == n)
+        return MSG_UNDELIVERED;
+    if (count[PART_PENDING] == n)
+        return current;
+    if (count[PART_PENDING] > 0)
+        return MSG_SENDING;
+    return MSG_SENT;
+}
+
+/* --- plumbing ------------------------------------------------------------ */
+
+static enum store_rc fail(struct store *st, char *err, size_t size, const char *what)
+{
+    snprintf(err, size, "%s: %s", what, st && st->db ? sqlite3_errmsg(st->db) : "no database");
+    return STORE_ERROR;
+}
+
+static bool exec(struct store *st, const char *sql)
+{
+    return sqlite3_exec(st->db, sql, NULL, NULL, NULL) == SQLITE_OK;
+}
+
+static void rollback(struct store *st)
+{
+    if (!sqlite3_get_autocommit(st->db))
+        exec(st, "ROLLBACK");
+}
+
+static sqlite3_stmt *stmt(struct store *st, enum stmt_id id)
+{
+    sqlite3_stmt *s = st->stmt[id];
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return s;
+}
+
+/*
+ * A SELECT left mid-step keeps the connection's read snapshot open, and every
+ * later read on the connection would share it, never seeing what the CLI
+ * committed since. So each public call ends by resetting every statement.
+ */
+static void release(struct store *st)
+{
+    for (int i = 0; i < ST_COUNT; i++)
+        sqlite3_reset(st->stmt[i]);
+}
+
+static void bind_text_or_null(sqlite3_stmt *s, int i, const char *v)
+{
+    if (v)
+        sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(s, i);
+}
+
+static char *column_dup(sqlite3_stmt *s, int i)
+{
+    const unsigned char *v = sqlite3_column_text(s, i);
+    return v ? strdup((const char *)v) : NULL;
+}
+
+/* --- open and migrate ---------------------------------------------------- */
+
+/* The directory of a database path is created if missing: "var/" in a fresh clone. */
+static bool ensure_parent_dir(const char *path, char *err, size_t size)
+{
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir)
+        return true;
+    *slash = '\0';
+    if (mkdir(dir, 0750) == 0 || errno == EEXIST)
+        return true;
+    snprintf(err, size, "cannot create the directory %s for the database: %s", dir,
+             strerror(errno));
+    return false;
+}
+
+static int read_version(struct store *st)
+{
+    sqlite3_stmt *s;
+    int version = -1;
+    if (sqlite3_prepare_v2(st->db, "SELECT coalesce(max(version), 0) FROM schema_version", -1,
+                           &s, NULL) != SQLITE_OK)
+        return -1;
+    if (sqlite3_step(s) == SQLITE_ROW)
+        version = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    return version;
+}
+
+static bool apply_migration(struct store *st, const struct store_migration *m,
+                            char *err, size_t size)
+{
+    sqlite3_stmt *s = NULL;
+    bool ok = exec(st, "BEGIN IMMEDIATE") && exec(st, m->sql) &&
+              sqlite3_prepare_v2(st->db, "INSERT INTO schema_version (version, applied_at) "
+                                 "VALUES (?1, strftime('%s', 'now'))", -1, &s, NULL) == SQLITE_OK;
+    if (ok) {
+        sqlite3_bind_int(s, 1, m->version);
+        ok = sqlite3_step(s) == SQLITE_DONE;
+    }
+    sqlite3_finalize(s);
+    if (ok && exec(st, "COMMIT"))
+        return true;
+    snprintf(err, size, "migration %d (%s) failed: %s", m->version, m->what,
+             sqlite3_errmsg(st->db));
+    rollback(st);
+    return false;
+}
+
+static bool migrate(struct store *st, const char *path, char *err, size_t size)
+{
+    if (!exec(st, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, "
+                  "applied_at INTEGER NOT NULL)")) {
+        fail(st, err, size, "cannot create schema_version");
+        return false;
+    }
+    st->version = read_version(st);
+    if (st->version < 0) {
+        fail(st, err, size, "cannot read schema_version");
+        return false;
+    }
+    if (st->version > store_schema_latest()) {
+        snprintf(err, size, "database %s has schema version %d, newer than this homing "
+                 "understands (%d): upgrade homing, or point it at another database",
+                 path, st->version, store_schema_latest());
+        return false;
+    }
+    for (int i = 0; i < store_migration_count; i++) {
+        if (store_migrations[i].version <= st->version)
+            continue;
+        if (!apply_migration(st, &store_migrations[i], err, size))
+            return false;
+        st->version = store_migrations[i].version;
+    }
+    return true;
+}
+
+static bool configure(struct store *st, char *err, size_t size)
+{
+    sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
+    sqlite3_stmt *s;
+    bool wal = false;
+    if (sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1, &s, NULL) == SQLITE_OK) {
+        wal = sqlite3_step(s) == SQLITE_ROW &&
+              strcmp((const char *)sqlite3_column_text(s, 0), "wal") == 0;
+        sqlite3_finalize(s);
+    }
+    if (!wal) {
+        fail(st, err, size, "cannot switch the database to WAL mode");
+        return false;
+    }
+    if (!exec(st, "PRAGMA synchronous = FULL") || !exec(st, "PRAGMA foreign_keys = ON")) {
+        fail(st, err, size, "cannot set synchronous/foreign_keys");
+        return false;
+    }
+    return true;
+}
+
+static bool prepare_all(struct store *st, char *err, size_t size)
+{
+    for (int i = 0; i < ST_COUNT; i++) {
+        if (sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
+                               &st->stmt[i], NULL) != SQLITE_OK) {
+            fail(st, err, size, "cannot prepare a statement");
+            return false;
+        }
+    }
+    return true;
+}
+
+struct store *store_open(const char *path, char *err, size_t err_size)
+{
+    if (!ensure_parent_dir(path, err, err_size))
+        return NULL;
+    struct store *st = calloc(1, sizeof *st);
+    if (!st) {
+        snprintf(err, err_size, "out of memory");
+        return NULL;
+    }
+    int rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(err, err_size, "cannot open database %s: %s", path,
+                 st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(rc));
+        store_close(st);
+        return NULL;
+    }
+    if (!configure(st, err, err_size) || !migrate(st, path, err, err_size) ||
+        !prepare_all(st, err, err_size)) {
+        store_close(st);
+        return NULL;
+    }
+    return st;
+}
+
+void store_close(struct store *st)
+{
+    if (!st)
+        return;
+    for (int i = 0; i < ST_COUNT; i++)
+        sqlite3_finalize(st->stmt[i]);
+    sqlite3_close(st->db);
+    free(st);
+}
+
+int store_schema_version(const struct store *st)
+{
+    return st->version;
+}
+
+int store_schema_latest(void)
+{
+    return store_migrations[store_migration_count - 1].version;
+}
+
+/* --- messages ------------------------------------------------------------ */
+
+static enum store_rc check_idempotency(struct store *st, const struct store_new_message *m,
+                                       int64_t *id, char *err, size_t size)
+{
+    sqlite3_stmt *s = stmt(st, ST_FIND_IDEM);
+    sqlite3_bind_text(s, 1, m->idempotency_key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE)
+        return STORE_NOT_FOUND;
+    if (rc != SQLITE_ROW)
+        return fail(st, err, size, "cannot look up the idempotency key");
+    *id = sqlite3_column_int64(s, 0);
+    bool same = strcmp((const char *)sqlite3_column_text(s, 1), m->to) == 0 &&
+                strcmp((const char *)sqlite3_column_text(s, 2), m->body) == 0 &&
+                strcmp((const char *)sqlite3_column_text(s, 3), m->from ? m->from : "") == 0;
+    if (same)
+        return STORE_DUPLICATE;
+    snprintf(err, size, "idempotency key '%s' was already used for message %lld with a "
+             "different recipient, sender or text", m->idempotency_key, (long long)*id);
+    return STORE_CONFLICT;
+}
+
+static enum store_rc insert_message(struct store *st, const struct store_new_message *m,
+                                    int64_t now, int64_t *id, char *err, size_t size)
+{
+    sqlite3_stmt *s = stmt(st, ST_INSERT_MSG);
+    sqlite3_bind_text(s, 1, m->to, -1, SQLITE_STATIC);
+    bind_text_or_null(s, 2, m->from);
+    sqlite3_bind_text(s, 3, m->body, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 4, m->encoding, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 5, m->segments);
+    bind_text_or_null(s, 6, m->route);
+    sqlite3_bind_int64(s, 7, now);
+    sqlite3_bind_int64(s, 8, m->expires_at);
+    bind_text_or_null(s, 9, m->idempotency_key);
+    sqlite3_bind_text(s, 10, m->source, -1, SQLITE_STATIC);
+    if (sqlite3_step(s) != SQLITE_DONE)
+        return fail(st, err, size, "cannot insert the message");
+    *id = sqlite3_last_insert_rowid(st->db);
+    return STORE_OK;
+}
+
+static enum store_rc enqueue_statements(struct store *st, const struct store_new_message *m, int64_t now,
+                            int64_t *id, char *err, size_t err_size)
+{
+    if (!exec(st, "BEGIN IMMEDIATE"))
+        return fail(st, err, err_size, "cannot start a transaction");
+    enum store_rc rc = STORE_NOT_FOUND;
+    if (m->idempotency_key)
+        rc = check_idempotency(st, m, id, err, err_size);
+    if (rc == STORE_NOT_FOUND)
+        rc = insert_message(st, m, now, id, err, err_size);
+    if (rc == STORE_OK && !exec(st, "COMMIT"))
+        rc = fail(st, err, err_size, "cannot commit the message");
+    if (rc != STORE_OK)
+        rollback(st);
+    return rc;
+}
+
+static enum store_rc expire_due_statements(struct store *st, int64_t now, int64_t *n,
+                                           char *err, size_t err_size)
+{
+    sqlite3_stmt *s = stmt(st, ST_EXPIRE);
+    sqlite3_bind_int64(s, 1, now);
+    if (sqlite3_step(s) != SQLITE_DONE)
+        return fail(st, err, err_size, "cannot expire messages");
+    *n = sqlite3_changes(st->db);
+    return STORE_OK;
+}
+
+static enum store_rc claim_due_statements(struct store *st, int64_t now, int64_t *ids, size_t max,
+                              size_t *n, char *err, size_t err_size)
+{
+    *n = 0;
+    if (!exec(st, "BEGIN IMMEDIATE"))
+        return fail(st, err, err_size, "cannot start a transaction");
+    int64_t expired;
+    bool ok = expire_due_statements(st, now, &expired, err, err_size) == STORE_OK;
+    sqlite3_stmt *s = stmt(st, ST_SELECT_DUE);
+    sqlite3_bind_int64(s, 1, now);
+    sqlite3_bind_int64(s, 2, (sqlite3_int64)max);
+    int rc = SQLITE_DONE;
+    while (ok && (rc = sqlite3_step(s)) == SQLITE_ROW)
+        ids[(*n)++] = sqlite3_column_int64(s, 0);
+    ok = ok && rc == SQLITE_DONE;
+    for (size_t i = 0; ok && i < *n; i++) {
+        sqlite3_stmt *u = stmt(st, ST_MARK_SENDING);
+        sqlite3_bind_int64(u, 1, ids[i]);
+        sqlite3_bind_int64(u, 2, now);
+        ok = sqlite3_step(u) == SQLITE_DONE;
+    }
+    if (ok && exec(st, "COMMIT"))
+        return STORE_OK;
+    fail(st, err, err_size, "cannot claim due messages");
+    rollback(st);
+    *n = 0;
+    return STORE_ERROR;
+}
+
+static bool upsert_part(struct store *st, int64_t msg_id, const struct store_part_update *u,
+                        int64_t now)
+{
+    sqlite3_stmt *s = stmt(st, ST_UPSERT_PART);
+    bool final = u->state == PART_DELIVERED || u->state == PART_UNDELIVERED ||
+                 u->state == PART_FAILED;
+    sqlite3_bind_int64(s, 1, msg_id);
+    sqlite3_bind_int(s, 2, u->index);
+    bind_text_or_null(s, 3, u->route);
+    bind_text_or_null(s, 4, u->ref);
+    sqlite3_bind_text(s, 5, store_part_state_name(u->state), -1, SQLITE_STATIC);
+    if (u->state == PART_SUBMITTED)
+        sqlite3_bind_int64(s, 6, now);
+    if (u->state == PART_DELIVERED || u->state == PART_UNDELIVERED)
+        sqlite3_bind_text(s, 7, store_part_state_name(u->state), -1, SQLITE_STATIC);
+    bind_text_or_null(s, 8, u->error);
+    if (final)
+        sqlite3_bind_int64(s, 9, now);
+    return sqlite3_step(s) == SQLITE_DONE;
+}
+
+/* Reads the parts' states and writes the state they imply onto the message. */
+static bool rederive(struct store *st, int64_t msg_id, enum msg_state current,
+                     const char *error, int64_t now)
+{
+    enum part_state states[256];
+    size_t n = 0;
+    sqlite3_stmt *s = stmt(st, ST_PART_STATES);
+    sqlite3_bind_int64(s, 1, msg_id);
+    while (sqlite3_step(s) == SQLITE_ROW && n < sizeof states / sizeof states[0])
+        states[n++] = part_state_parse((const char *)sqlite3_column_text(s, 0));
+    enum msg_state next = store_derive_state(states, n, current);
+    sqlite3_stmt *u = stmt(st, ST_SET_MSG_STATE);
+    sqlite3_bind_int64(u, 1, msg_id);
+    sqlite3_bind_text(u, 2, store_msg_state_name(next), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(u, 3, now);
+    sqlite3_bind_int(u, 4, next != MSG_QUEUED && next != MSG_SENDING && next != MSG_FAILED);
+    bind_text_or_null(u, 5, error);
+    return sqlite3_step(u) == SQLITE_DONE;
+}
+
+static enum store_rc record_part_statements(struct store *st, int64_t msg_id,
+                                const struct store_part_update *u, int64_t now,
+                                char *err, size_t err_size)
+{
+    if (!exec(st, "BEGIN IMMEDIATE"))
+        return fail(st, err, err_size, "cannot start a transaction");
+    sqlite3_stmt *s = stmt(st, ST_MSG_EXISTS);
+    sqlite3_bind_int64(s, 1, msg_id);
+    if (sqlite3_step(s) != SQLITE_ROW) {
+        rollback(st);
+        snprintf(err, err_size, "no message with id %lld", (long long)msg_id);
+        return STORE_NOT_FOUND;
+    }
+    enum msg_state current = MSG_QUEUED;
+    store_msg_state_parse((const char *)sqlite3_column_text(s, 0), &current);
+    if (upsert_part(st, msg_id, u, now) && rederive(st, msg_id, current, u->error, now) &&
+        exec(st, "COMMIT"))
+        return STORE_OK;
+    fail(st, err, err_size, "cannot record the part");
+    rollback(st);
+    return STORE_ERROR;
+}
+
+static struct store_message *row_to_message(sqlite3_stmt *s)
+{
+    struct store_message *m = calloc(1, sizeof *m);
+    if (!m)
+        abort();
+    m->id = sqlite3_column_int64(s, 0);
+    m->to = column_dup(s, 1);
+    m->from = column_dup(s, 2);
+    m->body = column_dup(s, 3);
+    m->encoding = column_dup(s, 4);
+    m->segments = sqlite3_column_int(s, 5);
+    m->route = column_dup(s, 6);
+    store_msg_state_parse((const char *)sqlite3_column_text(s, 7), &m->state);
+    m->attempts = sqlite3_column_int(s, 8);
+    m->source = column_dup(s, 9);
+    m->last_error = column_dup(s, 10);
+    m->campaign = column_dup(s, 11);
+    m->step = sqlite3_column_int(s, 12);
+    m->created_at = sqlite3_column_int64(s, 13);
+    m->updated_at = sqlite3_column_int64(s, 14);
+    m->sent_at = sqlite3_column_int64(s, 15);
+    m->expires_at = sqlite3_column_int64(s, 16);
+    return m;
+}
+
+static bool read_parts(struct store *st, struct store_message *m)
+{
+    sqlite3_stmt *s = stmt(st, ST_GET_PARTS);
+    sqlite3_bind_int64(s, 1, m->id);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct store_part *grown = realloc(m->parts, (m->n_parts + 1) * sizeof *grown);
+        if (!grown)
+            abort();
+        m->parts = grown;
+        struct store_part *p = &m->parts[m->n_parts++];
+        p->index = sqlite3_column_int(s, 0);
+        p->state = part_state_parse((const char *)sqlite3_column_text(s, 1));
+        p->ref = column_dup(s, 2);
+        p->receipt = column_dup(s, sqlite3_column_type(s, 3) != SQLITE_NULL ? 3 : 4);
+        p->submitted_at = sqlite3_column_int64(s, 5);
+        p->done_at = sqlite3_column_int64(s, 6);
+    }
+    return rc == SQLITE_DONE;
+}
+
+static enum store_rc message_get_statements(struct store *st, int64_t id, struct store_message **out,
+                                char *err, size_t err_size)
+{
+    *out = NULL;
+    sqlite3_stmt *s = stmt(st, ST_GET_MSG);
+    sqlite3_bind_int64(s, 1, id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) {
+        snprintf(err, err_size, "no message with id %lld", (long long)id);
+        return STORE_NOT_FOUND;
+    }
+    if (rc != SQLITE_ROW)
+        return fail(st, err, err_size, "cannot read the message");
+    struct store_message *m = row_to_message(s);
+    if (!read_parts(st, m)) {
+        store_message_free(m);
+        return fail(st, err, err_size, "cannot read the message's parts");
+    }
+    *out = m;
+    return STORE_OK;
+}
+
+void store_message_free(struct store_message *m)
+{
+    if (!m)
+        return;
+    for (size_t i = 0; i < m->n_parts; i++) {
+        free(m->parts[i].ref);
+        free(m->parts[i].receipt);
+    }
+    free(m->parts);
+    free(m->to);
+    free(m->from);
+    free(m->body);
+    free(m->encoding);
+    free(m->route);
+    free(m->source);
+    free(m->last_error);
+    free(m->campaign);
+    free(m);
+}
+
+static enum store_rc messages_list_statements(struct store *st, const struct store_filter *f,
+                                  void (*fn)(const struct store_message *m, void *arg), void *arg,
+                                  char *err, size_t err_size)
+{
+    sqlite3_stmt *s = stmt(st, ST_LIST_MSGS);
+    if (f->has_state)
+        sqlite3_bind_text(s, 1, store_msg_state_name(f->state), -1, SQLITE_STATIC);
+    bind_text_or_null(s, 2, f->to);
+    sqlite3_bind_int(s, 3, f->limit > 0 ? f->limit : 100);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct store_message *m = row_to_message(s);
+        fn(m, arg);
+        store_message_free(m);
+    }
+    if (rc != SQLITE_DONE)
+        return fail(st, err, err_size, "cannot list messages");
+    return STORE_OK;
+}
+
+static enum store_rc count_by_state_statements(struct store *st, int64_t counts[MSG_STATE_COUNT],
+                                   char *err, size_t err_size)
+{
+    memset(counts, 0, sizeof(int64_t) * MSG_STATE_COUNT);
+    sqlite3_stmt *s = stmt(st, ST_COUNT_STATES);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        enum msg_state state;
+        if (store_msg_state_parse((const char *)sqlite3_column_text(s, 0), &state))
+            counts[state] = sqlite3_column_int64(s, 1);
+    }
+    if (rc != SQLITE_DONE)
+        return fail(st, err, err_size, "cannot count messages");
+    return STORE_OK;
+}
+
+enum store_rc store_enqueue(struct store *st, const struct store_new_message *m, int64_t now,
+                            int64_t *id, char *err, size_t err_size)
+{
+    enum store_rc rc = enqueue_statements(st, m, now, id, err, err_size);
+    release(st);
+    return rc;
+}
+
+enum store_rc store_claim_due(struct store *st, int64_t now, int64_t *ids, size_t max,
+                              size_t *n, char *err, size_t err_size)
+{
+    enum store_rc rc = claim_due_statements(st, now, ids, max, n, err, err_size);
+    release(st);
+    return rc;
+}
+
+enum store_rc store_record_part(struct store *st, int64_t msg_id,
+                                const struct store_part_update *u, int64_t now,
+                                char *err, size_t err_size)
+{
+    enum store_rc rc = record_part_statements(st, msg_id, u, now, err, err_size);
+    release(st);
+    return rc;
+}
+
+enum store_rc store_message_get(struct store *st, int64_t id, struct store_message **out,
+                                char *err, size_t err_size)
+{
+    enum store_rc rc = message_get_statements(st, id, out, err, err_size);
+    release(st);
+    return rc;
+}
+
+enum store_rc store_messages_list(struct store *st, const struct store_filter *f,
+                                  void (*fn)(const struct store_message *m, void *arg), void *arg,
+                                  char *err, size_t err_size)
+{
+    enum store_rc rc = messages_list_statements(st, f, fn, arg, err, err_size);
+    release(st);
+    return rc;
+}
+
+enum store_rc store_count_by_state(struct store *st, int64_t counts[MSG_STATE_COUNT],
+                                   char *err, size_t err_size)
+{
+    enum store_rc rc = count_by_state_statements(st, counts, err, err_size);
+    release(st);
+    return rc;
+}
+
+enum store_rc store_expire_due(struct store *st, int64_t now, int64_t *n,
+                               char *err, size_t err_size)
+{
+    enum store_rc rc = expire_due_statements(st, now, n, err, err_size);
+    release(st);
+    return rc;
+}

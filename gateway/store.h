@@ -1,0 +1,148 @@
+/*
+ * store: homing's one durable state, an sqlite3 database in WAL mode.
+ *
+ * Every call that changes something runs in its own transaction and has
+ * committed (synchronous=FULL) before it returns: a caller may tell the world
+ * a message was accepted as soon as store_enqueue() returns STORE_OK. The
+ * service and the CLI open the same file; a busy timeout lets them take turns.
+ * This is the only module that includes sqlite3.h, so a second backend can
+ * follow behind this header.
+ *
+ * Times are Unix seconds from the caller's clock (see gateway/clock.h), so a
+ * virtual clock can drive them.
+ */
+#ifndef HOMING_STORE_H
+#define HOMING_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+
+enum store_rc {
+    STORE_OK = 0,
+    STORE_NOT_FOUND,   /* no such row */
+    STORE_DUPLICATE,   /* idempotency key seen with the same request: the old id is returned */
+    STORE_CONFLICT,    /* idempotency key seen with a different request */
+    STORE_ERROR,       /* the database failed; the reason is in the error buffer */
+};
+
+/* Outbound message states (DESIGN.md). */
+enum msg_state {
+    MSG_QUEUED, MSG_SENDING, MSG_SENT, MSG_DELIVERED, MSG_UNDELIVERED,
+    MSG_FAILED, MSG_EXPIRED, MSG_SUPPRESSED,
+};
+#define MSG_STATE_COUNT 8
+
+/* Per-segment states. */
+enum part_state {
+    PART_PENDING,      /* not yet accepted by a modem or SMSC */
+    PART_SUBMITTED,    /* accepted; has a route-side reference */
+    PART_DELIVERED,    /* receipt: delivered */
+    PART_UNDELIVERED,  /* receipt: not delivered (expired, rejected ...) */
+    PART_FAILED,       /* submit refused permanently */
+};
+#define PART_STATE_COUNT 5
+
+const char *store_msg_state_name(enum msg_state s);
+bool store_msg_state_parse(const char *name, enum msg_state *out);
+const char *store_part_state_name(enum part_state s);
+
+/*
+ * The message state implied by its parts; `current` is returned while no part
+ * has moved (a queued message stays queued). Pure: unit-tested on its own.
+ */
+enum msg_state store_derive_state(const enum part_state *parts, size_t n, enum msg_state current);
+
+/*
+ * Opens (creating if needed) the database at `path`, applies missing
+ * migrations, and refuses a database written by a newer homing. On failure
+ * returns NULL with the reason in err.
+ */
+struct store *store_open(const char *path, char *err, size_t err_size);
+void store_close(struct store *st);
+int store_schema_version(const struct store *st);
+/* The schema version this binary writes. */
+int store_schema_latest(void);
+
+struct store_new_message {
+    const char *to;              /* E.164 */
+    const char *from;            /* sender id, or NULL */
+    const char *body;            /* UTF-8 */
+    const char *encoding;        /* "gsm7", "ucs2" ... */
+    int segments;
+    const char *route;           /* forced route name, or NULL */
+    const char *idempotency_key; /* or NULL */
+    const char *source;          /* "cli", "http", "campaign" ... */
+    int64_t expires_at;
+};
+
+/* Commits a new queued message. STORE_DUPLICATE and STORE_CONFLICT set *id to the earlier one. */
+enum store_rc store_enqueue(struct store *st, const struct store_new_message *m, int64_t now,
+                            int64_t *id, char *err, size_t err_size);
+
+/* Marks queued messages whose validity has passed as expired; *n says how many. */
+enum store_rc store_expire_due(struct store *st, int64_t now, int64_t *n,
+                               char *err, size_t err_size);
+
+/*
+ * Marks up to `max` due queued messages as sending and returns their ids in
+ * order of due time, after first expiring any whose validity has passed.
+ */
+enum store_rc store_claim_due(struct store *st, int64_t now, int64_t *ids, size_t max,
+                              size_t *n, char *err, size_t err_size);
+
+struct store_part_update {
+    int index;                   /* 0-based segment number */
+    enum part_state state;
+    const char *ref;             /* SMPP message_id or "modem:TP-MR"; NULL keeps the old */
+    const char *route;           /* route that carried it; NULL keeps the old */
+    const char *error;           /* reason for failure, or NULL */
+};
+
+/* Records one part's new state and re-derives its message's state, in one transaction. */
+enum store_rc store_record_part(struct store *st, int64_t msg_id,
+                                const struct store_part_update *u, int64_t now,
+                                char *err, size_t err_size);
+
+struct store_part {
+    int index;
+    enum part_state state;
+    char *ref;
+    char *receipt;               /* receipt detail (dlr state / error), or NULL */
+    int64_t submitted_at, done_at;
+};
+
+struct store_message {
+    int64_t id;
+    char *to, *from, *body, *encoding, *route, *source, *last_error, *campaign;
+    int segments, step, attempts;
+    enum msg_state state;
+    int64_t created_at, updated_at, sent_at, expires_at;
+    struct store_part *parts;    /* filled by store_message_get only */
+    size_t n_parts;
+};
+
+/* Reads one message with its parts. *out is freed with store_message_free(). */
+enum store_rc store_message_get(struct store *st, int64_t id, struct store_message **out,
+                                char *err, size_t err_size);
+void store_message_free(struct store_message *m);
+
+struct store_filter {
+    bool has_state;
+    enum msg_state state;
+    const char *to;              /* E.164, or NULL */
+    int limit;                   /* 0: 100 */
+};
+
+/* Newest first. Calls fn for each (without parts); fn's message is freed after it returns. */
+enum store_rc store_messages_list(struct store *st, const struct store_filter *f,
+                                  void (*fn)(const struct store_message *m, void *arg), void *arg,
+                                  char *err, size_t err_size);
+
+/* Counts of messages by state (queue depths). */
+enum store_rc store_count_by_state(struct store *st, int64_t counts[MSG_STATE_COUNT],
+                                   char *err, size_t err_size);
+
+#endif
