@@ -303,7 +303,7 @@ static void load_strlist(struct conf_loader *ld, const config_setting_t *s,
 {
     struct conf_strlist *list = field;
     int n = config_setting_length(s);
-    char epath[256], buf[256];
+    char epath[300], buf[256];
     strlist_free(list);
     if (k->max > 0 && (n < k->min || n > k->max)) {
         conf_loader_error(ld, path, "needs %lld to %lld entries (got %d)",
@@ -340,7 +340,7 @@ static void load_grouplist(struct conf_loader *ld, const config_setting_t *s,
     *(size_t *)((char *)base + k->count_offset) = (size_t)n;
     for (int i = 0; i < n; i++) {
         const config_setting_t *elem = config_setting_get_elem(s, (unsigned)i);
-        char epath[256];
+        char epath[300];
         snprintf(epath, sizeof epath, "%s[%d]", path, i);
         remember_line(ld, epath, config_setting_source_line(elem));
         void *ebase = items + (size_t)i * k->elem_size;
@@ -490,8 +490,29 @@ static bool parse_file(struct conf_loader *ld, config_t *cfg, const char *path)
         loader_error_at(ld, 0, "cannot read the file: %s",
                         errno ? strerror(errno) : "I/O error");
     else
-        loader_error_at(ld, config_error_line(cfg), "syntax error: %s", config_error_text(cfg));
+        loader_error_at(ld, config_error_line(cfg), "%s", config_error_text(cfg));
     return false;
+}
+
+/* The line an error names ("file:12: ..."), or 0. */
+static long error_line(const char *error, size_t file_len)
+{
+    return error[file_len] == ':' ? strtol(error + file_len + 1, NULL, 10) : 0;
+}
+
+/* Key errors and cross-key errors are found in two passes: report them in file order. */
+static void sort_errors(struct conf_errors *errs, size_t from, size_t file_len)
+{
+    for (size_t i = from + 1; i < errs->n; i++) {
+        char *e = errs->lines[i];
+        long line = error_line(e, file_len);
+        size_t j = i;
+        while (j > from && error_line(errs->lines[j - 1], file_len) > line) {
+            errs->lines[j] = errs->lines[j - 1];
+            j--;
+        }
+        errs->lines[j] = e;
+    }
 }
 
 struct conf *conf_load(const char *path, struct conf_errors *errs)
@@ -510,6 +531,7 @@ struct conf *conf_load(const char *path, struct conf_errors *errs)
     config_destroy(&cfg);
     loader_free(&ld);
     if (errs->n > errors_before) {
+        sort_errors(errs, errors_before, strlen(path));
         conf_free(conf);
         return NULL;
     }

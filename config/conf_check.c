@@ -37,6 +37,8 @@ struct name_seen {
 static void check_driver_name(struct conf_loader *ld, struct name_seen *seen, size_t *n_seen,
                               const char *name, const char *path)
 {
+    if (*name == '\0')
+        return; /* already reported as a missing required key */
     if (!name_ok(name)) {
         conf_loader_error(ld, path, "'%s' is not a valid name: use letters, digits, '-' and '_'",
                           name);

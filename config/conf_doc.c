@@ -83,11 +83,19 @@ static void print_row(const struct conf_key *k, const char *path, void *arg)
     FILE *out = arg;
     char range[256];
     describe_range(k, range, sizeof range);
-    const char *def = k->required ? "(required)" : k->def ? k->def : "";
-    if (k->type == CONF_T_GROUPLIST && !k->required)
-        def = "()";
-    fprintf(out, "| `%s` | %s | %s%s%s | %s | %s |\n", path, conf_type_name(k->type),
-            *def ? "`" : "", def, *def ? "`" : "", range, k->doc);
+    char def[512];
+    if (k->required)
+        snprintf(def, sizeof def, "required");
+    else if (k->type == CONF_T_GROUPLIST)
+        snprintf(def, sizeof def, "`()`");
+    else if (k->type == CONF_T_STRLIST)
+        snprintf(def, sizeof def, "`[]`");
+    else if (k->type == CONF_T_STRING || k->type == CONF_T_ENUM)
+        snprintf(def, sizeof def, "`\"%s\"`", k->def ? k->def : "");
+    else
+        snprintf(def, sizeof def, "`%s`", k->def ? k->def : "");
+    fprintf(out, "| `%s` | %s | %s | %s | %s |\n", path, conf_type_name(k->type), def, range,
+            k->doc);
 }
 
 void conf_print_reference(FILE *out)

@@ -164,7 +164,7 @@ static bool finish_national(const char *digits, const struct numbering_plan *pla
                  plan->nsn_min, plan->nsn_max);
         return false;
     }
-    char full[32];
+    char full[48];
     snprintf(full, sizeof full, "%s%s", plan->cc, nsn);
     return finish_international(full, input, out, why, why_size);
 }

@@ -66,7 +66,8 @@ static void report_queue(struct service *svc)
         log_error("store count failed: %s", err);
         return;
     }
-    if (counts[MSG_QUEUED] != svc->queued_reported && svc->conf->n_routes == 0)
+    if (counts[MSG_QUEUED] > 0 && counts[MSG_QUEUED] != svc->queued_reported &&
+        svc->conf->n_routes == 0)
         log_info("queue depth queued=%lld: waiting for a route", (long long)counts[MSG_QUEUED]);
     svc->queued_reported = counts[MSG_QUEUED];
 }

@@ -1,0 +1,2 @@
+build/obj/gateway/codec.o: gateway/codec.c gateway/codec.h
+gateway/codec.h:
