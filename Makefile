@@ -44,7 +44,9 @@ TOOL_BIN = $(TOOLS:%=$(BUILD)/%) $(TOOLS:%=$(BUILD)/test/%)
 BENCH_BIN= $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 DEPS_OK  = $(BUILD)/.deps-ok
 
-.PHONY: all run test deps install uninstall fuzz valgrind bench clean
+.PHONY: all run test deps install uninstall fuzz valgrind bench clean docs
+# Keep intermediate objects, so a second `make test` rebuilds nothing.
+.SECONDARY:
 all: $(BUILD)/homing $(TOOLS:%=$(BUILD)/%)
 
 $(DEPS_OK):
@@ -57,7 +59,8 @@ deps:
 # --- release tree -----------------------------------------------------------
 $(BUILD)/obj/%.o: %.c | $(DEPS_OK)
 	@mkdir -p $(@D)
-	$(CC) $(WARN) $(OPT) $(CPPFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(WARN) $(OPT) $(CPPFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/homing: $(REL_OBJ) $(BUILD)/obj/gateway/main.o
 	$(CC) $(OPT) -o $@ $^ $(PKG_LIBS)
@@ -81,7 +84,8 @@ run: $(BUILD)/homing
 # --- sanitized test tree ----------------------------------------------------
 $(BUILD)/test/obj/%.o: %.c | $(DEPS_OK)
 	@mkdir -p $(@D)
-	$(CC) $(WARN) $(SAN) $(CPPFLAGS) $(PKG_CFLAGS) $(CHECK_CFLAGS) -MMD -MP -c $< -o $@
+	@echo "  CC      $< (sanitized)"
+	@$(CC) $(WARN) $(SAN) $(CPPFLAGS) $(PKG_CFLAGS) $(CHECK_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/test/homing: $(TST_OBJ) $(BUILD)/test/obj/gateway/main.o
 	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS)
@@ -119,6 +123,16 @@ bench: $(BENCH_BIN)
 
 valgrind: $(BUILD)/homing $(TOOLS:%=$(BUILD)/%)
 	@BUILD=$(BUILD) tests/valgrind
+
+# docs/configuration.md carries the generated key table between two markers.
+docs: $(BUILD)/homing
+	@$(BUILD)/homing config reference > $(BUILD)/reference.md
+	@awk -v ref=$(BUILD)/reference.md \
+	  '/<!-- reference:begin -->/ { print; while ((getline l < ref) > 0) print l; skip = 1; next } \
+	   /<!-- reference:end -->/ { skip = 0 } !skip { print }' \
+	  docs/configuration.md > $(BUILD)/configuration.md
+	@mv $(BUILD)/configuration.md docs/configuration.md
+	@echo "docs/configuration.md: reference table regenerated"
 
 # --- install ----------------------------------------------------------------
 install: $(BUILD)/homing

@@ -1,0 +1,2 @@
+build/test/obj/tests/testutil.o: tests/testutil.c tests/testutil.h
+tests/testutil.h:

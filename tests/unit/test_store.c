@@ -1,0 +1,308 @@
+/*
+ * The store on a real sqlite file: migrations from empty, refusal of a newer
+ * database, idempotency, visibility from a second connection, claiming due
+ * messages, and state derivation from parts.
+ */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway/store.h"
+#include "tests/testutil.h"
+
+static char db_path[700];
+static char err[512];
+
+static struct store *fresh_store(void)
+{
+    snprintf(db_path, sizeof db_path, "%s/sub/homing.db", testutil_tmpdir());
+    struct store *st = store_open(db_path, err, sizeof err);
+    ck_assert_msg(st != NULL, "store_open: %s", err);
+    return st;
+}
+
+static struct store_new_message msg(const char *to, const char *body)
+{
+    struct store_new_message m = { .to = to, .body = body, .encoding = "gsm7", .segments = 1,
+                                   .source = "test", .expires_at = 1000000 };
+    return m;
+}
+
+static int64_t enqueue(struct store *st, const struct store_new_message *m, int64_t now)
+{
+    int64_t id = 0;
+    enum store_rc rc = store_enqueue(st, m, now, &id, err, sizeof err);
+    ck_assert_msg(rc == STORE_OK, "enqueue: %s", err);
+    return id;
+}
+
+static enum msg_state state_of(struct store *st, int64_t id)
+{
+    struct store_message *m;
+    ck_assert_int_eq(store_message_get(st, id, &m, err, sizeof err), STORE_OK);
+    enum msg_state s = m->state;
+    store_message_free(m);
+    return s;
+}
+
+START_TEST(migrates_an_empty_database)
+{
+    struct store *st = fresh_store();
+    ck_assert_int_eq(store_schema_version(st), store_schema_latest());
+    store_close(st);
+    /* Reopening applies nothing new and keeps the data. */
+    st = store_open(db_path, err, sizeof err);
+    ck_assert_ptr_nonnull(st);
+    ck_assert_int_eq(store_schema_version(st), store_schema_latest());
+    store_close(st);
+
+    sqlite3 *db;
+    ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+    sqlite3_stmt *s;
+    ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE type = "
+                     "'table' AND name IN ('messages', 'parts', 'inbound', 'optouts', 'contacts', "
+                     "'campaigns', 'steps', 'enrollments', 'events', 'schema_version')", -1, &s,
+                     NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+    ck_assert_int_eq(sqlite3_column_int(s, 0), 10);
+    sqlite3_finalize(s);
+    ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &s, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+    ck_assert_str_eq((const char *)sqlite3_column_text(s, 0), "wal");
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+}
+END_TEST
+
+START_TEST(refuses_a_newer_database)
+{
+    store_close(fresh_store());
+    sqlite3 *db;
+    ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(db, "INSERT INTO schema_version VALUES (999, 0)", NULL, NULL,
+                                  NULL), SQLITE_OK);
+    sqlite3_close(db);
+    ck_assert_ptr_null(store_open(db_path, err, sizeof err));
+    ck_assert_msg(strstr(err, "schema version 999, newer than this homing") != NULL, "%s", err);
+}
+END_TEST
+
+START_TEST(idempotency_key_returns_the_first_id)
+{
+    struct store *st = fresh_store();
+    struct store_new_message m = msg("+353871234567", "hello");
+    m.idempotency_key = "order-42";
+    int64_t first = enqueue(st, &m, 100), again = 0;
+    ck_assert_int_eq(store_enqueue(st, &m, 101, &again, err, sizeof err), STORE_DUPLICATE);
+    ck_assert_int_eq(again, first);
+    m.body = "different";
+    ck_assert_int_eq(store_enqueue(st, &m, 102, &again, err, sizeof err), STORE_CONFLICT);
+    ck_assert_int_eq(again, first);
+    ck_assert_ptr_nonnull(strstr(err, "order-42"));
+    m.idempotency_key = NULL; /* no key: always a new message */
+    ck_assert_int_ne(enqueue(st, &m, 103), enqueue(st, &m, 103));
+    store_close(st);
+}
+END_TEST
+
+START_TEST(committed_message_is_visible_to_a_second_connection)
+{
+    struct store *writer = fresh_store();
+    /* The reader is open before the write, as the service is when the CLI sends. */
+    struct store *reader = store_open(db_path, err, sizeof err);
+    ck_assert_ptr_nonnull(reader);
+    int64_t counts[MSG_STATE_COUNT];
+    ck_assert_int_eq(store_count_by_state(reader, counts, err, sizeof err), STORE_OK);
+    ck_assert_int_eq(counts[MSG_QUEUED], 0);
+
+    struct store_new_message m = msg("+447700900123", "Hi € there");
+    int64_t id = enqueue(writer, &m, 500);
+    struct store_message *got;
+    ck_assert_int_eq(store_message_get(reader, id, &got, err, sizeof err), STORE_OK);
+    ck_assert_str_eq(got->to, "+447700900123");
+    ck_assert_str_eq(got->body, "Hi € there");
+    ck_assert_int_eq(got->state, MSG_QUEUED);
+    ck_assert_int_eq(got->created_at, 500);
+    store_message_free(got);
+    ck_assert_int_eq(store_count_by_state(reader, counts, err, sizeof err), STORE_OK);
+    ck_assert_int_eq(counts[MSG_QUEUED], 1);
+    store_close(reader);
+    store_close(writer);
+}
+END_TEST
+
+START_TEST(claim_due_marks_sending_and_expires_the_stale)
+{
+    struct store *st = fresh_store();
+    struct store_new_message m = msg("+353871234567", "a");
+    int64_t a = enqueue(st, &m, 100);
+    m.expires_at = 150;
+    int64_t stale = enqueue(st, &m, 100);
+    m.expires_at = 1000000;
+    int64_t later = enqueue(st, &m, 300);
+    int64_t ids[8];
+    size_t n;
+    ck_assert_int_eq(store_claim_due(st, 200, ids, 8, &n, err, sizeof err), STORE_OK);
+    ck_assert_int_eq(n, 1);
+    ck_assert_int_eq(ids[0], a);
+    ck_assert_int_eq(state_of(st, a), MSG_SENDING);
+    ck_assert_int_eq(state_of(st, stale), MSG_EXPIRED);
+    ck_assert_int_eq(state_of(st, later), MSG_QUEUED);
+    ck_assert_int_eq(store_claim_due(st, 200, ids, 8, &n, err, sizeof err), STORE_OK);
+    ck_assert_int_eq(n, 0);
+    store_close(st);
+}
+END_TEST
+
+START_TEST(parts_drive_the_message_state)
+{
+    struct store *st = fresh_store();
+    struct store_new_message m = msg("+353871234567", "long");
+    m.segments = 2;
+    int64_t id = enqueue(st, &m, 100);
+    struct store_part_update p0 = { .index = 0, .state = PART_PENDING, .route = "m1" };
+    struct store_part_update p1 = { .index = 1, .state = PART_PENDING, .route = "m1" };
+    ck_assert_int_eq(store_record_part(st, id, &p0, 101, err, sizeof err), STORE_OK);
+    ck_assert_int_eq(store_record_part(st, id, &p1, 101, err, sizeof err), STORE_OK);
+    ck_assert_int_eq(state_of(st, id), MSG_QUEUED);
+    p0.state = PART_SUBMITTED;
+    p0.ref = "m1:17";
+    ck_assert_int_eq(store_record_part(st, id, &p0, 102, err, sizeof err), STORE_OK);
+    ck_assert_int_eq(state_of(st, id), MSG_SENDING);
+    p1.state = PART_SUBMITTED;
+    p1.ref = "m1:18";
+    ck_assert_int_eq(store_record_part(st, id, &p1, 103, err, sizeof err), STORE_OK);
+    ck_assert_int_eq(state_of(st, id), MSG_SENT);
+    p0 = (struct store_part_update){ .index = 0, .state = PART_DELIVERED };
+    p1 = (struct store_part_update){ .index = 1, .state = PART_DELIVERED };
+    ck_assert_int_eq(store_record_part(st, id, &p0, 110, err, sizeof err), STORE_OK);
+    ck_assert_int_eq(state_of(st, id), MSG_SENT);
+    ck_assert_int_eq(store_record_part(st, id, &p1, 111, err, sizeof err), STORE_OK);
+
+    struct store_message *got;
+    ck_assert_int_eq(store_message_get(st, id, &got, err, sizeof err), STORE_OK);
+    ck_assert_int_eq(got->state, MSG_DELIVERED);
+    ck_assert_int_eq(got->sent_at, 103);
+    ck_assert_int_eq(got->n_parts, 2);
+    ck_assert_str_eq(got->parts[0].ref, "m1:17"); /* a receipt keeps the reference */
+    ck_assert_str_eq(got->parts[1].receipt, "delivered");
+    ck_assert_int_eq(got->parts[1].done_at, 111);
+    store_message_free(got);
+
+    struct store_part_update bad = { .index = 0, .state = PART_FAILED };
+    ck_assert_int_eq(store_record_part(st, 424242, &bad, 1, err, sizeof err), STORE_NOT_FOUND);
+    store_close(st);
+}
+END_TEST
+
+START_TEST(a_failed_part_fails_the_message_with_its_reason)
+{
+    struct store *st = fresh_store();
+    struct store_new_message m = msg("+353871234567", "x");
+    int64_t id = enqueue(st, &m, 100);
+    struct store_part_update p = { .index = 0, .state = PART_FAILED, .route = "carrier",
+                                   .error = "ESME_RINVDSTADR: invalid destination" };
+    ck_assert_int_eq(store_record_part(st, id, &p, 101, err, sizeof err), STORE_OK);
+    struct store_message *got;
+    ck_assert_int_eq(store_message_get(st, id, &got, err, sizeof err), STORE_OK);
+    ck_assert_int_eq(got->state, MSG_FAILED);
+    ck_assert_str_eq(got->last_error, "ESME_RINVDSTADR: invalid destination");
+    store_message_free(got);
+    store_close(st);
+}
+END_TEST
+
+START_TEST(derive_state_table)
+{
+    enum part_state all_pending[] = { PART_PENDING, PART_PENDING };
+    enum part_state mixed[] = { PART_SUBMITTED, PART_PENDING };
+    enum part_state submitted[] = { PART_SUBMITTED, PART_DELIVERED };
+    enum part_state delivered[] = { PART_DELIVERED, PART_DELIVERED };
+    enum part_state undelivered[] = { PART_DELIVERED, PART_UNDELIVERED };
+    enum part_state failed[] = { PART_DELIVERED, PART_FAILED };
+    ck_assert_int_eq(store_derive_state(NULL, 0, MSG_QUEUED), MSG_QUEUED);
+    ck_assert_int_eq(store_derive_state(all_pending, 2, MSG_SENDING), MSG_SENDING);
+    ck_assert_int_eq(store_derive_state(all_pending, 2, MSG_QUEUED), MSG_QUEUED);
+    ck_assert_int_eq(store_derive_state(mixed, 2, MSG_QUEUED), MSG_SENDING);
+    ck_assert_int_eq(store_derive_state(submitted, 2, MSG_SENDING), MSG_SENT);
+    ck_assert_int_eq(store_derive_state(delivered, 2, MSG_SENT), MSG_DELIVERED);
+    ck_assert_int_eq(store_derive_state(undelivered, 2, MSG_SENT), MSG_UNDELIVERED);
+    ck_assert_int_eq(store_derive_state(failed, 2, MSG_SENT), MSG_FAILED);
+}
+END_TEST
+
+static void count_rows(const struct store_message *m, void *arg)
+{
+    (void)m;
+    (*(int *)arg)++;
+}
+
+START_TEST(list_filters_by_state_and_recipient)
+{
+    struct store *st = fresh_store();
+    struct store_new_message a = msg("+353871111111", "a"), b = msg("+353872222222", "b");
+    enqueue(st, &a, 1);
+    enqueue(st, &a, 2);
+    int64_t bid = enqueue(st, &b, 3);
+    struct store_part_update p = { .index = 0, .state = PART_FAILED, .error = "x" };
+    store_record_part(st, bid, &p, 4, err, sizeof err);
+    int n = 0;
+    struct store_filter f = { .to = "+353871111111" };
+    ck_assert_int_eq(store_messages_list(st, &f, count_rows, &n, err, sizeof err), STORE_OK);
+    ck_assert_int_eq(n, 2);
+    n = 0;
+    f = (struct store_filter){ .has_state = true, .state = MSG_FAILED };
+    store_messages_list(st, &f, count_rows, &n, err, sizeof err);
+    ck_assert_int_eq(n, 1);
+    n = 0;
+    f = (struct store_filter){ .limit = 1 };
+    store_messages_list(st, &f, count_rows, &n, err, sizeof err);
+    ck_assert_int_eq(n, 1);
+    store_close(st);
+}
+END_TEST
+
+START_TEST(state_names_round_trip)
+{
+    for (int i = 0; i < MSG_STATE_COUNT; i++) {
+        enum msg_state s;
+        ck_assert(store_msg_state_parse(store_msg_state_name((enum msg_state)i), &s));
+        ck_assert_int_eq(s, i);
+    }
+    enum msg_state s;
+    ck_assert(!store_msg_state_parse("lost", &s));
+}
+END_TEST
+
+START_TEST(open_reports_an_unusable_path)
+{
+    ck_assert_ptr_null(store_open("/proc/homing-cannot/x/homing.db", err, sizeof err));
+    ck_assert_msg(strstr(err, "/proc/homing-cannot") != NULL, "%s", err);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("store");
+    TCase *t = tcase_create("store");
+    tcase_set_timeout(t, 30);
+    tcase_add_test(t, migrates_an_empty_database);
+    tcase_add_test(t, refuses_a_newer_database);
+    tcase_add_test(t, idempotency_key_returns_the_first_id);
+    tcase_add_test(t, committed_message_is_visible_to_a_second_connection);
+    tcase_add_test(t, claim_due_marks_sending_and_expires_the_stale);
+    tcase_add_test(t, parts_drive_the_message_state);
+    tcase_add_test(t, a_failed_part_fails_the_message_with_its_reason);
+    tcase_add_test(t, derive_state_table);
+    tcase_add_test(t, list_filters_by_state_and_recipient);
+    tcase_add_test(t, state_names_round_trip);
+    tcase_add_test(t, open_reports_an_unusable_path);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+int main(void)
+{
+    return testutil_run(suite());
+}
