@@ -44,7 +44,7 @@ TOOL_BIN = $(TOOLS:%=$(BUILD)/%) $(TOOLS:%=$(BUILD)/test/%)
 BENCH_BIN= $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 DEPS_OK  = $(BUILD)/.deps-ok
 
-.PHONY: all run test deps install uninstall fuzz valgrind bench clean docs
+.PHONY: all run test fuzz-build deps install uninstall fuzz valgrind bench clean docs
 # Keep intermediate objects, so a second `make test` rebuilds nothing.
 .SECONDARY:
 all: $(BUILD)/homing $(TOOLS:%=$(BUILD)/%)
@@ -63,7 +63,8 @@ $(BUILD)/obj/%.o: %.c | $(DEPS_OK)
 	@$(CC) $(WARN) $(OPT) $(CPPFLAGS) $(PKG_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/homing: $(REL_OBJ) $(BUILD)/obj/gateway/main.o
-	$(CC) $(OPT) -o $@ $^ $(PKG_LIBS)
+	@echo "  LD      $@"
+	@$(CC) $(OPT) -o $@ $^ $(PKG_LIBS)
 
 # Simulators are independent programs: each tools/NAME-sim/ folder is one binary.
 # They never link homing's own code (see tools/README.md).
@@ -88,18 +89,27 @@ $(BUILD)/test/obj/%.o: %.c | $(DEPS_OK)
 	@$(CC) $(WARN) $(SAN) $(CPPFLAGS) $(PKG_CFLAGS) $(CHECK_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/test/homing: $(TST_OBJ) $(BUILD)/test/obj/gateway/main.o
-	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS)
+	@echo "  LD      $@"
+	@$(CC) $(SAN) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/test/unit/%: $(BUILD)/test/obj/tests/unit/%.o $(BUILD)/test/obj/tests/testutil.o $(TST_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS)
+	@echo "  LD      $@"
+	@$(CC) $(SAN) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS)
 
 $(BUILD)/test/integration/%: $(BUILD)/test/obj/tests/integration/%.o $(BUILD)/test/obj/tests/testutil.o $(TST_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(SAN) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS) -lutil
+	@echo "  LD      $@"
+	@$(CC) $(SAN) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS) -lutil
 
+# Fuzz targets need clang, which `make deps` installs; checked when the recipe
+# runs (after the deps stamp), so a fresh machine's first `make test` has them.
 test: $(BUILD)/test/homing $(UNIT_BIN) $(INTEG_BIN) $(TOOLS:%=$(BUILD)/test/%)
+	@if command -v clang >/dev/null 2>&1; then $(MAKE) --no-print-directory fuzz-build; \
+	 else echo "clang not found: fuzz smoke runs skipped (make deps installs it)"; fi
 	@BUILD=$(BUILD) tests/run
+
+fuzz-build: $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
 # --- fuzzing, benchmarks, leak checks --------------------------------------
 FUZZ_SECONDS ?= 60
