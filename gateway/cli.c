@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "config/conf.h"
+#include "gateway/clock.h"
 #include "gateway/commands.h"
 #include "gateway/store.h"
 
@@ -170,9 +171,13 @@ int cli_open_store(const char *cmd, const struct conf *conf, struct store **out)
 {
     char err[512];
     *out = store_open(conf->database, err, sizeof err);
-    if (*out)
-        return CLI_OK;
-    return cli_error(cmd, "%s", err);
+    if (!*out)
+        return cli_error(cmd, "%s", err);
+    /* A service running under --time-scale publishes its clock: stamp times on it. */
+    struct store_clock c;
+    if (store_clock_read(*out, &c, err, sizeof err) == STORE_OK)
+        clock_follow(c.virtual_ms, c.scale, c.wall_ms);
+    return CLI_OK;
 }
 
 void cli_print_json(void *json)

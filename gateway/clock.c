@@ -42,6 +42,21 @@ void clock_set_scale(double factor, int64_t start)
     anchor_mono_ms = read_ms(CLOCK_MONOTONIC);
 }
 
+int64_t clock_wall_ms(void)
+{
+    return read_ms(CLOCK_REALTIME);
+}
+
+void clock_follow(int64_t virtual_ms, double factor, int64_t wall_ms)
+{
+    int64_t behind = read_ms(CLOCK_REALTIME) - wall_ms;
+    int64_t start_ms = virtual_ms + (int64_t)((double)behind * factor);
+    scale = factor;
+    scaled = true;
+    anchor_virtual_ms = start_ms;
+    anchor_mono_ms = read_ms(CLOCK_MONOTONIC);
+}
+
 void clock_reset(void)
 {
     scaled = false;

@@ -18,6 +18,13 @@ int64_t clock_now_ms(void);
 
 /* Runs the clock `scale` times faster than real time, starting at `start` (Unix seconds). */
 void clock_set_scale(double scale, int64_t start);
+/* Wall-clock milliseconds, whatever the scale. */
+int64_t clock_wall_ms(void);
+/*
+ * Follows a clock published by the service: virtual_ms was its reading at
+ * wall time wall_ms, running `scale` times real time.
+ */
+void clock_follow(int64_t virtual_ms, double scale, int64_t wall_ms);
 /* Back to the wall clock. */
 void clock_reset(void);
 double clock_scale(void);

@@ -72,11 +72,29 @@ static void report_queue(struct service *svc)
     svc->queued_reported = counts[MSG_QUEUED];
 }
 
+/* Under a time scale, the CLI reads the service's clock from the store. */
+static void publish_clock(struct service *svc)
+{
+    char err[256];
+    enum store_rc rc;
+    if (clock_scale() == 1.0) {
+        rc = store_clock_clear(svc->store, err, sizeof err);
+    } else {
+        struct store_clock c = { .virtual_ms = clock_now_ms(), .scale = clock_scale(),
+                                 .wall_ms = clock_wall_ms() };
+        rc = store_clock_write(svc->store, &c, err, sizeof err);
+    }
+    if (rc != STORE_OK)
+        log_error("store clock: %s", err);
+}
+
 static void on_tick(void *arg)
 {
     struct service *svc = arg;
     int64_t expired = 0;
     char err[256];
+    if (clock_scale() != 1.0)
+        publish_clock(svc);
     if (store_expire_due(svc->store, clock_now(), &expired, err, sizeof err) != STORE_OK)
         log_error("store expire failed: %s", err);
     else if (expired > 0)
@@ -173,6 +191,7 @@ int service_run(const struct service_options *opt)
         return 1;
     }
     log_configuration(&svc);
+    publish_clock(&svc);
     log_info("ready");
     int rc = loop_run(svc.loop);
     service_free(&svc);

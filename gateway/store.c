@@ -27,6 +27,7 @@ enum stmt_id {
     ST_FIND_IDEM, ST_INSERT_MSG, ST_EXPIRE, ST_SELECT_DUE, ST_MARK_SENDING,
     ST_MSG_EXISTS, ST_UPSERT_PART, ST_PART_STATES, ST_SET_MSG_STATE,
     ST_GET_MSG, ST_GET_PARTS, ST_LIST_MSGS, ST_COUNT_STATES,
+    ST_CLOCK_WRITE, ST_CLOCK_CLEAR, ST_CLOCK_READ,
     ST_COUNT
 };
 
@@ -68,6 +69,10 @@ static const char *const stmt_sql[ST_COUNT] = {
                      "WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR recipient = ?2) "
                      "ORDER BY id DESC LIMIT ?3",
     [ST_COUNT_STATES] = "SELECT state, count(*) FROM messages GROUP BY state",
+    [ST_CLOCK_WRITE] = "INSERT OR REPLACE INTO service_clock (id, virtual_ms, scale, wall_ms) "
+                       "VALUES (1, ?1, ?2, ?3)",
+    [ST_CLOCK_CLEAR] = "DELETE FROM service_clock",
+    [ST_CLOCK_READ] = "SELECT virtual_ms, scale, wall_ms FROM service_clock WHERE id = 1",
 };
 
 struct store {
@@ -682,6 +687,44 @@ enum store_rc store_expire_due(struct store *st, int64_t now, int64_t *n,
                                char *err, size_t err_size)
 {
     enum store_rc rc = expire_due_statements(st, now, n, err, err_size);
+    release(st);
+    return rc;
+}
+
+enum store_rc store_clock_write(struct store *st, const struct store_clock *c,
+                                char *err, size_t err_size)
+{
+    sqlite3_stmt *s = stmt(st, ST_CLOCK_WRITE);
+    sqlite3_bind_int64(s, 1, c->virtual_ms);
+    sqlite3_bind_double(s, 2, c->scale);
+    sqlite3_bind_int64(s, 3, c->wall_ms);
+    enum store_rc rc = sqlite3_step(s) == SQLITE_DONE ? STORE_OK
+                                                      : fail(st, err, err_size, "cannot write the clock");
+    release(st);
+    return rc;
+}
+
+enum store_rc store_clock_clear(struct store *st, char *err, size_t err_size)
+{
+    enum store_rc rc = sqlite3_step(stmt(st, ST_CLOCK_CLEAR)) == SQLITE_DONE
+                           ? STORE_OK : fail(st, err, err_size, "cannot clear the clock");
+    release(st);
+    return rc;
+}
+
+enum store_rc store_clock_read(struct store *st, struct store_clock *c, char *err, size_t err_size)
+{
+    sqlite3_stmt *s = stmt(st, ST_CLOCK_READ);
+    int step = sqlite3_step(s);
+    enum store_rc rc = STORE_NOT_FOUND;
+    if (step == SQLITE_ROW) {
+        c->virtual_ms = sqlite3_column_int64(s, 0);
+        c->scale = sqlite3_column_double(s, 1);
+        c->wall_ms = sqlite3_column_int64(s, 2);
+        rc = STORE_OK;
+    } else if (step != SQLITE_DONE) {
+        rc = fail(st, err, err_size, "cannot read the clock");
+    }
     release(st);
     return rc;
 }

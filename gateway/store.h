@@ -145,4 +145,20 @@ enum store_rc store_messages_list(struct store *st, const struct store_filter *f
 enum store_rc store_count_by_state(struct store *st, int64_t counts[MSG_STATE_COUNT],
                                    char *err, size_t err_size);
 
+/*
+ * The service clock under `homing run --time-scale`: the service writes its
+ * virtual time, scale and the wall time of that reading on every tick, so CLI
+ * commands that stamp times stay on the service's clock. Cleared when the
+ * service runs in real time. store_clock_read() gives STORE_NOT_FOUND then.
+ */
+struct store_clock {
+    int64_t virtual_ms;
+    double scale;
+    int64_t wall_ms;
+};
+enum store_rc store_clock_write(struct store *st, const struct store_clock *c,
+                                char *err, size_t err_size);
+enum store_rc store_clock_clear(struct store *st, char *err, size_t err_size);
+enum store_rc store_clock_read(struct store *st, struct store_clock *c, char *err, size_t err_size);
+
 #endif

@@ -116,10 +116,17 @@ static const char v1_sql[] =
     "  action TEXT NOT NULL,"
     "  detail TEXT"
     ");"
-    "CREATE INDEX events_entity ON events(entity, entity_id);";
+    "CREATE INDEX events_entity ON events(entity, entity_id);"
+    /* Under --time-scale the service publishes its clock here for the CLI. */
+    "CREATE TABLE service_clock ("
+    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  virtual_ms INTEGER NOT NULL,"
+    "  scale REAL NOT NULL,"
+    "  wall_ms INTEGER NOT NULL"
+    ");";
 
 const struct store_migration store_migrations[] = {
-    { 1, "messages, parts, inbound, optouts, contacts, campaigns, enrollments, events", v1_sql },
+    { 1, "messages, parts, inbound, optouts, contacts, campaigns, enrollments, events, clock", v1_sql },
 };
 
 const int store_migration_count = sizeof store_migrations / sizeof store_migrations[0];

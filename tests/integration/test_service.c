@@ -154,6 +154,35 @@ START_TEST(cli_send_is_readable_while_the_service_runs)
 }
 END_TEST
 
+START_TEST(cli_follows_the_service_clock_under_time_scale)
+{
+    const char *argv[] = { testutil_program("homing"), "run", "-c", conf_path, "--time-scale",
+                           "3600", "--start-at", "2030-01-01T00:00:00Z", NULL };
+    pid_t pid = testutil_spawn(argv, log_path);
+    ck_assert(testutil_wait_for_text(log_path, " ready", 10000));
+    ck_assert(testutil_wait_for_text(log_path, "clock runs 3600x real time", 1000));
+    char *out = NULL, *err = NULL;
+    ck_assert_int_eq(homing(&out, &err, "send", "+353871234567", "tick tock", NULL), 0);
+    char idtext[32];
+    snprintf(idtext, sizeof idtext, "%lld", atoll(out));
+    free(out);
+    free(err);
+    ck_assert_int_eq(homing(&out, &err, "show", idtext, "--json", NULL), 0);
+    json_error_t jerr;
+    json_t *j = json_loads(out, 0, &jerr);
+    ck_assert_ptr_nonnull(j);
+    /* Within the first hours of 2030 on the service clock, whatever the machine's zone. */
+    const char *created = json_string_value(json_object_get(j, "created_at"));
+    ck_assert_msg(strncmp(created, "2030-01-01", 10) == 0 || strncmp(created, "2029-12-31", 10) == 0,
+                  "created_at %s is not on the service clock", created);
+    json_decref(j);
+    free(out);
+    free(err);
+    kill(pid, SIGTERM);
+    ck_assert_int_eq(testutil_wait_exit(pid, 10000), 0);
+}
+END_TEST
+
 START_TEST(help_and_version)
 {
     char *out = NULL, *err = NULL;
@@ -188,6 +217,7 @@ static Suite *suite(void)
     tcase_add_test(t, sigint_also_stops_cleanly);
     tcase_add_test(t, run_refuses_a_broken_config_with_exit_2);
     tcase_add_test(t, cli_send_is_readable_while_the_service_runs);
+    tcase_add_test(t, cli_follows_the_service_clock_under_time_scale);
     tcase_add_test(t, help_and_version);
     suite_add_tcase(s, t);
     return s;
