@@ -57,7 +57,7 @@ static int cur_take(struct cur *c, const char *field, size_t n, const uint8_t **
 
 static int cur_u8(struct cur *c, const char *field, uint8_t *v)
 {
-    const uint8_t *p;
+    const uint8_t *p = NULL;
     if (cur_take(c, field, 1, &p) < 0)
         return -1;
     *v = *p;
@@ -155,7 +155,7 @@ static void alnum_address(const uint8_t *p, size_t ndigits, struct pdu_address *
 static int parse_tp_address(struct cur *c, const char *field, struct pdu_address *a)
 {
     uint8_t ndigits;
-    const uint8_t *p;
+    const uint8_t *p = NULL;
 
     if (cur_u8(c, field, &ndigits) < 0 || cur_u8(c, field, &a->toa) < 0)
         return -1;
@@ -178,7 +178,7 @@ static int parse_tp_address(struct cur *c, const char *field, struct pdu_address
 static int parse_smsc(struct cur *c, struct pdu_address *a)
 {
     uint8_t n;
-    const uint8_t *p;
+    const uint8_t *p = NULL;
 
     memset(a, 0, sizeof *a);
     if (cur_u8(c, "SMSC address", &n) < 0)
@@ -211,7 +211,7 @@ static int bcd_octet(uint8_t o, int *v)
 /* TS 23.040 9.2.3.11: seven swapped-BCD octets; bit 3 of the last is the sign. */
 static int parse_time(struct cur *c, const char *field, struct pdu_time *t)
 {
-    const uint8_t *p;
+    const uint8_t *p = NULL;
     int *parts[6] = { &t->year, &t->month, &t->day, &t->hour, &t->minute, &t->second };
     static const int max[6] = { 99, 12, 31, 23, 59, 59 };
 
@@ -442,7 +442,7 @@ static int parse_deliver(struct cur *c, struct pdu_sms *m)
 
 static int parse_submit(struct cur *c, struct pdu_sms *m)
 {
-    const uint8_t *vp;
+    const uint8_t *vp = NULL;
     uint8_t vp1;
 
     m->vpf = (m->first_octet >> 3) & 3;
