@@ -218,14 +218,19 @@ static const char *addr_key(enum pdu_type t)
     return t == PDU_DELIVER ? "originator" : t == PDU_SUBMIT ? "destination" : "recipient";
 }
 
+static json_t *hex_json(const uint8_t *b, size_t n)
+{
+    char hex[2 * 256 + 1];
+    for (size_t i = 0; i < n && i < 256; i++)
+        sprintf(hex + 2 * i, "%02X", b[i]);
+    hex[2 * (n < 256 ? n : 256)] = '\0';
+    return json_string(hex);
+}
+
 static json_t *udh_json(const struct pdu_sms *s)
 {
     json_t *u = json_object();
-    char hex[2 * 256 + 1];
-    for (size_t i = 0; i < s->udh.len; i++)
-        sprintf(hex + 2 * i, "%02X", s->udh.data[i]);
-    hex[2 * s->udh.len] = '\0';
-    json_object_set_new(u, "hex", json_string(hex));
+    json_object_set_new(u, "hex", hex_json(s->udh.data, s->udh.len));
     if (s->udh.concat)
         json_object_set_new(u, "concat", json_pack("{s:i, s:i, s:i}", "ref",
             s->udh.concat_ref, "total", s->udh.concat_total, "seq", s->udh.concat_seq));
@@ -267,6 +272,9 @@ static json_t *decode_json(const struct pdu_sms *s)
     json_object_set_new(j, "class", s->dcs.msg_class < 0 ? json_null() : json_integer(s->dcs.msg_class));
     json_object_set_new(j, "srr", json_boolean(s->srr));
     json_object_set_new(j, "text", json_stringn(s->text, s->text_len));
+    if (s->dcs.encoding == CODEC_8BIT && s->ud)
+        json_object_set_new(j, "data", hex_json(s->ud + (s->udhi ? s->udh.len + 1 : 0),
+                                                s->ud_len - (s->udhi ? s->udh.len + 1 : 0)));
     if (s->udhi)
         json_object_set_new(j, "udh", udh_json(s));
     return j;
