@@ -141,9 +141,7 @@ static int bcd_digits(const uint8_t *p, size_t ndigits, char *out, const char *f
 
 static void alnum_address(const uint8_t *p, size_t ndigits, struct pdu_address *a)
 {
-    uint8_t sep[ADDR_DIGITS_MAX * 4 / 7 + 1];
-    size_t n = ndigits * 4 / 7;
-    codec_gsm7_unpack(p, n, 0, sep);
+    size_t n = ndigits * 4 / 7; /* semi-octets to septets */
     struct codec_ud ud = { .encoding = CODEC_GSM7, .data = p, .len = (ndigits + 1) / 2,
                            .udl = (unsigned)n };
     if (codec_decode(&ud, a->text, sizeof a->text, NULL, 0) < 0)
