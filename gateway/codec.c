@@ -401,31 +401,6 @@ static bool put_utf8(char *out, size_t outsz, size_t *o, uint32_t cp)
     return true;
 }
 
-static int septets_to_utf8(const uint8_t *sep, size_t n, const struct codec_ud *ud,
-                           char *out, size_t outsz)
-{
-    size_t o = 0;
-
-    for (size_t i = 0; i < n; i++) {
-        uint32_t cp;
-        if (sep[i] == 0x1B) {
-            if (++i == n)
-                break; /* a dangling escape shows as nothing */
-            cp = sep[i] == 0x1B ? ' ' : codec_gsm7_char(ud->shift, true, sep[i]);
-            if (cp == 0) /* undefined: show the locking table's character */
-                cp = codec_gsm7_char(ud->lock, false, sep[i]);
-        } else {
-            cp = codec_gsm7_char(ud->lock, false, sep[i]);
-        }
-        if (cp == 0)
-            cp = 0xFFFD;
-        if (!put_utf8(out, outsz, &o, cp))
-            return -1;
-    }
-    out[o] = '\0';
-    return (int)o;
-}
-
 static int decode_gsm7(const struct codec_ud *ud, char *out, size_t outsz,
                        char *err, size_t errsz)
 {
@@ -443,7 +418,7 @@ static int decode_gsm7(const struct codec_ud *ud, char *out, size_t outsz,
                     ud->udl, ud->udh_len);
     size_t n = ud->udl - udh_septets;
     codec_gsm7_unpack(ud->data + ud->udh_len, n, udh_septets * 7 - ud->udh_len * 8, sep);
-    int r = septets_to_utf8(sep, n, ud, out, outsz);
+    int r = codec_gsm7_to_utf8(sep, n, ud->lock, ud->shift, out, outsz);
     if (r < 0)
         return fail(err, errsz, "decoded text does not fit %zu bytes", outsz);
     return r;

@@ -66,6 +66,13 @@ int codec_gsm7_lookup(uint32_t cp);
  * (after ESC: its single shift table). 0 where the table has none. */
 uint32_t codec_gsm7_char(enum codec_lang lang, bool escaped, uint8_t septet);
 
+/* Septets to NUL-terminated UTF-8 through a language's locking and single
+ * shift tables (ESC, septet for the latter). An undefined extension shows the
+ * locking table's character, ESC ESC a space, an undefined septet U+FFFD.
+ * Returns the length, or -1 if out is too small. */
+int codec_gsm7_to_utf8(const uint8_t *septets, size_t n, enum codec_lang lock,
+                       enum codec_lang shift, char *out, size_t outsz);
+
 /* Packs n septets LSB first after `fill` zero bits (0..6, the fill bits
  * that align septets after a UDH); returns octets written, (fill+7n+7)/8. */
 size_t codec_gsm7_pack(const uint8_t *septets, size_t n, unsigned fill, uint8_t *out);

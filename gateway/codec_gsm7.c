@@ -599,14 +599,60 @@ size_t codec_gsm7_pack(const uint8_t *septets, size_t n, unsigned fill, uint8_t 
 
 void codec_gsm7_unpack(const uint8_t *in, size_t n, unsigned fill, uint8_t *septets)
 {
+    uint32_t acc;
+    unsigned bits;
+    size_t next = 1;
+
+    if (n == 0)
+        return; /* nothing to read, not even in[0] */
+    acc = in[0] >> fill;
+    bits = 8 - fill;
     for (size_t i = 0; i < n; i++) {
-        size_t bit = fill + 7 * i;
-        unsigned shift = bit & 7;
-        unsigned v = in[bit >> 3] >> shift;
-        if (shift > 1)
-            v |= (unsigned)in[(bit >> 3) + 1] << (8 - shift);
-        septets[i] = v & 0x7F;
+        if (bits < 7) { /* only ever reads an octet the septet needs */
+            acc |= (uint32_t)in[next++] << bits;
+            bits += 8;
+        }
+        septets[i] = acc & 0x7F;
+        acc >>= 7;
+        bits -= 7;
     }
+}
+
+static const uint16_t *locking_table(enum codec_lang lang)
+{
+    if ((unsigned)lang >= CODEC_LANG_COUNT || gsm7_locking[lang][0x20] == 0)
+        return gsm7_locking[CODEC_LANG_DEFAULT]; /* none, or Spanish: default */
+    return gsm7_locking[lang];
+}
+
+int codec_gsm7_to_utf8(const uint8_t *sep, size_t n, enum codec_lang lock,
+                       enum codec_lang shift, char *out, size_t outsz)
+{
+    const uint16_t *lt = locking_table(lock);
+    const uint16_t *st = gsm7_single[(unsigned)shift < CODEC_LANG_COUNT ? shift : 0];
+    size_t o = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        uint32_t cp = lt[sep[i] & 0x7F];
+        if (sep[i] == 0x1B) {
+            if (++i == n)
+                break; /* a dangling escape shows as nothing */
+            /* ESC ESC shows a space; an undefined extension, the base character */
+            cp = sep[i] == 0x1B ? ' ' : st[sep[i] & 0x7F];
+            if (cp == 0)
+                cp = lt[sep[i] & 0x7F];
+        }
+        if (cp == 0)
+            cp = 0xFFFD;
+        if (o + 4 >= outsz)
+            return -1;
+        if (cp < 0x80)
+            out[o++] = (char)cp;
+        else
+            o += codec_utf8_put(cp, out + o);
+    }
+    out[o] = '\0';
+    return (int)o;
 }
 
 size_t codec_gsm7_pack_cr(uint8_t *septets, size_t n, uint8_t *out)
