@@ -49,6 +49,18 @@ static const struct cli_command commands[] = {
       "  --to NUMBER    only messages to this recipient\n"
       "  --limit N      at most N messages (default 100)\n" },
     { "show", cmd_show, "show ID [--json]", "show one message with its parts and receipts", "" },
+    { "segments", cmd_segments, "segments TEXT [--smart] [--max-segments N] [--json]",
+      "show how a text is encoded and split into SMS segments",
+      "Prints the encoding (gsm7 or ucs2), the number of segments and the text of each.\n"
+      "  --smart            replace look-alike characters to stay in GSM 7-bit\n"
+      "  --max-segments N   refuse texts longer than N segments (default 10)\n" },
+    { "pdu", cmd_pdu, "pdu encode --to NUMBER [--srr] [--ucs2] TEXT | pdu decode HEX [--json]",
+      "encode an SMS-SUBMIT as AT+CMGS takes it, or decode a PDU",
+      "  encode   prints, per segment, the AT+CMGS length and the PDU hex (SMSC octet 00)\n"
+      "           --srr asks for a status report, --ucs2 forces UCS-2,\n"
+      "           --validity MINUTES sets a relative validity period\n"
+      "  decode   decodes an SMS-DELIVER, SMS-SUBMIT or SMS-STATUS-REPORT with the SMSC\n"
+      "           address prefix, as a modem prints it\n" },
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
