@@ -263,8 +263,9 @@ void modem_urc(struct modem *m, const char *line, const char *pdu)
         return;
     }
     m->n.urcs++;
-    /* Held while the gateway types a PDU, or by request until its next command. */
-    bool hold = m->defer_urcs || m->input == MODEM_IN_PDU;
+    /* Held while a command runs or the gateway types a PDU, or by request
+     * until the gateway's next command. */
+    bool hold = m->defer_urcs || m->in_command || m->input == MODEM_IN_PDU;
     struct evbuffer *b = hold ? m->held : m->out;
     evbuffer_add_printf(b, "\r\n%s\r\n", line);
     if (pdu)

@@ -79,6 +79,7 @@ struct modem {
     char pending[96];            /* final response held back by the send latency */
     struct pdu_submit pending_submit;
     bool pending_ok;
+    bool in_command;             /* URCs raised by a command follow its final result */
 
     struct modem_settings set;
     enum modem_pin pin_state;
