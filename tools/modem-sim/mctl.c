@@ -117,8 +117,10 @@ static bool deliver(struct modem *m, const char *hex, int len, bool report,
     m->slots[idx - 1].stat = o->read ? 1 : 0;
     bool notify = !o->silent && mode != 0 && (report ? want == 2 : (want == 1 || want == 3));
     if (notify) {
-        char line[32];
-        snprintf(line, sizeof line, report ? "+CDSI: \"SM\",%d" : "+CMTI: \"SM\",%d", idx);
+        char line[48];
+        /* The index is in <mem3>, where AT+CPMS put received messages. */
+        snprintf(line, sizeof line, "+%s: \"%s\",%d", report ? "CDSI" : "CMTI",
+                 m->set.cpms[2], idx);
         modem_urc(m, line, NULL);
     }
     snprintf(at, cap, "%d", idx);
