@@ -471,7 +471,9 @@ START_TEST(bringup_commands)
 {
     sim_start();
     at_ok("ATZ");
+    at_ok("AT&F&C1&D2X4V1Q0S0=0");
     at_ok("ATE0");
+    ck_assert_str_eq(at_err("AT&Q9"), "\r\nERROR\r\n");
     ck_assert_ptr_nonnull(strstr(at("AT+CGMI", "OK\r\n"), "homing"));
     ck_assert_ptr_nonnull(strstr(at("AT+CGMM", "OK\r\n"), "modem-sim"));
     ck_assert_ptr_nonnull(strstr(at("AT+CGSN", "OK\r\n"), "\r\n350000000000000\r\n"));

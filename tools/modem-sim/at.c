@@ -557,15 +557,43 @@ static int run_extended(struct modem *m, char *cmd, struct at_cmd *c, bool *sms)
     return e->fn(m, c);
 }
 
-/* Runs one basic command (E0, Z, V1, Q0, I, &F) at *pp, advancing past it. */
+/* ATSn=v and ATSn?: S-registers are accepted and read as 0; only their syntax is checked. */
+static int run_sreg(char **pp, struct at_cmd *c)
+{
+    char *p = *pp;
+    strtol(p, &p, 10);
+    if (*p == '?') {
+        info(c, "000");
+        *pp = p + 1;
+        return AT_OK;
+    }
+    if (*p != '=')
+        return AT_ERROR;
+    strtol(p + 1, pp, 10);
+    return AT_OK;
+}
+
+/*
+ * Runs one basic command at *pp, advancing past it: E, Z, V1, Q0, I, S, and
+ * the serial-line ones a bring-up string carries (&F, &C, &D, &W, X, H, L, M),
+ * which a pty has no use for and accepts.
+ */
 static int run_basic(struct modem *m, char **pp, struct at_cmd *c)
 {
     char *p = *pp;
     char letter = (char)toupper((unsigned char)*p++);
-    if (letter == '&')
-        letter = (char)(tolower((unsigned char)*p++)) == 'f' ? 'Z' : '?';
+    if (letter == '&') {
+        char amp = (char)toupper((unsigned char)*p++);
+        letter = amp == 'F' ? 'Z' : strchr("CDWK", amp) && amp ? 'H' : '?';
+    }
+    if (letter == 'S') {
+        *pp = p;
+        return run_sreg(pp, c);
+    }
     long v = strtol(p, pp, 10);
     switch (letter) {
+    case 'H': case 'X': case 'L': case 'M':
+        return AT_OK;
     case 'E':
         if (v > 1)
             return AT_ERROR;

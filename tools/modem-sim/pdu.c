@@ -506,17 +506,15 @@ bool pdu_submit_decode(const uint8_t *p, size_t n, struct pdu_submit *s,
 
 /* ---- SMS-DELIVER and SMS-STATUS-REPORT encoding ------------------------ */
 
-/* Writes UDL and UD (with a concat UDH when asked). Returns octets or 0. */
-static size_t user_data_encode(const struct pdu_deliver *d, uint8_t *out, size_t cap)
+/* The text as septets (GSM 7-bit), UTF-16BE octets or Latin-1 octets; returns the
+ * count, or 0 with *ok false when a character does not fit the encoding. */
+static size_t text_units(const struct pdu_deliver *d, uint8_t *units, size_t cap, bool *ok)
 {
-    uint8_t udh[6] = {5, 0x00, 3, (uint8_t)d->concat.ref, (uint8_t)d->concat.total,
-                      (uint8_t)d->concat.seq};
-    size_t hdr = d->concat.present ? sizeof udh : 0;
-    uint8_t units[PDU_MAX_OCTETS * 2];
     size_t n = 0, i = 0;
     uint32_t cp;
+    *ok = false;
     while (i < d->text_len) {
-        if (!utf8_next(d->text, d->text_len, &i, &cp) || n + 4 > sizeof units)
+        if (!utf8_next(d->text, d->text_len, &i, &cp) || n + 4 > cap)
             return 0;
         if (d->enc == PDU_ENC_GSM7) {
             int k = gsm7_from_cp(cp, units + n);
@@ -529,13 +527,29 @@ static size_t user_data_encode(const struct pdu_deliver *d, uint8_t *out, size_t
             units[n++] = (uint8_t)(lo >> 8), units[n++] = (uint8_t)lo;
         } else if (d->enc == PDU_ENC_UCS2) {
             units[n++] = (uint8_t)(cp >> 8), units[n++] = (uint8_t)cp;
-        } else {
-            if (cp > 0xFF)
-                return 0;
+        } else if (cp <= 0xFF) {
             units[n++] = (uint8_t)cp;
+        } else {
+            return 0;
         }
     }
+    *ok = true;
+    return n;
+}
+
+/* Writes UDL and UD (with a concat UDH when asked). Returns octets or 0. */
+static size_t user_data_encode(const struct pdu_deliver *d, uint8_t *out, size_t cap)
+{
+    uint8_t udh[6] = {5, 0x00, 3, (uint8_t)d->concat.ref, (uint8_t)d->concat.total,
+                      (uint8_t)d->concat.seq};
+    size_t hdr = d->concat.present ? sizeof udh : 0;
+    uint8_t units[PDU_MAX_OCTETS * 2];
+    bool ok;
+    size_t n = text_units(d, units, sizeof units, &ok);
+    if (!ok)
+        return 0;
     if (d->enc == PDU_ENC_GSM7) {
+        /* Septets start at the first septet boundary after the header: fill bits. */
         size_t hdr_septets = (hdr * 8 + 6) / 7;
         if (hdr_septets + n > 160 || 1 + (hdr_septets + n) * 7 / 8 + 1 > cap)
             return 0;
