@@ -407,6 +407,10 @@ START_TEST(codec_submit_vectors)
     ck_assert_int_eq(s.enc, PDU_ENC_UCS2);
     ck_assert_int_eq(s.vpf, 0);
 
+    decode_hex("0011000B916407281553F80004AA0548656C6C6F", &s);   /* 8-bit "Hello" */
+    ck_assert_int_eq(s.enc, PDU_ENC_8BIT);
+    ck_assert_str_eq(s.text, "48656C6C6F");
+
     uint8_t b[8] = {0x00, 0x04, 0x00};   /* an SMS-DELIVER is not a SUBMIT */
     char err[64];
     ck_assert(!pdu_submit_decode(b, 3, &s, err, sizeof err));
@@ -888,6 +892,34 @@ START_TEST(second_modem_is_independent)
 }
 END_TEST
 
+START_TEST(input_in_pieces)
+{
+    sim_start();
+    at_ok("ATE0");
+    /* One byte per write, as a slow UART would deliver it. */
+    const char *cmd = "AT+CSQ\r";
+    for (const char *q = cmd; *q; q++) {
+        ck_assert_int_eq(write(S.p.fd, q, 1), 1);
+        poll(NULL, 0, 5);
+    }
+    ck_assert(port_expect(&S.p, "\r\n+CSQ: 20,99\r\n\r\nOK\r\n", 2000));
+    /* The PDU in three writes, then a command pipelined right behind Ctrl-Z. */
+    at("AT+CMGS=23", "> ");
+    port_send(&S.p, "0011000B9164072815");
+    poll(NULL, 0, 20);
+    port_send(&S.p, "53F80000AA0AE8329BFD");
+    poll(NULL, 0, 20);
+    port_send(&S.p, "4697D9EC37\x1a" "AT+CPIN?\r");
+    ck_assert(port_expect(&S.p, "\r\n+CMGS: 0\r\n\r\nOK\r\n", 2000));
+    ck_assert(port_expect(&S.p, "\r\n+CPIN: READY\r\n\r\nOK\r\n", 2000));
+    /* Line noise that does not start with AT is ignored, as a modem does. */
+    port_send(&S.p, "garbage\r");
+    ck_assert(port_quiet(&S.p, 200));
+    at_ok("AT");
+    sim_stop();
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("modem_sim");
@@ -921,6 +953,7 @@ static Suite *suite(void)
     tcase_add_test(tc, hang_and_recover);
     tcase_add_test(tc, unplug_and_replug);
     tcase_add_test(tc, second_modem_is_independent);
+    tcase_add_test(tc, input_in_pieces);
     suite_add_tcase(s, tc);
     return s;
 }
