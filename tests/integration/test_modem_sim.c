@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -151,6 +152,8 @@ static void sim_start_with(const char *extra, ...)
     S.pid = fork();
     ck_assert_int_ge(S.pid, 0);
     if (S.pid == 0) {
+        /* Should this test die on an assertion, the simulator goes with it. */
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
         dup2(pipefd[1], 1);
         close(pipefd[0]);
         char *av[32];
@@ -191,6 +194,9 @@ static void sim_stop(void)
         waitpid(pid, &status, 0);
     }
     ck_assert_msg(r == pid, "modem-sim did not stop on SIGTERM");
+    /* The simulator removed its links and socket; the log and directory are ours. */
+    unlink(S.log_path);
+    rmdir(S.dir);
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
                   "modem-sim exit status %d", status);
 }
