@@ -926,6 +926,43 @@ START_TEST(input_in_pieces)
 }
 END_TEST
 
+START_TEST(survives_garbage)
+{
+    sim_start();
+    /* Bad control commands each get one "error" line and change nothing. */
+    static const char *bad[] = {
+        "", "nope", "sms", "sms +1", "sms --parts 0 +1 x", "sms --parts 9 +1 ab",
+        "sms --8bit +1 \"\xe2\x82\xac\"", "sms --order 5 +1 hi", "pdu", "pdu ZZ", "pdu 0",
+        "pdu 00", "pdu 07", "report", "report 300 0", "report 1 x", "fail", "fail x",
+        "latency -1", "register 9", "signal", "pin", "urc", "urc-timing later", "modem",
+        "modem m9 status", "sms --time 0 +1 hi", "\"unterminated",
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++)
+        ck_assert_msg(strncmp(ctl("%s", bad[k]), "error ", 6) == 0, "'%s' -> '%s'", bad[k],
+                      S.reply);
+    /* Fixed pseudo-random bytes on the pty: no crash, and it still answers after. */
+    unsigned x = 12345;
+    char junk[4096];
+    for (size_t k = 0; k < sizeof junk; k++) {
+        x = x * 1103515245u + 12345u;
+        junk[k] = (char)(x >> 16);
+    }
+    for (int round = 0; round < 4; round++) {
+        ck_assert_int_eq(write(S.p.fd, junk, sizeof junk), (ssize_t)sizeof junk);
+        poll(NULL, 0, 20);
+    }
+    port_send(&S.p, "\x1b\rATE0\r");
+    ck_assert(port_expect(&S.p, "OK\r\n", 3000));
+    S.p.len = 0;
+    poll(NULL, 0, 100);
+    while (read(S.p.fd, junk, sizeof junk) > 0)
+        ;
+    ck_assert_str_eq(at("AT+CPIN?", "OK\r\n"), "\r\n+CPIN: READY\r\n\r\nOK\r\n");
+    ck_assert_ptr_nonnull(strstr(ctl("status"), " plugged=1 hung=0 "));
+    sim_stop();
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("modem_sim");
@@ -960,6 +997,7 @@ static Suite *suite(void)
     tcase_add_test(tc, unplug_and_replug);
     tcase_add_test(tc, second_modem_is_independent);
     tcase_add_test(tc, input_in_pieces);
+    tcase_add_test(tc, survives_garbage);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -81,9 +81,8 @@ static void join_args(int argc, char **argv, int from, char *out, size_t cap)
 {
     size_t pos = 0;
     out[0] = '\0';
-    for (int k = from; k < argc; k++)
-        pos += (size_t)snprintf(out + pos, pos < cap ? cap - pos : 0, "%s%s",
-                                k > from ? " " : "", argv[k]);
+    for (int k = from; k < argc && pos < cap; k++)
+        pos += (size_t)snprintf(out + pos, cap - pos, "%s%s", k > from ? " " : "", argv[k]);
 }
 
 /* ---- delivering messages and reports ------------------------------------- */
@@ -206,8 +205,9 @@ static void verb_pdu(struct modem *m, int argc, char **argv, char *out, size_t c
     }
     /* The TPDU's message type says whether it is a report (MTI 10) or a deliver. */
     bool report = (b[smsc] & 3) == 2;
-    char at[16];
-    if (!deliver(m, argv[k], n - smsc, report, &o, at, sizeof at)) {
+    char at[16], hex[PDU_MAX_HEX];
+    pdu_hex_encode(b, (size_t)n, hex);   /* modems print upper case */
+    if (!deliver(m, hex, n - smsc, report, &o, at, sizeof at)) {
         reply(out, cap, "error SIM full");
         return;
     }
