@@ -25,7 +25,7 @@
  * also means no sanitizer or leak report).
  */
 #include "tests/testutil.h"
-#include "tools/modem-sim/pdu.c"
+#include "tools/modem-sim/simpdu.c"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -375,30 +375,30 @@ START_TEST(codec_hellohello_packing)
     char hex[40];
     for (int k = 0; k < 10; k++)
         sept[k] = (uint8_t)"hellohello"[k];
-    size_t n = pdu_pack7(sept, 10, 0, out);
-    pdu_hex_encode(out, n, hex);
+    size_t n = simpdu_pack7(sept, 10, 0, out);
+    simpdu_hex_encode(out, n, hex);
     ck_assert_str_eq(hex, "E8329BFD4697D9EC37");   /* [DF] */
 }
 END_TEST
 
-static void decode_hex(const char *hex, struct pdu_submit *s)
+static void decode_hex(const char *hex, struct simpdu_submit *s)
 {
-    uint8_t b[PDU_MAX_OCTETS];
+    uint8_t b[SIMPDU_MAX_OCTETS];
     char err[64] = "";
-    int n = pdu_hex_decode(hex, strlen(hex), b, sizeof b);
+    int n = simpdu_hex_decode(hex, strlen(hex), b, sizeof b);
     ck_assert_int_gt(n, 0);
-    ck_assert_msg(pdu_submit_decode(b, (size_t)n, s, err, sizeof err), "decode: %s", err);
+    ck_assert_msg(simpdu_submit_decode(b, (size_t)n, s, err, sizeof err), "decode: %s", err);
 }
 
 START_TEST(codec_submit_vectors)
 {
-    struct pdu_submit s;
+    struct simpdu_submit s;
     decode_hex(DF_SUBMIT, &s);
     ck_assert_str_eq(s.to, "+46708251358");
     ck_assert_str_eq(s.text, "hellohello");
     ck_assert_int_eq(s.vp_relative, 0xAA);
     ck_assert_int_eq(s.tpdu_len, 23);
-    ck_assert(!s.srr && !s.concat.present && s.enc == PDU_ENC_GSM7);
+    ck_assert(!s.srr && !s.concat.present && s.enc == SIMPDU_ENC_GSM7);
 
     decode_hex(PY_SUBMIT_UDH, &s);
     ck_assert_str_eq(s.text, "hello");
@@ -410,37 +410,37 @@ START_TEST(codec_submit_vectors)
 
     decode_hex(PY_SUBMIT_UCS2, &s);
     ck_assert_str_eq(s.text, "Grüße €");
-    ck_assert_int_eq(s.enc, PDU_ENC_UCS2);
+    ck_assert_int_eq(s.enc, SIMPDU_ENC_UCS2);
     ck_assert_int_eq(s.vpf, 0);
 
     decode_hex("0011000B916407281553F80004AA0548656C6C6F", &s);   /* 8-bit "Hello" */
-    ck_assert_int_eq(s.enc, PDU_ENC_8BIT);
+    ck_assert_int_eq(s.enc, SIMPDU_ENC_8BIT);
     ck_assert_str_eq(s.text, "48656C6C6F");
 
     uint8_t b[8] = {0x00, 0x04, 0x00};   /* an SMS-DELIVER is not a SUBMIT */
     char err[64];
-    ck_assert(!pdu_submit_decode(b, 3, &s, err, sizeof err));
+    ck_assert(!simpdu_submit_decode(b, 3, &s, err, sizeof err));
 }
 END_TEST
 
 START_TEST(codec_deliver_and_report_vectors)
 {
-    char hex[PDU_MAX_HEX];
-    struct pdu_deliver d = {.smsc = "+27381000015", .from = "27838890001", .from_toa = 0xC8,
-                            .scts = 922713419, .tz_quarters = 8, .enc = PDU_ENC_GSM7,
+    char hex[SIMPDU_MAX_HEX];
+    struct simpdu_deliver d = {.smsc = "+27381000015", .from = "27838890001", .from_toa = 0xC8,
+                            .scts = 922713419, .tz_quarters = 8, .enc = SIMPDU_ENC_GSM7,
                             .text = "hellohello", .text_len = 10};
-    ck_assert_int_eq(pdu_deliver_encode(&d, hex, sizeof hex), 28);
+    ck_assert_int_eq(simpdu_deliver_encode(&d, hex, sizeof hex), 28);
     ck_assert_str_eq(hex, DF_DELIVER);
 
-    struct pdu_deliver u = {.smsc = "+20105996500", .from = "+20101014063",
-                            .scts = 1040261151, .tz_quarters = 8, .enc = PDU_ENC_UCS2,
+    struct simpdu_deliver u = {.smsc = "+20105996500", .from = "+20101014063",
+                            .scts = 1040261151, .tz_quarters = 8, .enc = SIMPDU_ENC_UCS2,
                             .text = "\xd8\xa8\xd8\xaa", .text_len = 4};
-    ck_assert_int_ge(pdu_deliver_encode(&u, hex, sizeof hex), 0);
+    ck_assert_int_ge(simpdu_deliver_encode(&u, hex, sizeof hex), 0);
     ck_assert_str_eq(hex, NK_DELIVER);
 
-    struct pdu_report r = {.smsc = "", .mr = 0, .recipient = "+20121875612",
+    struct simpdu_report r = {.smsc = "", .mr = 0, .recipient = "+20121875612",
                            .scts = 1189602612, .dt = 1189602617, .tz_quarters = 8, .st = 0};
-    ck_assert_int_eq(pdu_report_encode(&r, hex, sizeof hex), 25);
+    ck_assert_int_eq(simpdu_report_encode(&r, hex, sizeof hex), 25);
     ck_assert_str_eq(hex, "00" AM_REPORT_TPDU);
 }
 END_TEST
@@ -449,17 +449,17 @@ START_TEST(codec_split)
 {
     size_t cuts[8];
     const char *t = "abcdefghij";
-    ck_assert_int_eq(pdu_split(t, 10, PDU_ENC_GSM7, 3, cuts, 8), 3);
+    ck_assert_int_eq(simpdu_split(t, 10, SIMPDU_ENC_GSM7, 3, cuts, 8), 3);
     ck_assert_uint_eq(cuts[1], 4);
     ck_assert_uint_eq(cuts[2], 8);
     ck_assert_uint_eq(cuts[3], 10);
     char long_text[400];
     memset(long_text, 'x', sizeof long_text);
-    ck_assert_int_eq(pdu_split(long_text, 160, PDU_ENC_GSM7, 0, cuts, 8), 1);
-    ck_assert_int_eq(pdu_split(long_text, 161, PDU_ENC_GSM7, 0, cuts, 8), 2);
-    ck_assert_int_eq(pdu_split(long_text, 307, PDU_ENC_GSM7, 0, cuts, 8), 3);
-    ck_assert(!pdu_gsm7_fits("\xe2\x82\xac\xc3\xbc\xf0\x9f\x98\x80", 9));
-    ck_assert(pdu_gsm7_fits("\xe2\x82\xac\xc3\xbc{}", 7));
+    ck_assert_int_eq(simpdu_split(long_text, 160, SIMPDU_ENC_GSM7, 0, cuts, 8), 1);
+    ck_assert_int_eq(simpdu_split(long_text, 161, SIMPDU_ENC_GSM7, 0, cuts, 8), 2);
+    ck_assert_int_eq(simpdu_split(long_text, 307, SIMPDU_ENC_GSM7, 0, cuts, 8), 3);
+    ck_assert(!simpdu_gsm7_fits("\xe2\x82\xac\xc3\xbc\xf0\x9f\x98\x80", 9));
+    ck_assert(simpdu_gsm7_fits("\xe2\x82\xac\xc3\xbc{}", 7));
 }
 END_TEST
 

@@ -701,13 +701,13 @@ static void send_error(struct modem *m, int code)
 /* Ctrl-Z: check the length against the PDU, decode it, answer after the latency. */
 static void pdu_done(struct modem *m)
 {
-    uint8_t b[PDU_MAX_OCTETS];
-    int n = m->pdu_overflow ? -1 : pdu_hex_decode(m->pdu, m->pdu_len, b, sizeof b);
-    int smsc = n < 0 ? -1 : pdu_smsc_octets(b, (size_t)n);
+    uint8_t b[SIMPDU_MAX_OCTETS];
+    int n = m->pdu_overflow ? -1 : simpdu_hex_decode(m->pdu, m->pdu_len, b, sizeof b);
+    int smsc = n < 0 ? -1 : simpdu_smsc_octets(b, (size_t)n);
     char why[64];
     m->pdu[m->pdu_len] = '\0';
     if (smsc < 0 || n - smsc != m->cmgs_len
-        || !pdu_submit_decode(b, (size_t)n, &m->pending_submit, why, sizeof why)) {
+        || !simpdu_submit_decode(b, (size_t)n, &m->pending_submit, why, sizeof why)) {
         m->n.bad_pdus++;
         m->input = MODEM_IN_COMMAND;
         send_error(m, CMS_BAD_PDU);

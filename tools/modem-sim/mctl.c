@@ -18,7 +18,7 @@ struct inject_opts {
     enum modem_route route;
     bool silent;          /* store without +CMTI, as if it arrived before the gateway */
     bool read;            /* store as REC READ */
-    int enc;              /* -1 auto, else enum pdu_enc */
+    int enc;              /* -1 auto, else enum simpdu_enc */
     int parts;            /* 0: as many as the text needs */
     char order[128];      /* part numbers to inject, in order, e.g. "2,1" */
     int ref;              /* -1: the modem's next concat reference */
@@ -59,9 +59,9 @@ static int parse_opts(int argc, char **argv, struct inject_opts *o)
         else if (strcmp(a, "--direct") == 0) o->route = MODEM_ROUTE_DIRECT;
         else if (strcmp(a, "--silent") == 0) o->silent = true, o->route = MODEM_ROUTE_STORE;
         else if (strcmp(a, "--read") == 0) o->read = true;
-        else if (strcmp(a, "--gsm7") == 0) o->enc = PDU_ENC_GSM7;
-        else if (strcmp(a, "--ucs2") == 0) o->enc = PDU_ENC_UCS2;
-        else if (strcmp(a, "--8bit") == 0) o->enc = PDU_ENC_8BIT;
+        else if (strcmp(a, "--gsm7") == 0) o->enc = SIMPDU_ENC_GSM7;
+        else if (strcmp(a, "--ucs2") == 0) o->enc = SIMPDU_ENC_UCS2;
+        else if (strcmp(a, "--8bit") == 0) o->enc = SIMPDU_ENC_8BIT;
         else if (!v) return -1;
         else if (strcmp(a, "--parts") == 0 && parse_int(v, 1, 255, &o->parts)) k++;
         else if (strcmp(a, "--ref") == 0 && parse_int(v, 0, 255, &o->ref)) k++;
@@ -154,13 +154,13 @@ static void verb_sms(struct modem *m, int argc, char **argv, char *out, size_t c
               "[--gsm7|--ucs2|--8bit] [--parts N] [--order 2,1] [--ref R] FROM TEXT");
         return;
     }
-    char text[PDU_TEXT_MAX * 4];
+    char text[SIMPDU_TEXT_MAX * 4];
     join_args(argc, argv, k + 1, text, sizeof text);
     size_t len = strlen(text);
-    enum pdu_enc enc = o.enc >= 0 ? (enum pdu_enc)o.enc
-                     : pdu_gsm7_fits(text, len) ? PDU_ENC_GSM7 : PDU_ENC_UCS2;
+    enum simpdu_enc enc = o.enc >= 0 ? (enum simpdu_enc)o.enc
+                     : simpdu_gsm7_fits(text, len) ? SIMPDU_ENC_GSM7 : SIMPDU_ENC_UCS2;
     size_t cuts[256];
-    int n = pdu_split(text, len, enc, o.parts, cuts, 255);
+    int n = simpdu_split(text, len, enc, o.parts, cuts, 255);
     int seq[64];
     int count = n < 0 ? -1 : part_order(o.order, n, seq, 64);
     if (count < 0) {
@@ -173,14 +173,14 @@ static void verb_sms(struct modem *m, int argc, char **argv, char *out, size_t c
     size_t pos = (size_t)snprintf(out, cap, "ok parts=%d ref=%d at=", n, ref);
     for (int i = 0; i < count; i++) {
         int s = seq[i];
-        struct pdu_deliver d = {
+        struct simpdu_deliver d = {
             .smsc = o.from_smsc ? o.from_smsc : m->csca, .from = argv[k], .from_toa = o.toa,
             .scts = o.when ? (time_t)o.when : time(NULL), .tz_quarters = o.tz, .enc = enc,
             .concat = {n > 1, ref, n, s},
             .text = text + cuts[s - 1], .text_len = cuts[s] - cuts[s - 1],
         };
-        char hex[PDU_MAX_HEX + 64], at[16];
-        int tpdu = pdu_deliver_encode(&d, hex, sizeof hex);
+        char hex[SIMPDU_MAX_HEX + 64], at[16];
+        int tpdu = simpdu_deliver_encode(&d, hex, sizeof hex);
         if (tpdu < 0 || !deliver(m, hex, tpdu, false, &o, at, sizeof at)) {
             reply(out, cap, tpdu < 0 ? "error cannot encode part %d" : "error SIM full at part %d", s);
             return;
@@ -195,9 +195,9 @@ static void verb_pdu(struct modem *m, int argc, char **argv, char *out, size_t c
 {
     struct inject_opts o;
     int k = parse_opts(argc, argv, &o);
-    uint8_t b[PDU_MAX_OCTETS];
-    int n = k < 0 || k >= argc ? -1 : pdu_hex_decode(argv[k], strlen(argv[k]), b, sizeof b);
-    int smsc = n < 0 ? -1 : pdu_smsc_octets(b, (size_t)n);
+    uint8_t b[SIMPDU_MAX_OCTETS];
+    int n = k < 0 || k >= argc ? -1 : simpdu_hex_decode(argv[k], strlen(argv[k]), b, sizeof b);
+    int smsc = n < 0 ? -1 : simpdu_smsc_octets(b, (size_t)n);
     if (smsc < 0 || n - smsc < 2) {
         reply(out, cap, "error usage: pdu [--store|--direct|--silent] [--read] HEX "
               "(SMSC octets first, as a modem prints it)");
@@ -205,8 +205,8 @@ static void verb_pdu(struct modem *m, int argc, char **argv, char *out, size_t c
     }
     /* The TPDU's message type says whether it is a report (MTI 10) or a deliver. */
     bool report = (b[smsc] & 3) == 2;
-    char at[16], hex[PDU_MAX_HEX];
-    pdu_hex_encode(b, (size_t)n, hex);   /* modems print upper case */
+    char at[16], hex[SIMPDU_MAX_HEX];
+    simpdu_hex_encode(b, (size_t)n, hex);   /* modems print upper case */
     if (!deliver(m, hex, n - smsc, report, &o, at, sizeof at)) {
         reply(out, cap, "error SIM full");
         return;
@@ -233,11 +233,11 @@ static void verb_report(struct modem *m, int argc, char **argv, char *out, size_
         return;
     }
     time_t now = o.when ? (time_t)o.when : time(NULL);
-    struct pdu_report r = {.smsc = o.from_smsc ? o.from_smsc : m->csca, .mr = mr,
+    struct simpdu_report r = {.smsc = o.from_smsc ? o.from_smsc : m->csca, .mr = mr,
                            .recipient = to, .scts = now, .dt = now, .tz_quarters = o.tz,
                            .st = st};
-    char hex[PDU_MAX_HEX], at[16];
-    int len = pdu_report_encode(&r, hex, sizeof hex);
+    char hex[SIMPDU_MAX_HEX], at[16];
+    int len = simpdu_report_encode(&r, hex, sizeof hex);
     if (len < 0 || !deliver(m, hex, len, true, &o, at, sizeof at)) {
         reply(out, cap, len < 0 ? "error cannot encode the report" : "error SIM full");
         return;

@@ -334,7 +334,7 @@ static void iso_now(char *buf, size_t cap)
     snprintf(buf + n, cap - n, ".%03ldZ", (long)(tv.tv_usec / 1000));
 }
 
-static json_t *validity_json(const struct pdu_submit *s)
+static json_t *validity_json(const struct simpdu_submit *s)
 {
     static const char *formats[] = {"none", "enhanced", "relative", "absolute"};
     if (s->vpf == 0)
@@ -344,14 +344,14 @@ static json_t *validity_json(const struct pdu_submit *s)
     return json_pack("{s:s, s:s}", "format", formats[s->vpf], "raw", s->vp_hex);
 }
 
-static json_t *concat_json(const struct pdu_concat *c)
+static json_t *concat_json(const struct simpdu_concat *c)
 {
     if (!c->present)
         return json_null();
     return json_pack("{s:i, s:i, s:i}", "ref", c->ref, "total", c->total, "seq", c->seq);
 }
 
-void modem_log_submit(struct modem *m, const struct pdu_submit *s, int mr)
+void modem_log_submit(struct modem *m, const struct simpdu_submit *s, int mr)
 {
     static const char *encs[] = {"gsm7", "8bit", "ucs2"};
     if (m->log == NULL)

@@ -7,7 +7,7 @@
 #define MODEMSIM_MODEM_PRIV_H
 
 #include "tools/modem-sim/modem.h"
-#include "tools/modem-sim/pdu.h"
+#include "tools/modem-sim/simpdu.h"
 
 #include <limits.h>
 #include <stdbool.h>
@@ -26,7 +26,7 @@ struct sim_slot {
     bool report;          /* an SMS-STATUS-REPORT rather than an SMS-DELIVER */
     int stat;             /* 0 REC UNREAD, 1 REC READ */
     int len;              /* TPDU octets */
-    char hex[PDU_MAX_HEX];
+    char hex[SIMPDU_MAX_HEX];
 };
 
 /* Settings AT&F / ATZ / a power cycle put back. */
@@ -77,7 +77,7 @@ struct modem {
     size_t pdu_len;
     bool pdu_overflow;
     char pending[96];            /* final response held back by the send latency */
-    struct pdu_submit pending_submit;
+    struct simpdu_submit pending_submit;
     bool pending_ok;
     bool in_command;             /* URCs raised by a command follow its final result */
 
@@ -119,7 +119,7 @@ void modem_net_changed(struct modem *m, int old_stat);
 int modem_store(struct modem *m, const char *hex, int len, bool report);
 int modem_unplug(struct modem *m);
 int modem_replug(struct modem *m, char *err, size_t errlen);
-void modem_log_submit(struct modem *m, const struct pdu_submit *s, int mr);
+void modem_log_submit(struct modem *m, const struct simpdu_submit *s, int mr);
 
 /* at.c */
 void at_process(struct modem *m);

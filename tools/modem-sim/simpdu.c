@@ -1,13 +1,13 @@
 /*
- * pdu: a deliberately plain SMS PDU codec for the modem simulator.
+ * simpdu: a deliberately plain SMS PDU codec for the modem simulator.
  *
  * Every field is read or written in the order 3GPP TS 23.040 section 9.2
  * lists it, with a bounds check before each read, so a reader can hold the
  * code against the spec line by line. Nothing here is shared with homing's
- * own codec (see pdu.h for why). The GSM 03.38 tables are written out in full
+ * own codec (see simpdu.h for why). The GSM 03.38 tables are written out in full
  * rather than derived, for the same reason.
  */
-#include "tools/modem-sim/pdu.h"
+#include "tools/modem-sim/simpdu.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -54,7 +54,7 @@ static int hex_digit(char c)
     return -1;
 }
 
-int pdu_hex_decode(const char *hex, size_t hexlen, uint8_t *out, size_t cap)
+int simpdu_hex_decode(const char *hex, size_t hexlen, uint8_t *out, size_t cap)
 {
     if (hexlen % 2 != 0 || hexlen / 2 > cap)
         return -1;
@@ -67,7 +67,7 @@ int pdu_hex_decode(const char *hex, size_t hexlen, uint8_t *out, size_t cap)
     return (int)(hexlen / 2);
 }
 
-void pdu_hex_encode(const uint8_t *in, size_t n, char *out)
+void simpdu_hex_encode(const uint8_t *in, size_t n, char *out)
 {
     static const char digits[] = "0123456789ABCDEF";
     for (size_t i = 0; i < n; i++) {
@@ -157,7 +157,7 @@ static uint32_t gsm7_ext_cp(uint8_t septet)
     return gsm7_basic[septet & 0x7F];
 }
 
-bool pdu_gsm7_fits(const char *text, size_t len)
+bool simpdu_gsm7_fits(const char *text, size_t len)
 {
     size_t i = 0;
     uint32_t cp;
@@ -169,7 +169,7 @@ bool pdu_gsm7_fits(const char *text, size_t len)
     return true;
 }
 
-size_t pdu_pack7(const uint8_t *septets, size_t n, int fill, uint8_t *out)
+size_t simpdu_pack7(const uint8_t *septets, size_t n, int fill, uint8_t *out)
 {
     size_t octets = ((size_t)fill + 7 * n + 7) / 8;
     memset(out, 0, octets);
@@ -299,7 +299,7 @@ static size_t address_encode(const char *addr, int toa, uint8_t *out)
             return 0;
         sept[n++] = s[0];
     }
-    size_t octets = pdu_pack7(sept, n, 0, out + 2);
+    size_t octets = simpdu_pack7(sept, n, 0, out + 2);
     out[0] = (uint8_t)((n * 7 + 3) / 4);   /* useful semi-octets */
     out[1] = 0xD0;
     return 2 + octets;
@@ -368,27 +368,27 @@ static int take_octet(struct cursor *c, const char *what)
     return take(c, 1, what, &b) ? b[0] : -1;
 }
 
-int pdu_smsc_octets(const uint8_t *p, size_t n)
+int simpdu_smsc_octets(const uint8_t *p, size_t n)
 {
     if (n < 1 || (size_t)p[0] + 1 > n)
         return -1;
     return p[0] + 1;
 }
 
-static enum pdu_enc dcs_encoding(int dcs)
+static enum simpdu_enc dcs_encoding(int dcs)
 {
     int group = dcs >> 4;
     if (group <= 7)                      /* general and auto-deletion groups */
-        return (dcs & 0x0C) == 0x04 ? PDU_ENC_8BIT
-             : (dcs & 0x0C) == 0x08 ? PDU_ENC_UCS2 : PDU_ENC_GSM7;
+        return (dcs & 0x0C) == 0x04 ? SIMPDU_ENC_8BIT
+             : (dcs & 0x0C) == 0x08 ? SIMPDU_ENC_UCS2 : SIMPDU_ENC_GSM7;
     if (group == 0x0E)
-        return PDU_ENC_UCS2;
+        return SIMPDU_ENC_UCS2;
     if (group == 0x0F)
-        return (dcs & 0x04) ? PDU_ENC_8BIT : PDU_ENC_GSM7;
-    return PDU_ENC_GSM7;
+        return (dcs & 0x04) ? SIMPDU_ENC_8BIT : SIMPDU_ENC_GSM7;
+    return SIMPDU_ENC_GSM7;
 }
 
-static bool decode_da(struct cursor *c, struct pdu_submit *s)
+static bool decode_da(struct cursor *c, struct simpdu_submit *s)
 {
     int digits = take_octet(c, "destination length");
     int toa = take_octet(c, "destination type");
@@ -406,7 +406,7 @@ static bool decode_da(struct cursor *c, struct pdu_submit *s)
     return true;
 }
 
-static bool decode_vp(struct cursor *c, struct pdu_submit *s)
+static bool decode_vp(struct cursor *c, struct simpdu_submit *s)
 {
     const uint8_t *b;
     s->vp_relative = -1;
@@ -418,12 +418,12 @@ static bool decode_vp(struct cursor *c, struct pdu_submit *s)
         return true;
     if (!take(c, 7, "validity period", &b))
         return false;
-    pdu_hex_encode(b, 7, s->vp_hex);
+    simpdu_hex_encode(b, 7, s->vp_hex);
     return true;
 }
 
 /* Reads the concatenation element out of a UDH; other elements are skipped. */
-static bool decode_udh(const uint8_t *h, size_t len, struct pdu_concat *cc)
+static bool decode_udh(const uint8_t *h, size_t len, struct simpdu_concat *cc)
 {
     size_t k = 0;
     while (k < len) {
@@ -432,18 +432,18 @@ static bool decode_udh(const uint8_t *h, size_t len, struct pdu_concat *cc)
         uint8_t iei = h[k], iel = h[k + 1];
         const uint8_t *d = h + k + 2;
         if (iei == 0x00 && iel == 3) {
-            *cc = (struct pdu_concat){true, d[0], d[1], d[2]};
+            *cc = (struct simpdu_concat){true, d[0], d[1], d[2]};
         } else if (iei == 0x08 && iel == 4) {
-            *cc = (struct pdu_concat){true, d[0] << 8 | d[1], d[2], d[3]};
+            *cc = (struct simpdu_concat){true, d[0] << 8 | d[1], d[2], d[3]};
         }
         k += 2 + (size_t)iel;
     }
     return true;
 }
 
-static bool decode_ud(struct cursor *c, struct pdu_submit *s)
+static bool decode_ud(struct cursor *c, struct simpdu_submit *s)
 {
-    size_t octets = s->enc == PDU_ENC_GSM7 ? ((size_t)s->udl * 7 + 7) / 8 : (size_t)s->udl;
+    size_t octets = s->enc == SIMPDU_ENC_GSM7 ? ((size_t)s->udl * 7 + 7) / 8 : (size_t)s->udl;
     const uint8_t *ud;
     if (!take(c, octets, "user data", &ud))
         return false;
@@ -456,15 +456,15 @@ static bool decode_ud(struct cursor *c, struct pdu_submit *s)
         hdr = (size_t)ud[0] + 1;
     }
     bool ok;
-    if (s->enc == PDU_ENC_GSM7) {
+    if (s->enc == SIMPDU_ENC_GSM7) {
         size_t skip_septets = (hdr * 8 + 6) / 7;
         ok = skip_septets <= (size_t)s->udl
           && septets_to_utf8(ud, octets, skip_septets * 7, (size_t)s->udl - skip_septets,
                              s->text, sizeof s->text);
-    } else if (s->enc == PDU_ENC_UCS2) {
+    } else if (s->enc == SIMPDU_ENC_UCS2) {
         ok = ucs2_to_utf8(ud + hdr, octets - hdr, s->text, sizeof s->text);
     } else {
-        pdu_hex_encode(ud + hdr, octets - hdr, s->text);
+        simpdu_hex_encode(ud + hdr, octets - hdr, s->text);
         ok = true;
     }
     if (!ok)
@@ -472,11 +472,11 @@ static bool decode_ud(struct cursor *c, struct pdu_submit *s)
     return ok;
 }
 
-bool pdu_submit_decode(const uint8_t *p, size_t n, struct pdu_submit *s,
+bool simpdu_submit_decode(const uint8_t *p, size_t n, struct simpdu_submit *s,
                        char *err, size_t errlen)
 {
     memset(s, 0, sizeof *s);
-    int smsc = pdu_smsc_octets(p, n);
+    int smsc = simpdu_smsc_octets(p, n);
     struct cursor c = {p, n, smsc < 0 ? 0 : (size_t)smsc, smsc < 0 ? "SMSC address" : NULL};
     s->tpdu_len = (int)(n - c.at);
     s->first_octet = take_octet(&c, "first octet");
@@ -508,7 +508,7 @@ bool pdu_submit_decode(const uint8_t *p, size_t n, struct pdu_submit *s,
 
 /* The text as septets (GSM 7-bit), UTF-16BE octets or Latin-1 octets; returns the
  * count, or 0 with *ok false when a character does not fit the encoding. */
-static size_t text_units(const struct pdu_deliver *d, uint8_t *units, size_t cap, bool *ok)
+static size_t text_units(const struct simpdu_deliver *d, uint8_t *units, size_t cap, bool *ok)
 {
     size_t n = 0, i = 0;
     uint32_t cp;
@@ -516,16 +516,16 @@ static size_t text_units(const struct pdu_deliver *d, uint8_t *units, size_t cap
     while (i < d->text_len) {
         if (!utf8_next(d->text, d->text_len, &i, &cp) || n + 4 > cap)
             return 0;
-        if (d->enc == PDU_ENC_GSM7) {
+        if (d->enc == SIMPDU_ENC_GSM7) {
             int k = gsm7_from_cp(cp, units + n);
             if (k == 0)
                 return 0;
             n += (size_t)k;
-        } else if (d->enc == PDU_ENC_UCS2 && cp >= 0x10000) {
+        } else if (d->enc == SIMPDU_ENC_UCS2 && cp >= 0x10000) {
             uint32_t v = cp - 0x10000, hi = 0xD800 + (v >> 10), lo = 0xDC00 + (v & 0x3FF);
             units[n++] = (uint8_t)(hi >> 8), units[n++] = (uint8_t)hi;
             units[n++] = (uint8_t)(lo >> 8), units[n++] = (uint8_t)lo;
-        } else if (d->enc == PDU_ENC_UCS2) {
+        } else if (d->enc == SIMPDU_ENC_UCS2) {
             units[n++] = (uint8_t)(cp >> 8), units[n++] = (uint8_t)cp;
         } else if (cp <= 0xFF) {
             units[n++] = (uint8_t)cp;
@@ -538,24 +538,24 @@ static size_t text_units(const struct pdu_deliver *d, uint8_t *units, size_t cap
 }
 
 /* Writes UDL and UD (with a concat UDH when asked). Returns octets or 0. */
-static size_t user_data_encode(const struct pdu_deliver *d, uint8_t *out, size_t cap)
+static size_t user_data_encode(const struct simpdu_deliver *d, uint8_t *out, size_t cap)
 {
     uint8_t udh[6] = {5, 0x00, 3, (uint8_t)d->concat.ref, (uint8_t)d->concat.total,
                       (uint8_t)d->concat.seq};
     size_t hdr = d->concat.present ? sizeof udh : 0;
-    uint8_t units[PDU_MAX_OCTETS * 2];
+    uint8_t units[SIMPDU_MAX_OCTETS * 2];
     bool ok;
     size_t n = text_units(d, units, sizeof units, &ok);
     if (!ok)
         return 0;
-    if (d->enc == PDU_ENC_GSM7) {
+    if (d->enc == SIMPDU_ENC_GSM7) {
         /* Septets start at the first septet boundary after the header: fill bits. */
         size_t hdr_septets = (hdr * 8 + 6) / 7;
         if (hdr_septets + n > 160 || 1 + (hdr_septets + n) * 7 / 8 + 1 > cap)
             return 0;
         out[0] = (uint8_t)(hdr_septets + n);
         memcpy(out + 1, udh, hdr);
-        size_t packed = pdu_pack7(units, n, (int)(hdr_septets * 7 - hdr * 8), out + 1 + hdr);
+        size_t packed = simpdu_pack7(units, n, (int)(hdr_septets * 7 - hdr * 8), out + 1 + hdr);
         return 1 + hdr + packed;
     }
     if (hdr + n > 140 || 1 + hdr + n > cap)
@@ -566,9 +566,9 @@ static size_t user_data_encode(const struct pdu_deliver *d, uint8_t *out, size_t
     return 1 + hdr + n;
 }
 
-int pdu_deliver_encode(const struct pdu_deliver *d, char *hex, size_t cap)
+int simpdu_deliver_encode(const struct simpdu_deliver *d, char *hex, size_t cap)
 {
-    uint8_t b[PDU_MAX_OCTETS + 64];
+    uint8_t b[SIMPDU_MAX_OCTETS + 64];
     size_t smsc = smsc_encode(d->smsc, b), at = smsc;
     b[at++] = (uint8_t)(0x04 | (d->concat.present ? 0x40 : 0)); /* DELIVER, no more msgs */
     size_t oa = address_encode(d->from, d->from_toa, b + at);
@@ -576,18 +576,18 @@ int pdu_deliver_encode(const struct pdu_deliver *d, char *hex, size_t cap)
         return -1;
     at += oa;
     b[at++] = 0x00;                                             /* TP-PID */
-    b[at++] = d->enc == PDU_ENC_UCS2 ? 0x08 : d->enc == PDU_ENC_8BIT ? 0x04 : 0x00;
+    b[at++] = d->enc == SIMPDU_ENC_UCS2 ? 0x08 : d->enc == SIMPDU_ENC_8BIT ? 0x04 : 0x00;
     timestamp_encode(d->scts, d->tz_quarters, b + at);
     at += 7;
     size_t ud = user_data_encode(d, b + at, sizeof b - at);
     if (ud == 0 || (at + ud) * 2 + 1 > cap)
         return -1;
     at += ud;
-    pdu_hex_encode(b, at, hex);
+    simpdu_hex_encode(b, at, hex);
     return (int)(at - smsc);
 }
 
-int pdu_report_encode(const struct pdu_report *r, char *hex, size_t cap)
+int simpdu_report_encode(const struct simpdu_report *r, char *hex, size_t cap)
 {
     uint8_t b[80];
     size_t smsc = smsc_encode(r->smsc, b), at = smsc;
@@ -603,34 +603,34 @@ int pdu_report_encode(const struct pdu_report *r, char *hex, size_t cap)
     b[at++] = (uint8_t)r->st;
     if (at * 2 + 1 > cap)
         return -1;
-    pdu_hex_encode(b, at, hex);
+    simpdu_hex_encode(b, at, hex);
     return (int)(at - smsc);
 }
 
 /* ---- splitting --------------------------------------------------------- */
 
 /* Cost of one character in the chosen encoding's units (septets, UTF-16 units, octets). */
-static int char_cost(uint32_t cp, enum pdu_enc enc)
+static int char_cost(uint32_t cp, enum simpdu_enc enc)
 {
     uint8_t s[2];
-    if (enc == PDU_ENC_GSM7)
+    if (enc == SIMPDU_ENC_GSM7)
         return gsm7_from_cp(cp, s);
-    if (enc == PDU_ENC_UCS2)
+    if (enc == SIMPDU_ENC_UCS2)
         return cp >= 0x10000 ? 2 : 1;
     return cp <= 0xFF ? 1 : 0;
 }
 
-static int unit_limit(enum pdu_enc enc, bool multi)
+static int unit_limit(enum simpdu_enc enc, bool multi)
 {
-    if (enc == PDU_ENC_GSM7)
+    if (enc == SIMPDU_ENC_GSM7)
         return multi ? 153 : 160;
-    if (enc == PDU_ENC_UCS2)
+    if (enc == SIMPDU_ENC_UCS2)
         return multi ? 67 : 70;
     return multi ? 134 : 140;
 }
 
 /* Total cost, or -1 if a character cannot be encoded. */
-static int text_cost(const char *text, size_t len, enum pdu_enc enc)
+static int text_cost(const char *text, size_t len, enum simpdu_enc enc)
 {
     size_t i = 0;
     uint32_t cp;
@@ -643,7 +643,7 @@ static int text_cost(const char *text, size_t len, enum pdu_enc enc)
     return total;
 }
 
-int pdu_split(const char *text, size_t len, enum pdu_enc enc, int want,
+int simpdu_split(const char *text, size_t len, enum simpdu_enc enc, int want,
               size_t *cuts, int max_parts)
 {
     int total = text_cost(text, len, enc);
