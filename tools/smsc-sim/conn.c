@@ -338,7 +338,8 @@ static void accept_submit(struct conn *c, const struct pdu_header *h,
         receipt_schedule(sim, sm, c->system_id, c->id, mid);
 }
 
-/* Returns false when the connection was freed. */
+/* Returns false when the connection was freed (never, today: closing is
+ * deferred until written answers are out). */
 static bool handle_submit(struct conn *c, const uint8_t *buf, size_t len,
                           const struct pdu_header *h)
 {
@@ -355,8 +356,9 @@ static bool handle_submit(struct conn *c, const uint8_t *buf, size_t len,
         sim->set.drop_after = -1;
         sim->count.drops++;
         sim_log("conn=%u dropped on submit seq=%u (drop after)", c->id, (unsigned)h->seq);
-        conn_free(c);
-        return false;
+        /* Answers already written go out; this one and any held back do not. */
+        close_after_write(c);
+        return true;
     }
     if (sim->set.drop_after > 0)
         sim->set.drop_after--;
