@@ -1005,6 +1005,91 @@ START_TEST(test_several_connections)
 }
 END_TEST
 
+START_TEST(test_data_sm_payload)
+{
+    sim_start(NULL);
+    int fd = connect_bound(BIND_TRANSCEIVER);
+    data_sm_t d;
+    uint8_t buf[512];
+    memset(&d, 0, sizeof d);
+    d.command_id = DATA_SM;
+    d.sequence_number = next_seq++;
+    d.dest_addr_ton = 1;
+    d.dest_addr_npi = 1;
+    snprintf((char *)d.source_addr, sizeof d.source_addr, "Homing");
+    snprintf((char *)d.destination_addr, sizeof d.destination_addr, "353870000003");
+    d.data_coding = 8;
+    tlv_t t;
+    memset(&t, 0, sizeof t);
+    t.tag = TLVID_message_payload;
+    t.length = 4;
+    memcpy(t.value.octet, "\x00h\x00i", 4);
+    build_tlv(&d.tlv, &t);
+    send_pdu(fd, &d);
+    destroy_tlv(d.tlv);
+    int n = expect_frame(fd, DATA_SM_RESP, buf, sizeof buf);
+    ck_assert_uint_eq(get32(buf + 8), ESME_ROK);
+    ck_assert_uint_eq(get32(buf + 12), d.sequence_number);
+    ck_assert_int_gt(n, 17);
+    json_t *j = log_line(0);
+    ck_assert_str_eq(jstr(j, "kind"), "data_sm");
+    ck_assert_str_eq(jstr(j, "message_id"), (char *)buf + 16);
+    ck_assert_str_eq(jstr(j, "text"), "hi");
+    ck_assert_str_eq(jstr(j, "message_payload"), "00680069");
+    json_decref(j);
+    close(fd);
+    sim_stop();
+}
+END_TEST
+
+START_TEST(test_mo_payload_and_udh16)
+{
+    sim_start(NULL);
+    int fd = connect_bound(BIND_TRANSCEIVER);
+    char text[400];
+    memset(text, 'x', 300);
+    strcpy(text + 300, "\xE2\x82\xAC"); /* 302 septet octets with the escape */
+    const char *a = ctl("mo --concat payload 123 456 %s", text);
+    ck_assert_msg(strncmp(a, "ok mo parts=1 sent=1", 20) == 0, "%s", a);
+    struct dsm d;
+    recv_deliver(fd, &d);
+    ck_assert_uint_eq(d.p.sm_length, 0);
+    /* 16-bit reference UDH; an escape is never split from its character */
+    memset(text, 'y', 151); /* 151 + 2 (escape at the 152-octet cut) + 9 = 162 */
+    strcpy(text + 151, "\xE2\x82\xAC" "zzzzzzzzz");
+    a = ctl("mo --concat udh16 --ref 513 123 456 %s", text);
+    ck_assert_msg(strncmp(a, "ok mo parts=2 sent=2 ref=513", 28) == 0, "%s", a);
+    recv_deliver(fd, &d);
+    static const uint8_t h[] = {6, 8, 4, 2, 1, 2, 1};
+    ck_assert(memcmp(d.p.short_message, h, sizeof h) == 0);
+    ck_assert_uint_eq(d.p.sm_length, 7 + 151);
+    recv_deliver(fd, &d);
+    ck_assert_uint_eq(d.p.short_message[6], 2);
+    ck_assert_uint_eq(d.p.sm_length, 7 + 11);
+    ck_assert_uint_eq(d.p.short_message[7], 0x1B);
+    ck_assert_uint_eq(d.p.short_message[8], 0x65);
+    close(fd);
+    sim_stop();
+}
+END_TEST
+
+START_TEST(test_drop_at_once_and_close)
+{
+    sim_start(NULL);
+    int fd = connect_bound(BIND_TRANSCEIVER);
+    ctl_ok("drop after 0");
+    struct msg m = { .sm = (const uint8_t *)"x", .len = 1 };
+    send_submit(fd, &m);
+    ck_assert(is_eof(fd, 1000));
+    close(fd);
+    fd = connect_bound(BIND_TRANSCEIVER);
+    ck_assert_str_eq(ctl("close"), "ok close conns=1");
+    ck_assert(is_eof(fd, 1000));
+    close(fd);
+    sim_stop();
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("smsc_sim");
@@ -1029,6 +1114,9 @@ static Suite *suite(void)
     tcase_add_test(tc, test_drop_mid_window);
     tcase_add_test(tc, test_malformed_pdus);
     tcase_add_test(tc, test_several_connections);
+    tcase_add_test(tc, test_data_sm_payload);
+    tcase_add_test(tc, test_mo_payload_and_udh16);
+    tcase_add_test(tc, test_drop_at_once_and_close);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -140,7 +140,7 @@ static void close_after_write(struct conn *c)
     bufferevent_disable(c->bev, EV_READ);
     bufferevent_setcb(c->bev, NULL, on_drained, on_event, c);
     if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
-        bufferevent_trigger(c->bev, EV_WRITE, BEV_TRIG_DEFER_CALLBACKS);
+        bufferevent_trigger(c->bev, EV_WRITE, BEV_TRIG_DEFER_CALLBACKS | BEV_TRIG_IGNORE_WATERMARKS);
 }
 
 static void arm_timer(struct conn *c)

@@ -438,7 +438,8 @@ void control_execute(struct sim *sim, char *line, char *out, size_t outsize)
     else if (strcmp(line, "close") == 0)
         cmd_close(sim, out, outsize);
     else if (strcmp(line, "shutdown") == 0) {
-        event_base_loopexit(sim->base, NULL);
+        struct timeval grace = { 0, 50000 }; /* lets this answer go out */
+        event_base_loopexit(sim->base, &grace);
         snprintf(out, outsize, "ok shutdown");
     } else if (strcmp(line, "help") == 0)
         snprintf(out, outsize, "%s", help_text);

@@ -237,7 +237,7 @@ static const struct {
     {"receipt-delay", "MS", set_receipt_delay},
     {"receipt-state", "DELIVRD|UNDELIV|EXPIRED|REJECTD|...", set_receipt_state},
     {"receipt-err", "0..999", set_receipt_err},
-    {"ids", "dec|hex", set_ids},
+    {"ids", "dec|hex [dec|hex] (responses [receipts])", set_ids},
     {"receipt-ids", "dec|hex", set_receipt_ids},
     {"throttle", "N%|every:N|off", set_throttle},
     {"seed", "N", set_seed},
