@@ -1090,6 +1090,50 @@ START_TEST(test_drop_at_once_and_close)
 }
 END_TEST
 
+/* A submit_sm written by hand, with the TLV bytes given; returns its seq. */
+static uint32_t send_raw_submit(int fd, const uint8_t *tlv, size_t tlv_len)
+{
+    static const uint8_t body[] = {0, 5, 0, 'H', 0, 1, 1, '1', '2', 0, 0, 0, 0, 0, 0,
+                                   0, 0, 0, 0, 2, 'h', 'i'};
+    uint8_t buf[256];
+    uint32_t seq = next_seq++, len = (uint32_t)(16 + sizeof body + tlv_len);
+    uint32_t words[4] = {len, SUBMIT_SM, 0, seq};
+    for (int i = 0; i < 16; i++)
+        buf[i] = (uint8_t)(words[i / 4] >> (24 - 8 * (i % 4)));
+    memcpy(buf + 16, body, sizeof body);
+    if (tlv_len)
+        memcpy(buf + 16 + sizeof body, tlv, tlv_len);
+    write_all(fd, buf, len);
+    return seq;
+}
+
+START_TEST(test_malformed_submits_rejected)
+{
+    sim_start(NULL);
+    int fd = connect_bound(BIND_TRANSCEIVER);
+    static const uint8_t good[] = {0x02, 0x0E, 0, 1, 3};       /* sar_total_segments 3 */
+    static const uint8_t badlen[] = {0x02, 0x0E, 0, 2, 0, 3};  /* an integer TLV of 2 */
+    static const uint8_t overrun[] = {0x04, 0x24, 0, 50, 'a'}; /* payload past the end */
+    static const uint8_t stub[] = {0x04, 0x24, 0};             /* half a TLV header */
+    ck_assert_uint_eq(read_submit_resp(fd, send_raw_submit(fd, good, sizeof good), NULL, 0),
+                      ESME_ROK);
+    ck_assert_uint_eq(read_submit_resp(fd, send_raw_submit(fd, badlen, sizeof badlen), NULL, 0),
+                      ESME_RINVPARLEN);
+    ck_assert_uint_eq(read_submit_resp(fd, send_raw_submit(fd, overrun, sizeof overrun), NULL, 0),
+                      ESME_RINVOPTPARSTREAM);
+    ck_assert_uint_eq(read_submit_resp(fd, send_raw_submit(fd, stub, sizeof stub), NULL, 0),
+                      ESME_RINVOPTPARSTREAM);
+    /* the connection is still good, and nothing leaked (sim_stop checks ASan) */
+    ck_assert_uint_eq(read_submit_resp(fd, send_raw_submit(fd, NULL, 0), NULL, 0), ESME_ROK);
+    json_t *j = log_line(1);
+    ck_assert_str_eq(jstr(j, "text"), "hi");
+    ck_assert_str_eq(jstr(j, "destination.addr"), "12");
+    json_decref(j);
+    close(fd);
+    sim_stop();
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("smsc_sim");
@@ -1117,6 +1161,7 @@ static Suite *suite(void)
     tcase_add_test(tc, test_data_sm_payload);
     tcase_add_test(tc, test_mo_payload_and_udh16);
     tcase_add_test(tc, test_drop_at_once_and_close);
+    tcase_add_test(tc, test_malformed_submits_rejected);
     suite_add_tcase(s, tc);
     return s;
 }

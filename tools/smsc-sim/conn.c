@@ -362,8 +362,16 @@ static bool handle_submit(struct conn *c, const uint8_t *buf, size_t len,
     }
     if (sim->set.drop_after > 0)
         sim->set.drop_after--;
-    if (pdu_unpack_sm(buf, len, &sm, err, sizeof err) != 0) {
-        /* A failed unpack may have leaked a TLV node: answer, then drop. */
+    int rc = pdu_unpack_sm(buf, len, &sm, err, sizeof err);
+    if (rc > 0) {
+        sim_log("conn=%u %s", c->id, err);
+        sim->count.rejected++;
+        respond_status(c, resp, (uint32_t)rc, h->seq);
+        return true;
+    }
+    if (rc < 0) {
+        /* libsmpp34 refused what the precheck let through: answer, then drop,
+         * in case it kept (leaked) part of it. */
         sim_log("conn=%u %s; closing", c->id, err);
         sim->count.rejected++;
         send_header(c, resp, ST_SYSERR, h->seq);

@@ -178,12 +178,138 @@ static int unpack_data(const uint8_t *buf, size_t len, struct sim_sm *out,
     return 0;
 }
 
+/*
+ * Pre-validation. libsmpp34 leaks the node of a TLV it fails to parse, so the
+ * body is walked here first with a bounds-checked cursor: mandatory fields,
+ * then every TLV's header, length and (for the tags libsmpp34 reads as
+ * integers or bounded octets) size. Only a body that passes goes to
+ * smpp34_unpack; one that fails gets a command_status and never reaches it.
+ */
+struct cursor {
+    const uint8_t *p;
+    size_t left;
+    bool bad;
+};
+
+static void cur_skip(struct cursor *c, size_t n)
+{
+    if (c->bad || n > c->left) {
+        c->bad = true;
+        return;
+    }
+    c->p += n;
+    c->left -= n;
+}
+
+static uint8_t cur_u8(struct cursor *c)
+{
+    uint8_t v = c->bad || c->left == 0 ? 0 : c->p[0];
+    cur_skip(c, 1);
+    return v;
+}
+
+/* A C-octet string of at most max octets including its NUL. */
+static void cur_cstr(struct cursor *c, size_t max)
+{
+    size_t limit = c->left < max ? c->left : max;
+    const uint8_t *nul = c->bad ? NULL : memchr(c->p, 0, limit);
+    if (!nul) {
+        c->bad = true;
+        return;
+    }
+    cur_skip(c, (size_t)(nul - c->p) + 1);
+}
+
+/* What libsmpp34 expects of a TLV's length: exact for integers (1, 2, 4),
+ * an upper bound for octets (negative: -max). */
+static int tlv_rule(uint16_t tag)
+{
+    switch (tag) {
+    case 0x0005: case 0x0006: case 0x0007: case 0x000D: case 0x000E:
+    case 0x000F: case 0x0010: case 0x0019: case 0x0030: case 0x0201:
+    case 0x0205: case 0x020D: case 0x020E: case 0x020F: case 0x0302:
+    case 0x0304: case 0x0421: case 0x0426: case 0x0427: case 0x1201:
+    case 0x1204: case 0x1380:
+        return 1;
+    case 0x0008: case 0x0204: case 0x020A: case 0x020B: case 0x020C:
+    case 0x1203: case 0x1383:
+        return 2;
+    case 0x0017:
+        return 4;
+    case 0x001E: case 0x0303:
+        return -65;
+    case 0x0381:
+        return -19;
+    case 0x0202: case 0x0203:
+        return -23;
+    case 0x0423:
+        return -3;
+    case 0x0501:
+        return -1;
+    case 0x130C:
+        return 0;
+    default:
+        return -1024;
+    }
+}
+
+static uint32_t check_tlvs(struct cursor *c)
+{
+    while (!c->bad && c->left > 0) {
+        if (c->left < 4)
+            return ST_INVOPTPARSTREAM;
+        uint16_t tag = (uint16_t)(c->p[0] << 8 | c->p[1]);
+        size_t len = (size_t)(c->p[2] << 8 | c->p[3]);
+        int rule = tlv_rule(tag);
+        cur_skip(c, 4);
+        if (len > c->left)
+            return ST_INVOPTPARSTREAM;
+        if (rule >= 0 ? len != (size_t)rule : len > (size_t)-rule)
+            return ST_INVPARLEN;
+        cur_skip(c, len);
+    }
+    return c->bad ? ST_INVOPTPARSTREAM : ST_OK;
+}
+
+static uint32_t precheck(uint32_t id, const uint8_t *buf, size_t len)
+{
+    struct cursor c = { buf + PDU_HEADER_LEN, len - PDU_HEADER_LEN, false };
+    bool submit = id == CMD_SUBMIT_SM;
+    cur_cstr(&c, 6);
+    cur_skip(&c, 2);
+    cur_cstr(&c, 21);
+    cur_skip(&c, 2);
+    cur_cstr(&c, submit ? 21 : 65);
+    if (submit) {
+        cur_skip(&c, 3);
+        cur_cstr(&c, 17);
+        cur_cstr(&c, 17);
+        cur_skip(&c, 4);
+        uint8_t sm_len = cur_u8(&c);
+        if (!c.bad && sm_len > c.left)
+            return ST_INVMSGLEN;
+        cur_skip(&c, sm_len);
+    } else {
+        cur_skip(&c, 3);
+    }
+    if (c.bad)
+        return ST_INVCMDLEN;
+    return check_tlvs(&c);
+}
+
 int pdu_unpack_sm(const uint8_t *buf, size_t len, struct sim_sm *out,
                   char *err, size_t errlen)
 {
     struct pdu_header h;
     pdu_header_read(buf, &h);
     memset(out, 0, sizeof *out);
+    uint32_t status = h.id == CMD_SUBMIT_SM || h.id == CMD_DATA_SM ? precheck(h.id, buf, len)
+                                                                   : ST_OK;
+    if (status != ST_OK) {
+        snprintf(err, errlen, "command_id 0x%08x: malformed body (status 0x%02x)",
+                 (unsigned)h.id, (unsigned)status);
+        return (int)status;
+    }
     if (h.id == CMD_SUBMIT_SM)
         return unpack_submit(buf, len, out, err, errlen);
     if (h.id == CMD_DATA_SM)

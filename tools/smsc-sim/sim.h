@@ -56,6 +56,8 @@ struct bufferevent;
 #define ST_INVSYSID    0x0Fu
 #define ST_INVESMCLASS 0x43u
 #define ST_THROTTLED   0x58u
+#define ST_INVOPTPARSTREAM 0xC0u
+#define ST_INVPARLEN   0xC2u
 
 #define PDU_HEADER_LEN 16
 #define PDU_MAX_LEN    4096 /* larger than any PDU we accept (payload <= 1024) */
@@ -98,7 +100,9 @@ void pdu_header_read(const uint8_t *buf, struct pdu_header *h);
 /* A header-only PDU (generic_nack, enquire_link(_resp), unbind(_resp), error
  * responses): writes 16 bytes to out. */
 void pdu_header_write(uint8_t *out, uint32_t id, uint32_t status, uint32_t seq);
-/* Unpackers take one whole frame; 0 on success, -1 with a reason in err. */
+/* Unpackers take one whole frame; 0 on success, -1 with a reason in err.
+ * pdu_unpack_sm checks the body before libsmpp34 sees it and returns the
+ * command_status (> 0) for a malformed one; -1 means libsmpp34 refused it. */
 int pdu_unpack_bind(const uint8_t *buf, size_t len, struct sim_bind *out,
                     char *err, size_t errlen);
 int pdu_unpack_sm(const uint8_t *buf, size_t len, struct sim_sm *out,
