@@ -338,21 +338,13 @@ static void accept_submit(struct conn *c, const struct pdu_header *h,
         receipt_schedule(sim, sm, c->system_id, c->id, mid);
 }
 
-/* Returns false when the connection was freed (never, today: closing is
- * deferred until written answers are out). */
-static bool handle_submit(struct conn *c, const uint8_t *buf, size_t len,
-                          const struct pdu_header *h)
+/* "drop after N": true when this submit is the one to drop the link on. */
+static bool drop_now(struct conn *c, const struct pdu_header *h)
 {
     struct sim *sim = c->sim;
-    struct sim_sm sm;
-    char err[256];
-    uint32_t resp = h->id | CMD_RESP;
-    if (c->bound != BIND_TX && c->bound != BIND_TRX) {
-        send_header(c, resp, ST_INVBNDSTS, h->seq);
-        return true;
-    }
-    sim->count.submits++;
-    if (sim->set.drop_after == 0) {
+    if (sim->set.drop_after > 0)
+        sim->set.drop_after--;
+    else if (sim->set.drop_after == 0) {
         sim->set.drop_after = -1;
         sim->count.drops++;
         sim_log("conn=%u dropped on submit seq=%u (drop after)", c->id, (unsigned)h->seq);
@@ -360,24 +352,43 @@ static bool handle_submit(struct conn *c, const uint8_t *buf, size_t len,
         close_after_write(c);
         return true;
     }
-    if (sim->set.drop_after > 0)
-        sim->set.drop_after--;
-    int rc = pdu_unpack_sm(buf, len, &sm, err, sizeof err);
+    return false;
+}
+
+/* Unpacks a submit; on failure answers it and returns false. */
+static bool unpack_or_reject(struct conn *c, const uint8_t *buf, size_t len,
+                             const struct pdu_header *h, struct sim_sm *sm)
+{
+    char err[256];
+    int rc = pdu_unpack_sm(buf, len, sm, err, sizeof err);
+    if (rc == 0)
+        return true;
+    c->sim->count.rejected++;
     if (rc > 0) {
         sim_log("conn=%u %s", c->id, err);
-        sim->count.rejected++;
-        respond_status(c, resp, (uint32_t)rc, h->seq);
-        return true;
+        respond_status(c, h->id | CMD_RESP, (uint32_t)rc, h->seq);
+        return false;
     }
-    if (rc < 0) {
-        /* libsmpp34 refused what the precheck let through: answer, then drop,
-         * in case it kept (leaked) part of it. */
-        sim_log("conn=%u %s; closing", c->id, err);
-        sim->count.rejected++;
-        send_header(c, resp, ST_SYSERR, h->seq);
-        close_after_write(c);
-        return true;
+    /* libsmpp34 refused what the precheck let through: answer, then drop, in
+     * case it kept (leaked) part of it. */
+    sim_log("conn=%u %s; closing", c->id, err);
+    send_header(c, h->id | CMD_RESP, ST_SYSERR, h->seq);
+    close_after_write(c);
+    return false;
+}
+
+static void handle_submit(struct conn *c, const uint8_t *buf, size_t len,
+                          const struct pdu_header *h)
+{
+    struct sim *sim = c->sim;
+    struct sim_sm sm;
+    if (c->bound != BIND_TX && c->bound != BIND_TRX) {
+        send_header(c, h->id | CMD_RESP, ST_INVBNDSTS, h->seq);
+        return;
     }
+    sim->count.submits++;
+    if (drop_now(c, h) || !unpack_or_reject(c, buf, len, h, &sm))
+        return;
     uint32_t status = check_submit(sim, &sm);
     if (status == ST_OK && throttle_now(sim)) {
         status = ST_THROTTLED;
@@ -386,10 +397,9 @@ static bool handle_submit(struct conn *c, const uint8_t *buf, size_t len,
         sim->count.rejected++;
     }
     if (status != ST_OK)
-        respond_status(c, resp, status, h->seq);
+        respond_status(c, h->id | CMD_RESP, status, h->seq);
     else
         accept_submit(c, h, &sm);
-    return true;
 }
 
 static void handle_response(struct conn *c, const struct pdu_header *h)
@@ -415,8 +425,8 @@ static void handle_response(struct conn *c, const struct pdu_header *h)
     }
 }
 
-/* Handles one framed PDU; false when the connection was freed. */
-static bool handle_pdu(struct conn *c, const uint8_t *buf, size_t len)
+/* Handles one framed PDU. Never frees c: closing is deferred (close_after_write). */
+static void handle_pdu(struct conn *c, const uint8_t *buf, size_t len)
 {
     struct pdu_header h;
     pdu_header_read(buf, &h);
@@ -427,27 +437,28 @@ static bool handle_pdu(struct conn *c, const uint8_t *buf, size_t len)
     case CMD_BIND_RECEIVER:
     case CMD_BIND_TRANSCEIVER:
         handle_bind(c, buf, len, &h);
-        return true;
+        return;
     case CMD_SUBMIT_SM:
     case CMD_DATA_SM:
-        return handle_submit(c, buf, len, &h);
+        handle_submit(c, buf, len, &h);
+        return;
     case CMD_ENQUIRE_LINK:
         c->sim->count.enquires++;
         if (c->sim->set.enquire)
             send_header(c, CMD_ENQUIRE_LINK | CMD_RESP, ST_OK, h.seq);
-        return true;
+        return;
     case CMD_UNBIND:
         send_header(c, CMD_UNBIND | CMD_RESP, ST_OK, h.seq);
         close_after_write(c);
-        return true;
+        return;
     default:
         if (h.id & CMD_RESP) {
             handle_response(c, &h);
-            return true;
+            return;
         }
         c->sim->count.nacks++;
         send_header(c, CMD_GENERIC_NACK, ST_INVCMDID, h.seq);
-        return true;
+        return;
     }
 }
 
@@ -469,8 +480,7 @@ static void on_read(struct bufferevent *bev, void *arg)
         if (evbuffer_get_length(in) < h.length)
             return;
         evbuffer_remove(in, buf, h.length);
-        if (!handle_pdu(c, buf, h.length))
-            return;
+        handle_pdu(c, buf, h.length);
     }
 }
 

@@ -258,33 +258,45 @@ static int send_parts(struct conn *c, const struct mo_msg *m, const struct mo_op
     return n;
 }
 
+/* Parses "[--opt V ...] FROM TO TEXT" into o and m; NULL text on error. */
+static char *parse_mo(char *args, struct mo_opts *o, struct mo_msg *m, char *out,
+                      size_t outsize)
+{
+    char *save = NULL, *from, *to, *text;
+    char *p = strtok_r(args, " ", &save);
+    while (p && strncmp(p, "--", 2) == 0) {
+        char *v = strtok_r(NULL, " ", &save);
+        if (!v || parse_mo_option(p, v, o) != 0) {
+            snprintf(out, outsize, "error mo: bad option %.40s", p);
+            return NULL;
+        }
+        p = strtok_r(NULL, " ", &save);
+    }
+    from = p;
+    to = from ? strtok_r(NULL, " ", &save) : NULL;
+    text = to ? strtok_r(NULL, "", &save) : NULL;
+    if (!text) {
+        snprintf(out, outsize, "error usage: mo [--coding gsm|ucs2|latin1] "
+                 "[--concat udh|udh16|sar|payload] [--parts N] [--ref N] "
+                 "[--order reverse|2,1,3] FROM TO TEXT");
+        return NULL;
+    }
+    unescape(text);
+    parse_addr(from, &m->from);
+    parse_addr(to, &m->to);
+    m->coding = o->coding;
+    return text;
+}
+
 static void cmd_mo(struct sim *sim, char *args, char *out, size_t outsize)
 {
     struct mo_opts o = { .coding = -1, .concat = CONCAT_UDH, .ref = -1 };
     struct mo_msg m;
-    char *tok[2], *save = NULL, err[256];
+    char err[256];
     memset(&m, 0, sizeof m);
-    char *p = strtok_r(args, " ", &save);
-    while (p && strncmp(p, "--", 2) == 0) {
-        char *v = strtok_r(NULL, " ", &save);
-        if (!v || parse_mo_option(p, v, &o) != 0) {
-            snprintf(out, outsize, "error mo: bad option %.40s", p);
-            return;
-        }
-        p = strtok_r(NULL, " ", &save);
-    }
-    tok[0] = p;
-    tok[1] = p ? strtok_r(NULL, " ", &save) : NULL;
-    char *text = tok[1] ? strtok_r(NULL, "", &save) : NULL;
-    if (!text) {
-        snprintf(out, outsize, "error usage: mo [--coding gsm|ucs2|latin1] [--concat udh|udh16|sar|payload] "
-                 "[--parts N] [--ref N] [--order reverse|2,1,3] FROM TO TEXT");
+    const char *text = parse_mo(args, &o, &m, out, outsize);
+    if (!text)
         return;
-    }
-    unescape(text);
-    parse_addr(tok[0], &m.from);
-    parse_addr(tok[1], &m.to);
-    m.coding = o.coding;
     if (encode_text(text, &m) != 0) {
         snprintf(out, outsize, "error mo: text cannot be encoded (or is too long)");
         return;
