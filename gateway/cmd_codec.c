@@ -112,7 +112,7 @@ static int encode_text(const char *cmd, const struct codec_args *a, struct codec
         .concat_ref = (uint8_t)(time(NULL) ^ getpid()),
     };
     if (codec_encode(a->text, strlen(a->text), &opt, m) < 0)
-        return cli_error(cmd, "%s", m->error);
+        return cli_usage(cmd, "%s", m->error); /* bad input text: exit 2 */
     return CLI_OK;
 }
 
@@ -306,7 +306,7 @@ static int pdu_decode_cmd(int argc, char **argv)
         return r;
     int n = pdu_from_hex(a.text, strlen(a.text), buf, sizeof buf, err, sizeof err);
     if (n < 0 || pdu_decode(buf, (size_t)n, &s, err, sizeof err) < 0)
-        return cli_error(cmd, "%s", err);
+        return cli_usage(cmd, "%s", err); /* a malformed PDU is bad input: exit 2 */
     if (a.json)
         print_json(decode_json(&s));
     else
