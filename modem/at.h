@@ -23,14 +23,13 @@
 #include <stdint.h>
 
 #define AT_LINE_MAX 1024
-#define AT_MAX_INFO_LINES 64
 
 /* --- line framing (pure) ---------------------------------------------------- */
 
 /*
  * Finds the next line in buf[0..len): text ended by CR and/or LF, or the SMS
  * prompt "> " (which has no line end). Blank lines are skipped. Returns the
- * bytes consumed with *line/*line_len set (line end stripped), -2 when more
+ * bytes consumed with line and line_len set (line end stripped), -2 when more
  * input is needed, or -1 when a line exceeds AT_LINE_MAX (the caller drops it).
  */
 long at_next_line(const char *buf, size_t len, const char **line, size_t *line_len);
@@ -113,9 +112,11 @@ void at_free(struct at_engine *e);
 void at_submit(struct at_engine *e, const struct at_request *req, int64_t now_ms);
 /* Feeds bytes read from the modem. */
 void at_input(struct at_engine *e, const char *buf, size_t len, int64_t now_ms);
-/* Times out the command in flight if its deadline has passed. */
+/* Times out the command in flight if its deadline has passed; after a timeout,
+ * starts the next command once a short guard has passed (late replies drain). */
 void at_tick(struct at_engine *e, int64_t now_ms);
-/* When at_tick() next has work: the in-flight deadline, or 0 when idle. */
+/* When at_tick() next has work: the in-flight deadline, the end of the guard
+ * after a timeout, or 0 when idle. */
 int64_t at_deadline(const struct at_engine *e);
 /* Ends the command in flight and every queued one with `status` (AT_GONE after an unplug). */
 void at_reset(struct at_engine *e, enum at_status status);
