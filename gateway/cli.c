@@ -61,6 +61,19 @@ static const struct cli_command commands[] = {
       "           --validity MINUTES sets a relative validity period\n"
       "  decode   decodes an SMS-DELIVER, SMS-SUBMIT or SMS-STATUS-REPORT with the SMSC\n"
       "           address prefix, as a modem prints it\n" },
+    { "modems", cmd_modems, "modems [--probe] [--json] [PORT...]",
+      "list serial ports and USB modems, and which answer AT",
+      "Without PORTs: every serial port grouped by USB device, with vendor/product ids,\n"
+      "manufacturer, product and serial number; each USB port is sent AT (1 s timeout).\n"
+      "USB modems in mass-storage or HiLink mode (no serial port) are listed with the\n"
+      "usb_modeswitch command that switches them. Built-in ports (ttyS, ttyAMA) may be a\n"
+      "console: they are only probed when named.\n"
+      "PORT is a device path (or a link to one, such as a modem-sim pty) or\n"
+      "usb:VID:PID[:SERIAL[:INTERFACE]]; each one given is probed and listed on its own.\n"
+      "A port the service holds is reported as in use and left alone.\n"
+      "  --probe    also ask each answering port for model (AT+CGMM), manufacturer\n"
+      "             (AT+CGMI), IMEI (AT+CGSN), IMSI (AT+CIMI), signal (AT+CSQ, in dBm)\n"
+      "             and registration (AT+CREG?: home, roaming, searching, denied ...)\n" },
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

@@ -12,5 +12,6 @@ int cmd_messages(int argc, char **argv); /* cmd_messages.c */
 int cmd_show(int argc, char **argv);     /* cmd_messages.c */
 int cmd_segments(int argc, char **argv); /* cmd_codec.c */
 int cmd_pdu(int argc, char **argv);      /* cmd_codec.c */
+int cmd_modems(int argc, char **argv);   /* cmd_modems.c */
 
 #endif
