@@ -78,6 +78,8 @@ struct conf {
     struct { char *country; char *timezone; int64_t validity; int64_t max_segments; bool smart_encoding; } defaults;
     struct { char *level; bool syslog; } log;
     struct { int64_t tick; } service;
+    struct { int64_t attempts; int64_t backoff; int64_t max_backoff; } retry;
+    struct { int64_t reassembly_timeout; } inbound;
     struct conf_modem *modems;
     size_t n_modems;
     struct conf_smpp *smpp;

@@ -71,6 +71,24 @@ static const struct conf_key service_keys[] = {
     END
 };
 
+static const struct conf_key retry_keys[] = {
+    KEY("attempts", CONF_T_INT, struct conf, retry.attempts, "6", 1, 100, NULL,
+        "tries of a message that meets temporary errors before it fails"),
+    KEY("backoff", CONF_T_DURATION, struct conf, retry.backoff, "30s", 1, 86400, NULL,
+        "wait before the second try; it doubles with each further try"),
+    KEY("max_backoff", CONF_T_DURATION, struct conf, retry.max_backoff, "1h", 1, 7 * DAY, NULL,
+        "longest wait between two tries"),
+    END
+};
+
+static const struct conf_key inbound_keys[] = {
+    KEY("reassembly_timeout", CONF_T_DURATION, struct conf, inbound.reassembly_timeout, "24h",
+        60, 30 * DAY, NULL,
+        "how long the parts of a long received message wait for the rest; then what arrived "
+        "is delivered, marked incomplete"),
+    END
+};
+
 static const struct conf_key modem_keys[] = {
     REQ("name", CONF_T_STRING, struct conf_modem, name, 1, 32, NULL,
         NAME_DOC "; routes refer to the modem by it"),
@@ -191,6 +209,8 @@ const struct conf_key conf_schema_root[] = {
     GROUP("defaults", defaults_keys, "defaults for messages and contacts"),
     GROUP("log", log_keys, "logging"),
     GROUP("service", service_keys, "the service loop"),
+    GROUP("retry", retry_keys, "retries after temporary errors"),
+    GROUP("inbound", inbound_keys, "received messages"),
     LIST("modems", struct conf, modems, n_modems, struct conf_modem, modem_keys,
          "USB GSM modems"),
     LIST("smpp", struct conf, smpp, n_smpp, struct conf_smpp, smpp_keys, "SMPP binds to carriers"),

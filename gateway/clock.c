@@ -42,6 +42,11 @@ void clock_set_scale(double factor, int64_t start)
     anchor_mono_ms = read_ms(CLOCK_MONOTONIC);
 }
 
+int64_t clock_mono_ms(void)
+{
+    return read_ms(CLOCK_MONOTONIC);
+}
+
 int64_t clock_wall_ms(void)
 {
     return read_ms(CLOCK_REALTIME);

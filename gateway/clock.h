@@ -18,6 +18,8 @@ int64_t clock_now_ms(void);
 
 /* Runs the clock `scale` times faster than real time, starting at `start` (Unix seconds). */
 void clock_set_scale(double scale, int64_t start);
+/* Monotonic milliseconds: for hardware timeouts and rates, which never scale. */
+int64_t clock_mono_ms(void);
 /* Wall-clock milliseconds, whatever the scale. */
 int64_t clock_wall_ms(void);
 /*

@@ -5,14 +5,16 @@
 #include "gateway/loop.h"
 
 #include <event2/event.h>
+#include <stdbool.h>
 #include <stdlib.h>
 
 struct loop {
     struct event_base *base;
 };
 
-struct loop_timer {
+struct loop_event {
     struct event *ev;
+    bool active;
     loop_fn *fn;
     void *arg;
 };
@@ -57,14 +59,14 @@ static void on_event(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    struct loop_timer *t = arg;
+    struct loop_event *t = arg;
     t->fn(t->arg);
 }
 
-struct loop_timer *loop_timer_new(struct loop *loop, int64_t interval_ms, int repeat,
+struct loop_event *loop_timer_new(struct loop *loop, int64_t interval_ms, int repeat,
                                   loop_fn *fn, void *arg)
 {
-    struct loop_timer *t = calloc(1, sizeof *t);
+    struct loop_event *t = calloc(1, sizeof *t);
     if (!t)
         return NULL;
     t->fn = fn;
@@ -72,28 +74,60 @@ struct loop_timer *loop_timer_new(struct loop *loop, int64_t interval_ms, int re
     t->ev = event_new(loop->base, -1, repeat ? EV_PERSIST : 0, on_event, t);
     struct timeval tv = { .tv_sec = interval_ms / 1000, .tv_usec = (interval_ms % 1000) * 1000 };
     if (!t->ev || event_add(t->ev, &tv) != 0) {
-        loop_timer_free(t);
+        loop_event_free(t);
         return NULL;
     }
     return t;
 }
 
-struct loop_timer *loop_signal_new(struct loop *loop, int signo, loop_fn *fn, void *arg)
+struct loop_event *loop_signal_new(struct loop *loop, int signo, loop_fn *fn, void *arg)
 {
-    struct loop_timer *t = calloc(1, sizeof *t);
+    struct loop_event *t = calloc(1, sizeof *t);
     if (!t)
         return NULL;
     t->fn = fn;
     t->arg = arg;
     t->ev = evsignal_new(loop->base, signo, on_event, t);
     if (!t->ev || event_add(t->ev, NULL) != 0) {
-        loop_timer_free(t);
+        loop_event_free(t);
         return NULL;
     }
     return t;
 }
 
-void loop_timer_free(struct loop_timer *t)
+struct loop_event *loop_fd_new(struct loop *loop, int fd, int what, loop_fn *fn, void *arg)
+{
+    struct loop_event *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->fn = fn;
+    t->arg = arg;
+    short flags = EV_PERSIST | (what & LOOP_READ ? EV_READ : 0) | (what & LOOP_WRITE ? EV_WRITE : 0);
+    t->ev = event_new(loop->base, fd, flags, on_event, t);
+    if (!t->ev) {
+        loop_event_free(t);
+        return NULL;
+    }
+    if (!(what & LOOP_WRITE))
+        loop_event_resume(t);
+    return t;
+}
+
+void loop_event_pause(struct loop_event *t)
+{
+    if (t && t->active) {
+        event_del(t->ev);
+        t->active = false;
+    }
+}
+
+void loop_event_resume(struct loop_event *t)
+{
+    if (t && !t->active && event_add(t->ev, NULL) == 0)
+        t->active = true;
+}
+
+void loop_event_free(struct loop_event *t)
 {
     if (!t)
         return;

@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 struct loop;
-struct loop_timer;
+struct loop_event;  /* a timer, a signal or an fd watch */
 struct event_base;
 
 typedef void loop_fn(void *arg);
@@ -26,12 +26,22 @@ int loop_run(struct loop *loop);
 void loop_stop(struct loop *loop);
 struct event_base *loop_base(struct loop *loop);
 
-/* Calls fn every `interval_ms` (repeat) or once after it. Free with loop_timer_free(). */
-struct loop_timer *loop_timer_new(struct loop *loop, int64_t interval_ms, int repeat,
+enum { LOOP_READ = 1, LOOP_WRITE = 2 };
+
+/*
+ * Calls fn whenever fd is readable (LOOP_READ) or writable (LOOP_WRITE).
+ * A write watch starts paused: resume it when there is output waiting.
+ */
+struct loop_event *loop_fd_new(struct loop *loop, int fd, int what, loop_fn *fn, void *arg);
+void loop_event_pause(struct loop_event *ev);
+void loop_event_resume(struct loop_event *ev);
+
+/* Calls fn every `interval_ms` (repeat) or once after it. Free with loop_event_free(). */
+struct loop_event *loop_timer_new(struct loop *loop, int64_t interval_ms, int repeat,
                                   loop_fn *fn, void *arg);
 /* Calls fn when `signo` arrives (delivered on the loop, not in a signal handler). */
-struct loop_timer *loop_signal_new(struct loop *loop, int signo, loop_fn *fn, void *arg);
+struct loop_event *loop_signal_new(struct loop *loop, int signo, loop_fn *fn, void *arg);
 /* Accepts NULL. */
-void loop_timer_free(struct loop_timer *t);
+void loop_event_free(struct loop_event *t);
 
 #endif

@@ -13,16 +13,21 @@
 
 #include "config/conf.h"
 #include "gateway/clock.h"
+#include "gateway/dispatch.h"
 #include "gateway/log.h"
 #include "gateway/loop.h"
 #include "gateway/store.h"
+#include "modem/modem.h"
 
 struct service {
     const char *config_path;
     struct conf *conf;
     struct store *store;
     struct loop *loop;
-    struct loop_timer *tick, *sigterm, *sigint, *sighup;
+    struct loop_event *tick, *sigterm, *sigint, *sighup;
+    struct dispatch *dispatch;
+    struct modem **modems;
+    size_t n_modems;
     int64_t queued_reported;   /* last queue depth logged, to log changes only */
 };
 
@@ -48,6 +53,9 @@ static void log_configuration(const struct service *svc)
     for (size_t i = 0; i < c->n_smpp; i++)
         log_info("bind=%s host=%s port=%lld system_id=%s", c->smpp[i].name, c->smpp[i].host,
                  (long long)c->smpp[i].port, c->smpp[i].system_id);
+    if (c->n_routes == 0 && c->n_modems + c->n_smpp > 0)
+        log_info("no routes configured: every modem and bind carries every recipient, in the "
+                 "order configured");
     if (c->n_modems == 0 && c->n_smpp == 0)
         log_warnx("no modem or SMPP bind is configured: messages are accepted and queued, "
                   "and wait until a route exists (add modems or smpp in %s)", c->path);
@@ -99,6 +107,7 @@ static void on_tick(void *arg)
         log_error("store expire failed: %s", err);
     else if (expired > 0)
         log_info("messages expired count=%lld reason=validity", (long long)expired);
+    dispatch_tick(svc->dispatch);
     report_queue(svc);
 }
 
@@ -125,6 +134,10 @@ static void on_reload(void *arg)
     if (strcmp(next->database, svc->conf->database) != 0)
         log_warnx("config reload: database changed to %s; it takes effect at the next start",
                   next->database);
+    if (next->n_modems != svc->conf->n_modems || next->n_smpp != svc->conf->n_smpp)
+        log_warnx("config reload: modems and SMPP binds change at the next start; routes, "
+                  "retries and logging change now");
+    dispatch_set_conf(svc->dispatch, next);
     conf_free(svc->conf);
     svc->conf = next;
     apply_log_settings(svc->conf);
@@ -146,12 +159,42 @@ static bool start_events(struct service *svc)
     return svc->tick && svc->sigterm && svc->sigint && svc->sighup;
 }
 
+/* Drivers report to the dispatcher; it must exist first and go last. */
+static void start_drivers(struct service *svc)
+{
+    svc->dispatch = dispatch_new(svc->store, svc->conf);
+    svc->n_modems = svc->conf->n_modems;
+    svc->modems = calloc(svc->n_modems ? svc->n_modems : 1, sizeof *svc->modems);
+    if (!svc->modems)
+        abort();
+    for (size_t i = 0; i < svc->n_modems; i++) {
+        svc->modems[i] = modem_new(&svc->conf->modems[i], svc->loop,
+                                   dispatch_events(svc->dispatch));
+        dispatch_add(svc->dispatch, modem_driver(svc->modems[i]));
+    }
+}
+
+static void recover_interrupted(struct service *svc)
+{
+    int64_t n = 0;
+    char err[256];
+    if (store_recover(svc->store, clock_now(), &n, err, sizeof err) != STORE_OK)
+        log_error("store: %s", err);
+    else if (n > 0)
+        log_warnx("requeued count=%lld messages interrupted by the last stop; parts already "
+                  "accepted are not sent again", (long long)n);
+}
+
 static void service_free(struct service *svc)
 {
-    loop_timer_free(svc->tick);
-    loop_timer_free(svc->sigterm);
-    loop_timer_free(svc->sigint);
-    loop_timer_free(svc->sighup);
+    for (size_t i = 0; i < svc->n_modems; i++)
+        modem_free(svc->modems[i]);
+    free(svc->modems);
+    dispatch_free(svc->dispatch);
+    loop_event_free(svc->tick);
+    loop_event_free(svc->sigterm);
+    loop_event_free(svc->sigint);
+    loop_event_free(svc->sighup);
     loop_free(svc->loop);
     store_close(svc->store);
     conf_free(svc->conf);
@@ -191,6 +234,8 @@ int service_run(const struct service_options *opt)
         return 1;
     }
     log_configuration(&svc);
+    recover_interrupted(&svc);
+    start_drivers(&svc);
     publish_clock(&svc);
     log_info("ready");
     int rc = loop_run(svc.loop);

@@ -28,18 +28,20 @@ enum stmt_id {
     ST_MSG_EXISTS, ST_UPSERT_PART, ST_PART_STATES, ST_SET_MSG_STATE,
     ST_GET_MSG, ST_GET_PARTS, ST_LIST_MSGS, ST_COUNT_STATES,
     ST_CLOCK_WRITE, ST_CLOCK_CLEAR, ST_CLOCK_READ,
+    ST_RECOVER, ST_PLAN_PART, ST_PLAN_MSG, ST_REQUEUE, ST_ATTEMPTS, ST_FIND_PART,
+    ST_INB_PART, ST_INB_COUNT, ST_INB_TEXTS, ST_INB_DROP, ST_INB_INSERT, ST_INB_STALE,
     ST_COUNT
 };
 
 /* Shared by ST_GET_MSG and ST_LIST_MSGS so that row_to_message() reads both. */
 #define MSG_COLUMNS \
     "id, recipient, sender, body, encoding, segments, route, state, attempts, " \
-    "source, last_error, campaign, step, created_at, updated_at, sent_at, expires_at"
+    "source, last_error, campaign, step, created_at, updated_at, sent_at, expires_at, route_forced"
 
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_FIND_IDEM] = "SELECT id, recipient, body, coalesce(sender, '') FROM messages "
                      "WHERE idempotency_key = ?1",
-    [ST_INSERT_MSG] = "INSERT INTO messages (recipient, sender, body, encoding, segments, route, "
+    [ST_INSERT_MSG] = "INSERT INTO messages (recipient, sender, body, encoding, segments, route_forced, "
                       "state, next_attempt_at, expires_at, idempotency_key, source, created_at, "
                       "updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?8, ?9, ?10, ?7, ?7)",
     [ST_EXPIRE] = "UPDATE messages SET state = 'expired', updated_at = ?1, "
@@ -47,8 +49,7 @@ static const char *const stmt_sql[ST_COUNT] = {
                   "WHERE state = 'queued' AND expires_at <= ?1",
     [ST_SELECT_DUE] = "SELECT id FROM messages WHERE state = 'queued' AND next_attempt_at <= ?1 "
                       "ORDER BY next_attempt_at, id LIMIT ?2",
-    [ST_MARK_SENDING] = "UPDATE messages SET state = 'sending', attempts = attempts + 1, "
-                        "updated_at = ?2 WHERE id = ?1",
+    [ST_MARK_SENDING] = "UPDATE messages SET state = 'sending', updated_at = ?2 WHERE id = ?1",
     [ST_MSG_EXISTS] = "SELECT state FROM messages WHERE id = ?1",
     [ST_UPSERT_PART] =
         "INSERT INTO parts (message_id, part_index, route, ref, state, submitted_at, dlr_state, "
@@ -73,6 +74,30 @@ static const char *const stmt_sql[ST_COUNT] = {
                        "VALUES (1, ?1, ?2, ?3)",
     [ST_CLOCK_CLEAR] = "DELETE FROM service_clock",
     [ST_CLOCK_READ] = "SELECT virtual_ms, scale, wall_ms FROM service_clock WHERE id = 1",
+    [ST_RECOVER] = "UPDATE messages SET state = 'queued', next_attempt_at = ?1, updated_at = ?1 "
+                   "WHERE state = 'sending'",
+    [ST_PLAN_PART] = "INSERT OR IGNORE INTO parts (message_id, part_index, route, state) "
+                     "VALUES (?1, ?2, ?3, 'pending')",
+    [ST_PLAN_MSG] = "UPDATE messages SET route = ?2, segments = ?3, updated_at = ?4 WHERE id = ?1",
+    [ST_ATTEMPTS] = "SELECT attempts FROM messages WHERE id = ?1",
+    [ST_REQUEUE] = "UPDATE messages SET state = ?2, next_attempt_at = ?3, attempts = ?4, "
+                   "last_error = coalesce(?5, last_error), updated_at = ?6 WHERE id = ?1",
+    [ST_FIND_PART] = "SELECT p.message_id, p.part_index FROM parts p "
+                     "JOIN messages m ON m.id = p.message_id "
+                     "WHERE p.route = ?1 AND p.ref = ?2 AND p.submitted_at >= ?4 "
+                     "AND (?3 IS NULL OR substr(m.recipient, -8) = substr(?3, -8)) "
+                     "ORDER BY p.submitted_at DESC, p.message_id DESC LIMIT 1",
+    [ST_INB_PART] = "INSERT OR IGNORE INTO inbound_parts (sender, ref, total, seq, text, route, "
+                    "received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [ST_INB_COUNT] = "SELECT count(*) FROM inbound_parts WHERE sender = ?1 AND ref = ?2 "
+                     "AND total = ?3",
+    [ST_INB_TEXTS] = "SELECT seq, text, route, received_at FROM inbound_parts "
+                     "WHERE sender = ?1 AND ref = ?2 AND total = ?3 ORDER BY seq",
+    [ST_INB_DROP] = "DELETE FROM inbound_parts WHERE sender = ?1 AND ref = ?2 AND total = ?3",
+    [ST_INB_INSERT] = "INSERT INTO inbound (sender, recipient, text, received_at, route, complete) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_INB_STALE] = "SELECT sender, ref, total FROM inbound_parts GROUP BY sender, ref, total "
+                     "HAVING min(received_at) < ?1 LIMIT 100",
 };
 
 struct store {
@@ -458,7 +483,9 @@ static bool upsert_part(struct store *st, int64_t msg_id, const struct store_par
     sqlite3_bind_text(s, 5, store_part_state_name(u->state), -1, SQLITE_STATIC);
     if (u->state == PART_SUBMITTED)
         sqlite3_bind_int64(s, 6, now);
-    if (u->state == PART_DELIVERED || u->state == PART_UNDELIVERED)
+    if (u->receipt)
+        sqlite3_bind_text(s, 7, u->receipt, -1, SQLITE_STATIC);
+    else if (u->state == PART_DELIVERED || u->state == PART_UNDELIVERED)
         sqlite3_bind_text(s, 7, store_part_state_name(u->state), -1, SQLITE_STATIC);
     bind_text_or_null(s, 8, u->error);
     if (final)
@@ -531,6 +558,7 @@ static struct store_message *row_to_message(sqlite3_stmt *s)
     m->updated_at = sqlite3_column_int64(s, 14);
     m->sent_at = sqlite3_column_int64(s, 15);
     m->expires_at = sqlite3_column_int64(s, 16);
+    m->route_forced = column_dup(s, 17);
     return m;
 }
 
@@ -594,6 +622,7 @@ void store_message_free(struct store_message *m)
     free(m->source);
     free(m->last_error);
     free(m->campaign);
+    free(m->route_forced);
     free(m);
 }
 
@@ -725,6 +754,273 @@ enum store_rc store_clock_read(struct store *st, struct store_clock *c, char *er
     } else if (step != SQLITE_DONE) {
         rc = fail(st, err, err_size, "cannot read the clock");
     }
+    release(st);
+    return rc;
+}
+
+/* --- dispatch support ------------------------------------------------------ */
+
+static enum store_rc plan_parts_statements(struct store *st, int64_t msg_id, int n,
+                                           const char *route, int64_t now,
+                                           char *err, size_t err_size)
+{
+    if (!exec(st, "BEGIN IMMEDIATE"))
+        return fail(st, err, err_size, "cannot start a transaction");
+    bool ok = true;
+    for (int i = 0; ok && i < n; i++) {
+        sqlite3_stmt *s = stmt(st, ST_PLAN_PART);
+        sqlite3_bind_int64(s, 1, msg_id);
+        sqlite3_bind_int(s, 2, i);
+        sqlite3_bind_text(s, 3, route, -1, SQLITE_STATIC);
+        ok = sqlite3_step(s) == SQLITE_DONE;
+    }
+    sqlite3_stmt *u = stmt(st, ST_PLAN_MSG);
+    sqlite3_bind_int64(u, 1, msg_id);
+    sqlite3_bind_text(u, 2, route, -1, SQLITE_STATIC);
+    sqlite3_bind_int(u, 3, n);
+    sqlite3_bind_int64(u, 4, now);
+    ok = ok && sqlite3_step(u) == SQLITE_DONE;
+    if (ok && exec(st, "COMMIT"))
+        return STORE_OK;
+    fail(st, err, err_size, "cannot record the parts");
+    rollback(st);
+    return STORE_ERROR;
+}
+
+enum store_rc store_plan_parts(struct store *st, int64_t msg_id, int n, const char *route,
+                               int64_t now, char *err, size_t err_size)
+{
+    enum store_rc rc = plan_parts_statements(st, msg_id, n, route, now, err, err_size);
+    release(st);
+    return rc;
+}
+
+static enum store_rc requeue_statements(struct store *st, int64_t msg_id, int64_t next_at,
+                                        const char *error, bool count_attempt, int max_attempts,
+                                        int64_t now, enum msg_state *state_out,
+                                        char *err, size_t err_size)
+{
+    sqlite3_stmt *s = stmt(st, ST_ATTEMPTS);
+    sqlite3_bind_int64(s, 1, msg_id);
+    if (sqlite3_step(s) != SQLITE_ROW) {
+        snprintf(err, err_size, "no message with id %lld", (long long)msg_id);
+        return STORE_NOT_FOUND;
+    }
+    int attempts = sqlite3_column_int(s, 0) + (count_attempt ? 1 : 0);
+    enum msg_state state = count_attempt && attempts >= max_attempts ? MSG_FAILED : MSG_QUEUED;
+    char reason[600];
+    if (state == MSG_FAILED)
+        snprintf(reason, sizeof reason, "gave up after %d attempts: %s", attempts,
+                 error ? error : "temporary errors");
+    sqlite3_stmt *u = stmt(st, ST_REQUEUE);
+    sqlite3_bind_int64(u, 1, msg_id);
+    sqlite3_bind_text(u, 2, store_msg_state_name(state), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(u, 3, next_at);
+    sqlite3_bind_int(u, 4, attempts);
+    bind_text_or_null(u, 5, state == MSG_FAILED ? reason : error);
+    sqlite3_bind_int64(u, 6, now);
+    if (sqlite3_step(u) != SQLITE_DONE)
+        return fail(st, err, err_size, "cannot requeue the message");
+    if (state_out)
+        *state_out = state;
+    return STORE_OK;
+}
+
+enum store_rc store_requeue(struct store *st, int64_t msg_id, int64_t next_at, const char *error,
+                            bool count_attempt, int max_attempts, int64_t now,
+                            enum msg_state *state_out, char *err, size_t err_size)
+{
+    enum store_rc rc = requeue_statements(st, msg_id, next_at, error, count_attempt,
+                                          max_attempts, now, state_out, err, err_size);
+    release(st);
+    return rc;
+}
+
+enum store_rc store_find_part(struct store *st, const char *route, const char *ref,
+                              const char *recipient, int64_t since, int64_t *msg_id, int *index,
+                              char *err, size_t err_size)
+{
+    sqlite3_stmt *s = stmt(st, ST_FIND_PART);
+    sqlite3_bind_text(s, 1, route, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, ref, -1, SQLITE_STATIC);
+    bind_text_or_null(s, 3, recipient);
+    sqlite3_bind_int64(s, 4, since);
+    int rc = sqlite3_step(s);
+    enum store_rc out = STORE_NOT_FOUND;
+    if (rc == SQLITE_ROW) {
+        *msg_id = sqlite3_column_int64(s, 0);
+        *index = sqlite3_column_int(s, 1);
+        out = STORE_OK;
+    } else if (rc != SQLITE_DONE) {
+        out = fail(st, err, err_size, "cannot look up the part");
+    } else {
+        snprintf(err, err_size, "no part sent by %s with reference %s", route, ref);
+    }
+    release(st);
+    return out;
+}
+
+/* --- inbound --------------------------------------------------------------- */
+
+static void bind_concat_key(sqlite3_stmt *s, const char *sender, unsigned ref, unsigned total)
+{
+    sqlite3_bind_text(s, 1, sender, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 2, (int)ref);
+    sqlite3_bind_int(s, 3, (int)total);
+}
+
+static bool insert_inbound(struct store *st, const char *sender, const char *recipient,
+                           const char *text, const char *route, int64_t at, bool complete,
+                           int64_t *id)
+{
+    sqlite3_stmt *s = stmt(st, ST_INB_INSERT);
+    sqlite3_bind_text(s, 1, sender, -1, SQLITE_STATIC);
+    bind_text_or_null(s, 2, recipient);
+    sqlite3_bind_text(s, 3, text, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 4, at);
+    bind_text_or_null(s, 5, route);
+    sqlite3_bind_int(s, 6, complete);
+    if (sqlite3_step(s) != SQLITE_DONE)
+        return false;
+    *id = sqlite3_last_insert_rowid(st->db);
+    return true;
+}
+
+/* Joins the stored parts in order; a missing part shows as " [...] ". */
+static bool assemble_parts(struct store *st, const char *sender, unsigned ref, unsigned total,
+                           char **text, char **route, int64_t *first_at)
+{
+    sqlite3_stmt *s = stmt(st, ST_INB_TEXTS);
+    bind_concat_key(s, sender, ref, total);
+    size_t len = 0;
+    char *out = calloc(1, 1);
+    unsigned expect = 1;
+    *first_at = 0;
+    while (out && sqlite3_step(s) == SQLITE_ROW) {
+        unsigned seq = (unsigned)sqlite3_column_int(s, 0);
+        const char *piece = (const char *)sqlite3_column_text(s, 1);
+        size_t add = strlen(piece) + (seq != expect ? 7 : 0);
+        char *grown = realloc(out, len + add + 1);
+        if (!grown)
+            abort();
+        out = grown;
+        len += (size_t)snprintf(out + len, add + 1, "%s%s", seq != expect ? " [...] " : "", piece);
+        expect = seq + 1;
+        if (!*route)
+            *route = column_dup(s, 2);
+        if (!*first_at)
+            *first_at = sqlite3_column_int64(s, 3);
+    }
+    *text = out;
+    return out != NULL;
+}
+
+static enum store_rc complete_concat(struct store *st, const char *sender, const char *recipient,
+                                     unsigned ref, unsigned total, bool complete, int64_t *id)
+{
+    char *text = NULL, *route = NULL;
+    int64_t first_at;
+    bool ok = assemble_parts(st, sender, ref, total, &text, &route, &first_at) &&
+              insert_inbound(st, sender, recipient, text, route, first_at, complete, id);
+    free(text);
+    free(route);
+    if (!ok)
+        return STORE_ERROR;
+    sqlite3_stmt *d = stmt(st, ST_INB_DROP);
+    bind_concat_key(d, sender, ref, total);
+    return sqlite3_step(d) == SQLITE_DONE ? STORE_OK : STORE_ERROR;
+}
+
+static enum store_rc add_part(struct store *st, const struct store_inbound_part *in, int64_t now,
+                              int64_t *id)
+{
+    sqlite3_stmt *s = stmt(st, ST_INB_PART);
+    bind_concat_key(s, in->sender, in->ref, in->total);
+    sqlite3_bind_int(s, 4, (int)in->seq);
+    sqlite3_bind_text(s, 5, in->text, -1, SQLITE_STATIC);
+    bind_text_or_null(s, 6, in->route);
+    sqlite3_bind_int64(s, 7, now);
+    if (sqlite3_step(s) != SQLITE_DONE)
+        return STORE_ERROR;
+    sqlite3_stmt *c = stmt(st, ST_INB_COUNT);
+    bind_concat_key(c, in->sender, in->ref, in->total);
+    if (sqlite3_step(c) != SQLITE_ROW)
+        return STORE_ERROR;
+    if ((unsigned)sqlite3_column_int(c, 0) < in->total)
+        return STORE_OK;
+    return complete_concat(st, in->sender, in->recipient, in->ref, in->total, true, id);
+}
+
+enum store_rc store_inbound_add(struct store *st, const struct store_inbound_part *in,
+                                int64_t now, int64_t *inbound_id, char *err, size_t err_size)
+{
+    *inbound_id = 0;
+    if (!exec(st, "BEGIN IMMEDIATE"))
+        return fail(st, err, err_size, "cannot start a transaction");
+    enum store_rc rc;
+    if (in->concat && in->total > 1)
+        rc = add_part(st, in, now, inbound_id);
+    else
+        rc = insert_inbound(st, in->sender, in->recipient, in->text, in->route, now, true,
+                            inbound_id) ? STORE_OK : STORE_ERROR;
+    if (rc == STORE_OK && exec(st, "COMMIT")) {
+        release(st);
+        return STORE_OK;
+    }
+    fail(st, err, err_size, "cannot store the received message");
+    rollback(st);
+    release(st);
+    return STORE_ERROR;
+}
+
+struct stale_key {
+    char *sender;
+    unsigned ref, total;
+};
+
+enum store_rc store_inbound_expire(struct store *st, int64_t before, int64_t now, int *n,
+                                   char *err, size_t err_size)
+{
+    (void)now;
+    struct stale_key keys[100];
+    int found = 0;
+    *n = 0;
+    sqlite3_stmt *s = stmt(st, ST_INB_STALE);
+    sqlite3_bind_int64(s, 1, before);
+    while (found < 100 && sqlite3_step(s) == SQLITE_ROW) {
+        keys[found].sender = column_dup(s, 0);
+        keys[found].ref = (unsigned)sqlite3_column_int(s, 1);
+        keys[found].total = (unsigned)sqlite3_column_int(s, 2);
+        found++;
+    }
+    sqlite3_reset(s);
+    enum store_rc rc = STORE_OK;
+    for (int i = 0; i < found; i++) {
+        int64_t id;
+        bool ok = rc == STORE_OK && exec(st, "BEGIN IMMEDIATE") &&
+                  complete_concat(st, keys[i].sender, NULL, keys[i].ref, keys[i].total, false,
+                                  &id) == STORE_OK && exec(st, "COMMIT");
+        if (ok)
+            (*n)++;
+        else if (rc == STORE_OK) {
+            rc = fail(st, err, err_size, "cannot deliver an incomplete message");
+            rollback(st);
+        }
+        free(keys[i].sender);
+    }
+    release(st);
+    return rc;
+}
+
+enum store_rc store_recover(struct store *st, int64_t now, int64_t *n, char *err, size_t err_size)
+{
+    sqlite3_stmt *s = stmt(st, ST_RECOVER);
+    sqlite3_bind_int64(s, 1, now);
+    enum store_rc rc = STORE_OK;
+    if (sqlite3_step(s) != SQLITE_DONE)
+        rc = fail(st, err, err_size, "cannot requeue interrupted messages");
+    else
+        *n = sqlite3_changes(st->db);
     release(st);
     return rc;
 }

@@ -72,7 +72,7 @@ struct store_new_message {
     const char *body;            /* UTF-8 */
     const char *encoding;        /* "gsm7", "ucs2" ... */
     int segments;
-    const char *route;           /* forced route name, or NULL */
+    const char *route;           /* the only modem or bind it may go by, or NULL */
     const char *idempotency_key; /* or NULL */
     const char *source;          /* "cli", "http", "campaign" ... */
     int64_t expires_at;
@@ -81,6 +81,12 @@ struct store_new_message {
 /* Commits a new queued message. STORE_DUPLICATE and STORE_CONFLICT set *id to the earlier one. */
 enum store_rc store_enqueue(struct store *st, const struct store_new_message *m, int64_t now,
                             int64_t *id, char *err, size_t err_size);
+
+/*
+ * At start-up: messages a previous run had claimed ("sending") go back in the
+ * queue. Their parts already accepted are kept and not sent again.
+ */
+enum store_rc store_recover(struct store *st, int64_t now, int64_t *n, char *err, size_t err_size);
 
 /* Marks queued messages whose validity has passed as expired; *n says how many. */
 enum store_rc store_expire_due(struct store *st, int64_t now, int64_t *n,
@@ -99,12 +105,59 @@ struct store_part_update {
     const char *ref;             /* SMPP message_id or "modem:TP-MR"; NULL keeps the old */
     const char *route;           /* route that carried it; NULL keeps the old */
     const char *error;           /* reason for failure, or NULL */
+    const char *receipt;         /* receipt detail ("TP-ST 0: ...", "DELIVRD"), or NULL */
 };
 
 /* Records one part's new state and re-derives its message's state, in one transaction. */
 enum store_rc store_record_part(struct store *st, int64_t msg_id,
                                 const struct store_part_update *u, int64_t now,
                                 char *err, size_t err_size);
+
+/*
+ * A driver split message `msg_id` into `n` parts for `route`: creates the
+ * missing part rows (pending) and records the route and real segment count.
+ */
+enum store_rc store_plan_parts(struct store *st, int64_t msg_id, int n, const char *route,
+                               int64_t now, char *err, size_t err_size);
+
+/*
+ * Puts a claimed message back in the queue, due at `next_at`. With
+ * `count_attempt` this was a failed attempt: once `max_attempts` have failed,
+ * the message fails instead, with `error` as its reason. *state_out (may be
+ * NULL) says which it became.
+ */
+enum store_rc store_requeue(struct store *st, int64_t msg_id, int64_t next_at, const char *error,
+                            bool count_attempt, int max_attempts, int64_t now,
+                            enum msg_state *state_out, char *err, size_t err_size);
+
+/*
+ * Finds the part a receipt is for: the newest part sent by `route` under
+ * `ref` since `since`, and when `recipient` is given, to a number ending in
+ * the same digits (modems report recipients in national or international form).
+ */
+enum store_rc store_find_part(struct store *st, const char *route, const char *ref,
+                              const char *recipient, int64_t since, int64_t *msg_id, int *index,
+                              char *err, size_t err_size);
+
+/* One received SMS, or one part of a long one. */
+struct store_inbound_part {
+    const char *sender, *recipient, *text, *route;
+    bool concat;
+    unsigned ref, total, seq;    /* 1-based seq */
+};
+
+/*
+ * Commits a received message. A part of a long message is kept until all its
+ * parts are in (duplicates ignored), then the whole text is committed as one
+ * inbound row and the parts dropped. *inbound_id is the row's id once
+ * complete, else 0.
+ */
+enum store_rc store_inbound_add(struct store *st, const struct store_inbound_part *in,
+                                int64_t now, int64_t *inbound_id, char *err, size_t err_size);
+
+/* Delivers, marked incomplete, long messages whose parts stopped coming before `before`. */
+enum store_rc store_inbound_expire(struct store *st, int64_t before, int64_t now, int *n,
+                                   char *err, size_t err_size);
 
 struct store_part {
     int index;
@@ -116,7 +169,9 @@ struct store_part {
 
 struct store_message {
     int64_t id;
-    char *to, *from, *body, *encoding, *route, *source, *last_error, *campaign;
+    char *to, *from, *body, *encoding, *source, *last_error, *campaign;
+    char *route;                 /* the modem or bind that carried it, once dispatched */
+    char *route_forced;          /* the one it must go by (send --route), or NULL */
     int segments, step, attempts;
     enum msg_state state;
     int64_t created_at, updated_at, sent_at, expires_at;

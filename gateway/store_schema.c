@@ -17,6 +17,7 @@ static const char v1_sql[] =
     "  encoding TEXT NOT NULL,"
     "  segments INTEGER NOT NULL CHECK (segments >= 1),"
     "  route TEXT,"
+    "  route_forced TEXT,"
     "  state TEXT NOT NULL DEFAULT 'queued',"
     "  attempts INTEGER NOT NULL DEFAULT 0,"
     "  next_attempt_at INTEGER NOT NULL,"

@@ -1,2 +1,0 @@
-build/obj/gateway/codec.o: gateway/codec.c gateway/codec.h
-gateway/codec.h:

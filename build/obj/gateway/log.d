@@ -1,2 +1,0 @@
-build/obj/gateway/log.o: gateway/log.c gateway/log.h
-gateway/log.h:

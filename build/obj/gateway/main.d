@@ -1,2 +1,0 @@
-build/obj/gateway/main.o: gateway/main.c gateway/cli.h
-gateway/cli.h:

@@ -1,2 +1,0 @@
-build/obj/gateway/phone.o: gateway/phone.c gateway/phone.h
-gateway/phone.h:

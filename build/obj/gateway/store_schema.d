@@ -1,3 +1,0 @@
-build/obj/gateway/store_schema.o: gateway/store_schema.c \
- gateway/store_schema.h
-gateway/store_schema.h:

@@ -1,2 +1,0 @@
-build/test/obj/gateway/loop.o: gateway/loop.c gateway/loop.h
-gateway/loop.h:

@@ -1,2 +1,0 @@
-build/test/obj/gateway/main.o: gateway/main.c gateway/cli.h
-gateway/cli.h:

@@ -1,2 +1,0 @@
-build/test/obj/tests/testutil.o: tests/testutil.c tests/testutil.h
-tests/testutil.h:

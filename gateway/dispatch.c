@@ -1,0 +1,440 @@
+/*
+ * dispatch: see dispatch.h. The only memory it keeps is the list of messages
+ * handed to drivers and not yet fully reported; everything else is in the
+ * store, so after a crash the claimed messages are found again (see
+ * service.c: messages left "sending" are put back in the queue at start-up).
+ *
+ * A message whose parts met a temporary error is requeued only once every
+ * part of that attempt has been reported, so a retry never overlaps the
+ * attempt before it; parts already accepted are not sent again.
+ */
+#include "gateway/dispatch.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/conf.h"
+#include "gateway/clock.h"
+#include "gateway/log.h"
+#include "gateway/phone.h"
+#include "gateway/router.h"
+#include "gateway/store.h"
+
+#define CLAIM_BATCH 32
+#define WAIT_FOR_ROUTE_S 5
+#define RECEIPT_WINDOW_S (7 * 86400)
+
+struct attempt {
+    struct attempt *next;
+    int64_t msg_id;
+    int outstanding;          /* parts not yet reported; -1 until the driver plans */
+    uint8_t skip[(DRIVER_MAX_PARTS + 8) / 8];
+    bool temporary;
+    char error[200];
+};
+
+struct dispatch {
+    struct store *store;
+    const struct conf *conf;
+    struct driver_events events;
+    struct driver *drivers;
+    size_t n_drivers;
+    unsigned *cursors;        /* round-robin position per route */
+    struct attempt *attempts;
+    bool running, again;
+};
+
+static struct attempt *find_attempt(struct dispatch *d, int64_t msg_id)
+{
+    for (struct attempt *a = d->attempts; a; a = a->next)
+        if (a->msg_id == msg_id)
+            return a;
+    return NULL;
+}
+
+static void drop_attempt(struct dispatch *d, struct attempt *gone)
+{
+    for (struct attempt **pp = &d->attempts; *pp; pp = &(*pp)->next) {
+        if (*pp == gone) {
+            *pp = gone->next;
+            free(gone);
+            return;
+        }
+    }
+}
+
+static struct driver *driver_named(struct dispatch *d, const char *name)
+{
+    for (size_t i = 0; i < d->n_drivers; i++)
+        if (strcmp(d->drivers[i].name, name) == 0)
+            return &d->drivers[i];
+    return NULL;
+}
+
+static int64_t backoff_seconds(const struct dispatch *d, int attempts)
+{
+    int64_t wait = d->conf->retry.backoff;
+    for (int i = 1; i < attempts && wait < d->conf->retry.max_backoff; i++)
+        wait *= 2;
+    return wait < d->conf->retry.max_backoff ? wait : d->conf->retry.max_backoff;
+}
+
+/* --- handing messages to drivers ------------------------------------------ */
+
+static void wait_for_route(struct dispatch *d, int64_t msg_id, const char *why)
+{
+    char err[256];
+    if (store_requeue(d->store, msg_id, clock_now() + WAIT_FOR_ROUTE_S, why, false, 0,
+                      clock_now(), NULL, err, sizeof err) != STORE_OK)
+        log_error("msg=%lld cannot requeue: %s", (long long)msg_id, err);
+}
+
+/* Members of the route for this message, in its order; the forced route alone if set. */
+static size_t route_members(struct dispatch *d, const struct store_message *m,
+                            struct driver **out, const char **strategy, unsigned **cursor)
+{
+    *strategy = "failover";
+    *cursor = NULL;
+    if (m->route_forced) {
+        out[0] = driver_named(d, m->route_forced);
+        return out[0] ? 1 : 0;
+    }
+    if (d->conf->n_routes == 0) { /* no routes written: every driver, in config order */
+        for (size_t i = 0; i < d->n_drivers; i++)
+            out[i] = &d->drivers[i];
+        return d->n_drivers;
+    }
+    const struct conf_route *r = router_match(d->conf, m->to);
+    if (!r)
+        return 0;
+    *strategy = r->strategy;
+    *cursor = &d->cursors[r - d->conf->routes];
+    size_t n = 0;
+    for (size_t i = 0; i < r->via.n; i++) {
+        struct driver *drv = driver_named(d, r->via.items[i]);
+        if (drv)
+            out[n++] = drv;
+    }
+    return n;
+}
+
+static struct driver *choose_driver(struct dispatch *d, const struct store_message *m)
+{
+    struct driver *members[64];
+    struct router_member view[64];
+    const char *strategy;
+    unsigned *cursor, dummy = 0;
+    size_t n = route_members(d, m, members, &strategy, &cursor);
+    for (size_t i = 0; i < n && i < 64; i++) {
+        struct driver_health h = { 0 };
+        members[i]->ops->health(members[i]->self, &h);
+        view[i] = (struct router_member){ .name = members[i]->name, .up = h.up,
+                                          .free_slots = members[i]->ops->free_slots(members[i]->self),
+                                          .in_flight = h.in_flight };
+    }
+    int pick = router_pick(strategy, view, n < 64 ? n : 64, cursor ? cursor : &dummy);
+    return pick >= 0 ? members[pick] : NULL;
+}
+
+static void fill_skip(const struct store_message *m, uint8_t *skip)
+{
+    for (size_t i = 0; i < m->n_parts; i++) {
+        int idx = m->parts[i].index;
+        if (idx >= 0 && idx < DRIVER_MAX_PARTS && m->parts[i].state != PART_PENDING &&
+            m->parts[i].state != PART_FAILED)
+            skip[idx / 8] |= (uint8_t)(1u << (idx % 8));
+    }
+}
+
+static void hand_over(struct dispatch *d, struct driver *drv, const struct store_message *m)
+{
+    struct attempt *a = calloc(1, sizeof *a);
+    if (!a)
+        abort();
+    a->msg_id = m->id;
+    a->outstanding = -1;
+    fill_skip(m, a->skip);
+    a->next = d->attempts;
+    d->attempts = a;
+    struct driver_msg dm = { .id = m->id, .to = m->to, .from = m->from, .text = m->body,
+                             .want_receipt = true, .validity_s = m->expires_at - clock_now() };
+    memcpy(dm.skip, a->skip, sizeof dm.skip);
+    log_debug("msg=%lld to driver=%s", (long long)m->id, drv->name);
+    drv->ops->submit(drv->self, &dm);
+}
+
+static void dispatch_one(struct dispatch *d, int64_t id)
+{
+    struct store_message *m;
+    char err[256];
+    if (store_message_get(d->store, id, &m, err, sizeof err) != STORE_OK) {
+        log_error("msg=%lld cannot be read for dispatch: %s", (long long)id, err);
+        return;
+    }
+    struct driver *drv = choose_driver(d, m);
+    if (drv)
+        hand_over(d, drv, m);
+    else if (m->route_forced && !driver_named(d, m->route_forced))
+        wait_for_route(d, id, "its --route names no configured modem or bind");
+    else
+        wait_for_route(d, id, "waiting for a modem or bind of its route to be up");
+    store_message_free(m);
+}
+
+static int total_free_slots(struct dispatch *d)
+{
+    int total = 0;
+    for (size_t i = 0; i < d->n_drivers; i++) {
+        struct driver_health h = { 0 };
+        d->drivers[i].ops->health(d->drivers[i].self, &h);
+        if (h.up)
+            total += d->drivers[i].ops->free_slots(d->drivers[i].self);
+    }
+    return total;
+}
+
+static void run_once(struct dispatch *d)
+{
+    int room = total_free_slots(d);
+    while (room > 0) {
+        int64_t ids[CLAIM_BATCH];
+        size_t n = 0;
+        char err[256];
+        size_t want = room < CLAIM_BATCH ? (size_t)room : CLAIM_BATCH;
+        if (store_claim_due(d->store, clock_now(), ids, want, &n, err, sizeof err) != STORE_OK) {
+            log_error("dispatch: cannot claim messages: %s", err);
+            return;
+        }
+        for (size_t i = 0; i < n; i++)
+            dispatch_one(d, ids[i]);
+        if (n < want)
+            return;
+        room = total_free_slots(d);
+    }
+}
+
+void dispatch_run(struct dispatch *d)
+{
+    if (d->running) { /* a driver reported from inside a submit: run again after */
+        d->again = true;
+        return;
+    }
+    d->running = true;
+    do {
+        d->again = false;
+        run_once(d);
+    } while (d->again);
+    d->running = false;
+}
+
+/* --- reports from drivers -------------------------------------------------- */
+
+static void on_planned(int64_t msg_id, int n_parts, const char *driver, void *arg)
+{
+    struct dispatch *d = arg;
+    char err[256];
+    if (store_plan_parts(d->store, msg_id, n_parts, driver, clock_now(), err, sizeof err) != STORE_OK)
+        log_error("msg=%lld cannot record its parts: %s", (long long)msg_id, err);
+    struct attempt *a = find_attempt(d, msg_id);
+    if (!a)
+        return;
+    a->outstanding = 0;
+    for (int i = 0; i < n_parts && i < DRIVER_MAX_PARTS; i++)
+        a->outstanding += !((a->skip[i / 8] >> (i % 8)) & 1);
+    if (a->outstanding == 0)
+        drop_attempt(d, a);
+}
+
+static void finish_attempt(struct dispatch *d, struct attempt *a)
+{
+    if (a->temporary) {
+        struct store_message *m;
+        char err[256];
+        int attempts = 1;
+        if (store_message_get(d->store, a->msg_id, &m, err, sizeof err) == STORE_OK) {
+            attempts = m->attempts + 1;
+            bool failed = m->state == MSG_FAILED;
+            store_message_free(m);
+            if (failed) {
+                drop_attempt(d, a);
+                return; /* another part failed for good: no retry */
+            }
+        }
+        enum msg_state now_state;
+        int64_t next = clock_now() + backoff_seconds(d, attempts);
+        if (store_requeue(d->store, a->msg_id, next, a->error, true,
+                          (int)d->conf->retry.attempts, clock_now(), &now_state, err,
+                          sizeof err) != STORE_OK)
+            log_error("msg=%lld cannot requeue: %s", (long long)a->msg_id, err);
+        else if (now_state == MSG_FAILED)
+            log_warnx("msg=%lld failed after %d attempts: %s", (long long)a->msg_id, attempts,
+                      a->error);
+        else
+            log_info("msg=%lld retry attempt=%d in=%llds after: %s", (long long)a->msg_id,
+                     attempts + 1, (long long)(next - clock_now()), a->error);
+    }
+    drop_attempt(d, a);
+}
+
+static void on_part(int64_t msg_id, int index, enum driver_result result, const char *ref,
+                    const char *error, void *arg)
+{
+    struct dispatch *d = arg;
+    static const enum part_state states[] = {
+        [DRIVER_SUBMITTED] = PART_SUBMITTED, [DRIVER_TEMPORARY] = PART_PENDING,
+        [DRIVER_PERMANENT] = PART_FAILED,
+    };
+    struct store_part_update u = { .index = index, .state = states[result], .ref = ref,
+                                   .error = error };
+    char err[256];
+    if (store_record_part(d->store, msg_id, &u, clock_now(), err, sizeof err) != STORE_OK)
+        log_error("msg=%lld part=%d cannot be recorded: %s", (long long)msg_id, index + 1, err);
+    if (result == DRIVER_PERMANENT)
+        log_warnx("msg=%lld part=%d failed: %s", (long long)msg_id, index + 1, error);
+    struct attempt *a = find_attempt(d, msg_id);
+    if (!a)
+        return;
+    if (result == DRIVER_TEMPORARY) {
+        a->temporary = true;
+        snprintf(a->error, sizeof a->error, "%s", error ? error : "temporary error");
+    }
+    if (a->outstanding > 0 && --a->outstanding == 0)
+        finish_attempt(d, a);
+}
+
+static void on_receipt(const char *driver, const char *ref, const char *recipient,
+                       enum driver_receipt state, const char *detail, void *arg)
+{
+    struct dispatch *d = arg;
+    if (state == DRIVER_RECEIPT_PENDING) {
+        log_debug("receipt driver=%s ref=%s not final: %s", driver, ref, detail);
+        return;
+    }
+    int64_t msg_id;
+    int index;
+    char err[256];
+    int64_t since = clock_now() - RECEIPT_WINDOW_S;
+    if (store_find_part(d->store, driver, ref, recipient, since, &msg_id, &index, err,
+                        sizeof err) != STORE_OK) {
+        log_info("receipt driver=%s ref=%s matches no part sent in the last 7 days: %s", driver,
+                 ref, detail);
+        return;
+    }
+    struct store_part_update u = {
+        .index = index, .receipt = detail,
+        .state = state == DRIVER_RECEIPT_DELIVERED ? PART_DELIVERED : PART_UNDELIVERED,
+    };
+    if (store_record_part(d->store, msg_id, &u, clock_now(), err, sizeof err) != STORE_OK)
+        log_error("msg=%lld receipt cannot be recorded: %s", (long long)msg_id, err);
+    else
+        log_info("msg=%lld part=%d receipt=%s driver=%s", (long long)msg_id, index + 1,
+                 state == DRIVER_RECEIPT_DELIVERED ? "delivered" : "undelivered", driver);
+}
+
+static bool on_inbound(const struct driver_inbound *in, void *arg)
+{
+    struct dispatch *d = arg;
+    char sender[PHONE_E164_MAX], why[200], err[256], shown[32];
+    /* Numbers become E.164; alphanumeric senders ("Acme") stay as they are. */
+    const char *from = phone_normalize(in->from, d->conf->defaults.country, sender, why,
+                                       sizeof why) ? sender : in->from;
+    struct store_inbound_part p = {
+        .sender = from, .recipient = in->to, .text = in->text, .route = in->driver,
+        .concat = in->concat, .ref = in->concat_ref, .total = in->concat_total,
+        .seq = in->concat_seq,
+    };
+    int64_t id;
+    if (store_inbound_add(d->store, &p, clock_now(), &id, err, sizeof err) != STORE_OK) {
+        log_error("inbound driver=%s from=%s cannot be stored: %s", in->driver,
+                  log_msisdn(from, shown, sizeof shown), err);
+        return false;
+    }
+    if (id)
+        log_info("inbound id=%lld driver=%s from=%s", (long long)id, in->driver,
+                 log_msisdn(from, shown, sizeof shown));
+    else
+        log_info("inbound part=%u/%u ref=%u driver=%s from=%s kept until complete",
+                 in->concat_seq, in->concat_total, in->concat_ref, in->driver,
+                 log_msisdn(from, shown, sizeof shown));
+    return true;
+}
+
+static void on_ready(const char *driver, void *arg)
+{
+    (void)driver;
+    dispatch_run(arg);
+}
+
+/* --- life cycle ----------------------------------------------------------- */
+
+struct dispatch *dispatch_new(struct store *store, const struct conf *conf)
+{
+    struct dispatch *d = calloc(1, sizeof *d);
+    if (!d)
+        abort();
+    d->store = store;
+    d->events = (struct driver_events){ .planned = on_planned, .part = on_part,
+                                        .receipt = on_receipt, .inbound = on_inbound,
+                                        .ready = on_ready, .arg = d };
+    dispatch_set_conf(d, conf);
+    return d;
+}
+
+void dispatch_set_conf(struct dispatch *d, const struct conf *conf)
+{
+    d->conf = conf;
+    free(d->cursors);
+    d->cursors = calloc(conf->n_routes + 1, sizeof *d->cursors);
+    if (!d->cursors)
+        abort();
+}
+
+void dispatch_free(struct dispatch *d)
+{
+    if (!d)
+        return;
+    while (d->attempts)
+        drop_attempt(d, d->attempts);
+    free(d->drivers);
+    free(d->cursors);
+    free(d);
+}
+
+const struct driver_events *dispatch_events(struct dispatch *d)
+{
+    return &d->events;
+}
+
+void dispatch_add(struct dispatch *d, struct driver drv)
+{
+    struct driver *grown = realloc(d->drivers, (d->n_drivers + 1) * sizeof *grown);
+    if (!grown)
+        abort();
+    d->drivers = grown;
+    d->drivers[d->n_drivers++] = drv;
+}
+
+size_t dispatch_driver_count(const struct dispatch *d)
+{
+    return d->n_drivers;
+}
+
+const struct driver *dispatch_driver(const struct dispatch *d, size_t i)
+{
+    return i < d->n_drivers ? &d->drivers[i] : NULL;
+}
+
+void dispatch_tick(struct dispatch *d)
+{
+    int n = 0;
+    char err[256];
+    int64_t now = clock_now();
+    if (store_inbound_expire(d->store, now - d->conf->inbound.reassembly_timeout, now, &n, err,
+                             sizeof err) != STORE_OK)
+        log_error("inbound: %s", err);
+    else if (n > 0)
+        log_warnx("inbound messages delivered incomplete count=%d: parts missing after %llds", n,
+                  (long long)d->conf->inbound.reassembly_timeout);
+    dispatch_run(d);
+}

@@ -1,0 +1,36 @@
+/*
+ * dispatch: the core between the queue and the drivers. It claims due
+ * messages only as far as the drivers have room, routes each (router.h),
+ * hands it to a driver, and turns the drivers' reports (driver.h) into store
+ * updates: parts submitted or failed, retries with exponential backoff after
+ * temporary errors (the next try may take another route), receipts matched
+ * to their parts, and received messages committed before the driver may
+ * delete or acknowledge them.
+ */
+#ifndef HOMING_DISPATCH_H
+#define HOMING_DISPATCH_H
+
+#include "gateway/driver.h"
+
+struct dispatch;
+struct store;
+struct conf;
+
+/* `store` and `conf` are borrowed; see dispatch_set_conf() for reloads. */
+struct dispatch *dispatch_new(struct store *store, const struct conf *conf);
+void dispatch_free(struct dispatch *d);
+void dispatch_set_conf(struct dispatch *d, const struct conf *conf);
+
+/* The callbacks drivers report through. */
+const struct driver_events *dispatch_events(struct dispatch *d);
+/* Adds a driver; the dispatcher does not own it. */
+void dispatch_add(struct dispatch *d, struct driver drv);
+size_t dispatch_driver_count(const struct dispatch *d);
+const struct driver *dispatch_driver(const struct dispatch *d, size_t i);
+
+/* Routes due messages to drivers with room; also called when a driver frees up. */
+void dispatch_run(struct dispatch *d);
+/* Once per service tick: dispatch_run(), and overdue long inbound messages. */
+void dispatch_tick(struct dispatch *d);
+
+#endif
