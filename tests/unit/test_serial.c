@@ -256,6 +256,10 @@ START_TEST(open_errors_name_the_port)
     ck_assert_ptr_nonnull(strstr(err, "missing product id"));
     ck_assert_ptr_null(serial_open("usb:fffe:fffd", 115200, err, sizeof err));
     ck_assert_str_eq(err, "port usb:fffe:fffd: no serial port of such a USB device is attached");
+    ck_assert_ptr_null(serial_open("usb:12d1:1f01", 115200, err, sizeof err));
+    ck_assert_ptr_nonnull(strstr(err, "port usb:12d1:1f01: no serial port attached; 12d1:1f01 "
+                                      "is a Huawei E3372/E303/E3131 in mass-storage mode"));
+    ck_assert_ptr_nonnull(strstr(err, "usb_modeswitch -v 12d1 -p 1f01 -J"));
     serial_close(NULL);
     close(p.master);
 }
