@@ -141,8 +141,18 @@ static void explicit_info(const char *port, const struct serial_port_info *all, 
                                       .interface = -1 };
     snprintf(out->path, sizeof out->path, "%s", port);
     char real[PATH_MAX];
-    if (serial_is_usb_spec(port) || !realpath(port, real))
+    struct serial_usb_spec spec;
+    if (serial_is_usb_spec(port)) {
+        if (!serial_usb_parse(port, &spec, NULL, 0))
+            return; /* probing it reports why */
+        out->usb = true; /* at least its ids, with the mode table's word on them */
+        out->vid = (int)spec.vid;
+        out->pid = (int)spec.pid;
+        if (!serial_usb_resolve(&spec, real, sizeof real, NULL, 0))
+            return;
+    } else if (!realpath(port, real)) {
         return;
+    }
     for (size_t i = 0; i < n; i++) {
         if (strcmp(all[i].path, real) == 0) {
             *out = all[i];
@@ -253,7 +263,7 @@ static json_t *device_json(const struct listing *l, const struct device *d)
     json_object_set_new(o, "manufacturer", str_or_null(d->id.manufacturer));
     json_object_set_new(o, "product", str_or_null(d->id.product));
     json_object_set_new(o, "serial", str_or_null(d->id.serial));
-    json_object_set_new(o, "model", str_or_null(d->known ? d->known->model : NULL));
+    json_object_set_new(o, "usb_model", str_or_null(d->known ? d->known->model : NULL));
     json_object_set_new(o, "mode", json_string(device_mode(d)));
     json_object_set_new(o, "hint", str_or_null(d->known ? d->known->hint : NULL));
     json_t *ports = json_array();
@@ -274,7 +284,9 @@ static void print_device_head(const struct device *d)
         printf(" %s %s", d->id.manufacturer, d->id.product);
     if (d->id.serial[0])
         printf(" serial %s", d->id.serial);
-    printf(" bus %d address %d, %s", d->id.bus, d->id.address, device_mode(d));
+    if (d->id.bus >= 0)
+        printf(" bus %d address %d", d->id.bus, d->id.address);
+    printf(", %s", device_mode(d));
     if (d->known)
         printf(" (%s)", d->known->model);
     putchar('\n');

@@ -52,27 +52,25 @@ enum probe_line probe_line_kind(const char *line)
 /* Takes one complete line out of the buffer into `line`; false if none yet. */
 static bool take_line(struct reader *r, char *line, size_t size)
 {
-    for (;;) {
-        size_t skip = 0;
-        while (skip < r->len && (r->buf[skip] == '\r' || r->buf[skip] == '\n'))
-            skip++;
-        memmove(r->buf, r->buf + skip, r->len - skip);
-        r->len -= skip;
-        size_t end = 0;
-        while (end < r->len && r->buf[end] != '\r' && r->buf[end] != '\n')
-            end++;
-        if (end == r->len) {
-            if (r->len == sizeof r->buf)
-                r->len = 0; /* a line longer than the buffer is noise: drop it */
-            return false;
-        }
-        size_t n = end < size - 1 ? end : size - 1;
-        memcpy(line, r->buf, n);
-        line[n] = '\0';
-        memmove(r->buf, r->buf + end, r->len - end);
-        r->len -= end;
-        return true;
+    size_t skip = 0;
+    while (skip < r->len && (r->buf[skip] == '\r' || r->buf[skip] == '\n'))
+        skip++;
+    memmove(r->buf, r->buf + skip, r->len - skip);
+    r->len -= skip;
+    size_t end = 0;
+    while (end < r->len && r->buf[end] != '\r' && r->buf[end] != '\n')
+        end++;
+    if (end == r->len) {
+        if (r->len == sizeof r->buf)
+            r->len = 0; /* a line longer than the buffer is noise: drop it */
+        return false;
     }
+    size_t n = end < size - 1 ? end : size - 1;
+    memcpy(line, r->buf, n);
+    line[n] = '\0';
+    memmove(r->buf, r->buf + end, r->len - end);
+    r->len -= end;
+    return true;
 }
 
 /* Waits for input until `deadline`; false on timeout or when the port is gone. */

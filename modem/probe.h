@@ -23,7 +23,7 @@
 struct probe_result {
     bool opened;              /* false: see error */
     bool answers_at;
-    char error[256];          /* why it could not be opened, or "" */
+    char error[512];          /* why it could not be opened, or "" */
     /* With full probing; "" or has_signal false when the modem did not say. */
     char model[64];
     char manufacturer[64];

@@ -309,8 +309,9 @@ bool serial_usb_resolve(const struct serial_usb_spec *spec, char *path, size_t p
     describe_spec(spec, what, sizeof what);
     const struct serial_usb_known *k = serial_usb_lookup(spec->vid, spec->pid);
     if (k && k->mode != SERIAL_USB_MODEM)
-        set_err(err, errsz, "port usb:%s: %04x:%04x is a %s id with no serial port: %s", what,
-                spec->vid, spec->pid, serial_usb_mode_name(k->mode), k->hint);
+        set_err(err, errsz, "port usb:%s: no serial port attached; %04x:%04x is a %s in %s "
+                "mode: %s", what, spec->vid, spec->pid, k->model, serial_usb_mode_name(k->mode),
+                k->hint);
     else
         set_err(err, errsz, "port usb:%s: no serial port of such a USB device is attached",
                 what);
