@@ -334,21 +334,27 @@ bool smpp_state_final(enum smpp_msg_state s);
 /* DELIVERED -> delivered; the other final states -> undelivered; else pending. */
 enum smpp_outcome smpp_state_outcome(enum smpp_msg_state s);
 
-/* How a receipt's id is compared with the submit_sm_resp message_id. */
+/* How a receipt's id (b) is compared with the submit_sm_resp message_id (a). */
 enum smpp_id_mode {
     SMPP_ID_EXACT,    /* byte for byte */
-    SMPP_ID_DECIMAL,  /* both decimal numbers: equal ignoring leading zeros */
-    SMPP_ID_HEX,      /* both hex numbers: equal ignoring leading zeros and case */
-    SMPP_ID_AUTO,     /* exact; else the same number read as decimal/decimal,
-                         hex/hex, hex/decimal or decimal/hex */
+    SMPP_ID_DECIMAL,  /* both decimal: the same number (leading zeros aside) */
+    SMPP_ID_HEX,      /* both hex: the same number (leading zeros, case aside) */
+    SMPP_ID_HEX_DEC,  /* a in hex, b in decimal (SMPP 3.3 habit; Nexmo) */
+    SMPP_ID_DEC_HEX,  /* a in decimal, b in hex */
+    SMPP_ID_AUTO,     /* any of the above that is unambiguous, see below */
 };
 /*
  * The rule: SMSCs differ in how they print the same id in submit_sm_resp
  * and in the receipt (SMPP 3.3 hex vs 3.4 decimal, zero padding to 10
- * digits). Ids of digits and hex letters only are compared as unsigned
- * numbers of any size; an id with any other character only matches
- * exactly. AUTO can in principle match two different ids (decimal "10" and
- * hex "0A"), so a bind that knows its SMSC's convention should say so.
+ * digits). Ids are compared as unsigned numbers of any size (no 64-bit
+ * limit: 20-digit ids exist). An id with a character that is not a hex
+ * digit only ever matches exactly. AUTO matches when the ids are equal, or
+ * are the same number in the same base (leading zeros aside), or one of
+ * them has a hex letter (so it is surely hex) and the other, read as
+ * decimal, is the same number. A hex id of digits only ("12345678") is not
+ * tried against a decimal one under AUTO, as "16" and "10" would then
+ * match: a bind whose SMSC does that needs HEX_DEC (Kannel's msg-id-type
+ * serves the same purpose).
  */
 bool smpp_ids_match(const char *a, const char *b, enum smpp_id_mode mode);
 
