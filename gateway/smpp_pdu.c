@@ -7,7 +7,8 @@
  * short buffer, rejects vendor command_status values and sequence number 0,
  * reads fixed-size TLVs (message_state, sar_*) without looking at their
  * length octets so one bad length shifts every field after it, and a TLV
- * that fails half-way leaks its 1 KB node. So every PDU is first walked
+ * that fails half-way leaks its node (1040 bytes under ASan, probed with
+ * a message_payload claiming 100 octets of 1). So every PDU is first walked
  * with our own bounds-checked cursor against a table of its mandatory
  * fields (the guard), TLVs included; only a PDU that passes is unpacked,
  * and then from a private copy that holds the mandatory part alone, with
