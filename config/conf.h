@@ -31,6 +31,8 @@ struct conf_modem {
     char *smsc;          /* SMSC address to set, "" to keep the SIM's */
     int64_t sends_per_minute;
     bool status_reports;
+    int64_t send_timeout;  /* seconds an AT+CMGS may take */
+    int64_t poll;          /* seconds between signal and registration checks */
 };
 
 struct conf_smpp {

@@ -104,6 +104,10 @@ static const struct conf_key modem_keys[] = {
         "most SMS segments this modem submits in a minute"),
     KEY("status_reports", CONF_T_BOOL, struct conf_modem, status_reports, "true", 0, 0, NULL,
         "ask the network for a delivery report of every segment"),
+    KEY("send_timeout", CONF_T_DURATION, struct conf_modem, send_timeout, "60s", 2, 600, NULL,
+        "how long one AT+CMGS may take before the modem counts as not answering"),
+    KEY("poll", CONF_T_DURATION, struct conf_modem, poll, "30s", 1, 3600, NULL,
+        "interval of signal and registration checks, which also notice a hung modem"),
     END
 };
 

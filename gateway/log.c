@@ -97,6 +97,7 @@ const char *log_msisdn(const char *msisdn, char *buf, unsigned size)
         snprintf(buf, size, "***");
         return buf;
     }
-    snprintf(buf, size, "%.*s***%s", (int)(len - 5), msisdn, msisdn + len - 2);
+    int keep = len - 5 < 6 ? (int)(len - 5) : 6; /* "+35387***67": country and operator only */
+    snprintf(buf, size, "%.*s***%s", keep, msisdn, msisdn + len - 2);
     return buf;
 }

@@ -27,8 +27,8 @@
 #include "modem/serial.h"
 
 #define AT_TICK_MS 100
-#define POLL_MS 30000
 #define REOPEN_MAX_MS 30000
+#define POLL_TIMEOUT_MS 3000
 #define CFUN_SETTLE_MS 8000
 
 static char *xstrdup(const char *s)
@@ -278,8 +278,8 @@ static void on_poll(void *arg)
     struct modem *m = arg;
     if (m->state != MODEM_READY)
         return;
-    modem_command(m, "AT+CSQ", "+CSQ:", 5000, on_poll_reply);
-    modem_command(m, "AT+CREG?", "+CREG:", 5000, on_poll_reply);
+    modem_command(m, "AT+CSQ", "+CSQ:", POLL_TIMEOUT_MS, on_poll_reply);
+    modem_command(m, "AT+CREG?", "+CREG:", POLL_TIMEOUT_MS, on_poll_reply);
 }
 
 static void on_ladder_reply(const struct at_response *res, void *arg);
@@ -593,13 +593,15 @@ struct modem *modem_new(const struct conf_modem *cfg, struct loop *loop,
     m->baud = (int)cfg->baud;
     m->sends_per_minute = (int)cfg->sends_per_minute;
     m->status_reports = cfg->status_reports;
+    m->send_timeout_ms = (int)cfg->send_timeout * 1000;
+    m->poll_ms = (int)cfg->poll * 1000;
     m->loop = loop;
     m->ev = *events;
     m->creg_stat = -1;
     struct at_io io = { .write = at_write, .urc = on_urc, .noise = on_noise, .arg = m };
     m->at = at_new(&io);
     m->at_timer = loop_timer_new(loop, AT_TICK_MS, 1, on_at_tick, m);
-    m->poll_timer = loop_timer_new(loop, POLL_MS, 1, on_poll, m);
+    m->poll_timer = loop_timer_new(loop, m->poll_ms, 1, on_poll, m);
     modem_set_state(m, MODEM_CLOSED, "opening");
     schedule_reopen(m, 0);
     return m;

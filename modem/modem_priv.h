@@ -43,6 +43,7 @@ struct modem_msg {
 struct modem {
     char *name, *port, *pin, *smsc;
     int baud, sends_per_minute;
+    int send_timeout_ms, poll_ms;
     bool status_reports;
     struct loop *loop;
     struct driver_events ev;

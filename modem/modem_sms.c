@@ -18,7 +18,6 @@
 #include "gateway/log.h"
 #include "modem/modem_priv.h"
 
-#define CMGS_TIMEOUT_MS 60000
 #define READ_TIMEOUT_MS 10000
 #define MAX_VALIDITY_MIN 635040 /* 63 weeks: the longest relative TP-VP */
 
@@ -137,7 +136,7 @@ void modem_sms_submit(struct modem *m, const struct driver_msg *msg)
 static void describe_failure(const struct at_response *res, char *out, size_t size)
 {
     if (res->status == AT_TIMEOUT)
-        snprintf(out, size, "no answer to AT+CMGS within %d s", CMGS_TIMEOUT_MS / 1000);
+        snprintf(out, size, "no answer to AT+CMGS in time");
     else if (res->status == AT_GONE)
         snprintf(out, size, "the modem went away during AT+CMGS");
     else if (res->final == AT_FINAL_CMS && res->code >= 0)
@@ -195,7 +194,7 @@ void modem_sms_pump(struct modem *m)
     m->next_send_ms = now + 60000 / m->sends_per_minute;
     char cmd[32];
     snprintf(cmd, sizeof cmd, "AT+CMGS=%d", p->length);
-    modem_command_pdu(m, cmd, p->pdu, CMGS_TIMEOUT_MS, on_cmgs, p);
+    modem_command_pdu(m, cmd, p->pdu, m->send_timeout_ms, on_cmgs, p);
 }
 
 void modem_sms_release(struct modem *m, const char *why)

@@ -1,0 +1,357 @@
+/*
+ * `homing run` against tools/modem-sim with two modems: what goes out arrives
+ * decoded as sent (the simulator's own log), status reports mark parts
+ * delivered, received messages are stored (reassembled, swept from the SIM at
+ * start), a PIN is entered once, +CMS errors are retried, and a hung or
+ * unplugged modem's work moves to the other one without loss or duplicates.
+ */
+#include <jansson.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "tests/testutil.h"
+
+static char dir[512], conf_path[700], log_path[700], sim_log[700], sub_log[700], ctl_path[700];
+static char db_path[700];
+static pid_t sim_pid, homing_pid;
+
+static void paths(void)
+{
+    snprintf(dir, sizeof dir, "%s", testutil_tmpdir());
+    snprintf(conf_path, sizeof conf_path, "%s/homing.conf", dir);
+    snprintf(log_path, sizeof log_path, "%s/homing.log", dir);
+    snprintf(sim_log, sizeof sim_log, "%s/sim.out", dir);
+    snprintf(sub_log, sizeof sub_log, "%s/submits.jsonl", dir);
+    snprintf(ctl_path, sizeof ctl_path, "%s/ctl", dir);
+    snprintf(db_path, sizeof db_path, "%s/homing.db", dir);
+}
+
+static void start_sim(const char *pin)
+{
+    char m1[600], m2[600];
+    snprintf(m1, sizeof m1, "m1:%s/m1", dir);
+    snprintf(m2, sizeof m2, "m2:%s/m2", dir);
+    const char *argv[] = { testutil_program("modem-sim"), "--control", ctl_path, "--log", sub_log,
+                           "--modem", m1, "--modem", m2, pin ? "--pin" : NULL, pin, NULL };
+    sim_pid = testutil_spawn(argv, sim_log);
+    ck_assert_msg(testutil_wait_for_text(sim_log, "modem-sim ready", 10000), "simulator not ready");
+}
+
+/* Writes the config: both modems, fast timeouts so failures show within seconds. */
+static void write_conf(const char *pin)
+{
+    char text[4096];
+    snprintf(text, sizeof text,
+             "database = \"%s\";\nretry = { backoff = \"1s\"; attempts = 6; };\n"
+             "modems = (\n"
+             "  { name = \"m1\"; port = \"%s/m1\"; pin = \"%s\"; sends_per_minute = 600;\n"
+             "    send_timeout = \"3s\"; poll = \"1s\"; },\n"
+             "  { name = \"m2\"; port = \"%s/m2\"; pin = \"%s\"; sends_per_minute = 600;\n"
+             "    send_timeout = \"3s\"; poll = \"1s\"; }\n);\n"
+             "routes = ( { match = \"+\"; via = [ \"m1\", \"m2\" ]; strategy = \"failover\"; } );\n",
+             db_path, dir, pin ? pin : "", dir, pin ? pin : "");
+    testutil_write_file(dir, "homing.conf", text);
+}
+
+static void start_homing(void)
+{
+    const char *argv[] = { testutil_program("homing"), "run", "-c", conf_path, NULL };
+    homing_pid = testutil_spawn(argv, log_path);
+    ck_assert_msg(testutil_wait_for_text(log_path, "modem=m1 ready", 15000), "m1 not ready");
+    ck_assert_msg(testutil_wait_for_text(log_path, "modem=m2 ready", 15000), "m2 not ready");
+}
+
+static void stop_all(void)
+{
+    if (homing_pid > 0) {
+        kill(homing_pid, SIGTERM);
+        ck_assert_int_eq(testutil_wait_exit(homing_pid, 15000), 0);
+        homing_pid = 0;
+    }
+    if (sim_pid > 0) {
+        kill(sim_pid, SIGTERM);
+        testutil_wait_exit(sim_pid, 5000);
+        sim_pid = 0;
+    }
+}
+
+/* One control command; returns the answer line (static). */
+static const char *ctl(const char *cmd)
+{
+    static char reply[4096];
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%.100s", ctl_path);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    ck_assert(write(fd, cmd, strlen(cmd)) == (ssize_t)strlen(cmd) && write(fd, "\n", 1) == 1);
+    ssize_t n = 0, got;
+    while ((got = read(fd, reply + n, sizeof reply - 1 - (size_t)n)) > 0) {
+        n += got;
+        if (memchr(reply, '\n', (size_t)n))
+            break;
+    }
+    close(fd);
+    reply[n > 0 ? n : 0] = '\0';
+    ck_assert_msg(strncmp(reply, "ok", 2) == 0, "control '%s' answered '%s'", cmd, reply);
+    return reply;
+}
+
+static int64_t send_msg(const char *to, const char *text, const char *route)
+{
+    const char *argv[] = { testutil_program("homing"), "send", "-c", conf_path, to, text,
+                           route ? "--route" : NULL, route, NULL };
+    char *out = NULL, *err = NULL;
+    ck_assert_int_eq(testutil_exec(argv, NULL, 20000, &out, &err), 0);
+    int64_t id = atoll(out);
+    free(out);
+    free(err);
+    return id;
+}
+
+/* A single value from the database, as text ("" when no row). */
+static const char *query(const char *sql, int64_t arg)
+{
+    static char value[2048];
+    sqlite3 *db;
+    sqlite3_stmt *s;
+    value[0] = '\0';
+    ck_assert_int_eq(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    sqlite3_bind_int64(s, 1, arg);
+    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+        snprintf(value, sizeof value, "%s", (const char *)sqlite3_column_text(s, 0));
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return value;
+}
+
+static bool wait_for_query(const char *sql, int64_t arg, const char *want, int timeout_ms)
+{
+    for (int waited = 0; waited < timeout_ms; waited += 100) {
+        if (strcmp(query(sql, arg), want) == 0)
+            return true;
+        usleep(100 * 1000);
+    }
+    fprintf(stderr, "query %s (%lld) is '%s', wanted '%s'\n", sql, (long long)arg,
+            query(sql, arg), want);
+    return false;
+}
+
+#define STATE_OF "SELECT state FROM messages WHERE id = ?1"
+
+/* The submits the simulator logged, as a JSON array. */
+static json_t *submits(void)
+{
+    json_t *list = json_array();
+    char *text = testutil_read_file(sub_log);
+    for (char *line = text ? strtok(text, "\n") : NULL; line; line = strtok(NULL, "\n")) {
+        json_error_t e;
+        json_t *j = json_loads(line, 0, &e);
+        ck_assert_msg(j != NULL, "bad log line: %s", line);
+        json_array_append_new(list, j);
+    }
+    free(text);
+    return list;
+}
+
+static size_t count_submits_with(const char *key, const char *value)
+{
+    json_t *list = submits();
+    size_t n = 0, i;
+    json_t *j;
+    json_array_foreach(list, i, j) {
+        const char *v = json_string_value(json_object_get(j, key));
+        n += v && strcmp(v, value) == 0;
+    }
+    json_decref(list);
+    return n;
+}
+
+START_TEST(sends_arrive_as_sent_and_receipts_mark_them)
+{
+    start_sim(NULL);
+    write_conf(NULL);
+    start_homing();
+    int64_t one = send_msg("+353871234567", "Hello € [world]", NULL);
+    char long_text[400];
+    snprintf(long_text, sizeof long_text, "%s", "Long message: ");
+    while (strlen(long_text) < 200)
+        strcat(long_text, "GSM only: Ää Öö Üü Ññ ");
+    int64_t two = send_msg("0871234568", long_text, NULL);
+    ck_assert(wait_for_query(STATE_OF, one, "sent", 15000));
+    ck_assert(wait_for_query(STATE_OF, two, "sent", 15000));
+
+    json_t *list = submits();
+    ck_assert_int_eq(json_array_size(list), 3);
+    json_t *first = json_array_get(list, 0);
+    ck_assert_str_eq(json_string_value(json_object_get(first, "text")), "Hello € [world]");
+    ck_assert_str_eq(json_string_value(json_object_get(first, "to")), "+353871234567");
+    ck_assert(json_is_true(json_object_get(first, "srr")));
+    /* The two parts of the long message: same reference, seq 1 and 2, text rejoined. */
+    json_t *p1 = json_array_get(list, 1), *p2 = json_array_get(list, 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(p1, "concat"), "total")), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(p2, "concat"), "seq")), 2);
+    char joined[800];
+    snprintf(joined, sizeof joined, "%s%s", json_string_value(json_object_get(p1, "text")),
+             json_string_value(json_object_get(p2, "text")));
+    ck_assert_str_eq(joined, long_text);
+
+    /* Status reports for all three TP-MRs: delivered, delivered, and one permanent failure. */
+    char cmd[64];
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(cmd, sizeof cmd, "report %lld %d",
+                 (long long)json_integer_value(json_object_get(json_array_get(list, i), "mr")),
+                 i == 2 ? 70 : 0);
+        ctl(cmd);
+    }
+    json_decref(list);
+    ck_assert(wait_for_query(STATE_OF, one, "delivered", 10000));
+    ck_assert(wait_for_query(STATE_OF, two, "undelivered", 10000));
+    ck_assert_str_eq(query("SELECT dlr_state FROM parts WHERE message_id = ?1 AND part_index = 1",
+                           two), "TP-ST 70: validity period expired");
+    stop_all();
+}
+END_TEST
+
+START_TEST(inbound_is_stored_reassembled_and_swept_from_the_sim)
+{
+    start_sim(NULL);
+    /* Left on the SIM while homing was down: found by the start-up sweep. */
+    ctl("modem m2 sms --silent +353861000001 \"waiting on the SIM\"");
+    write_conf(NULL);
+    start_homing();
+    ck_assert(wait_for_query("SELECT text FROM inbound WHERE sender = '+353861000001' AND ?1",
+                             1, "waiting on the SIM", 10000));
+    ctl("sms --parts 3 --order 3,1,1,2 +353861000002 \"A long reply that the simulator splits "
+        "into three parts, delivered out of order, with a duplicate of the first part.\"");
+    ck_assert(wait_for_query("SELECT text FROM inbound WHERE sender = '+353861000002' AND ?1", 1,
+                             "A long reply that the simulator splits into three parts, delivered "
+                             "out of order, with a duplicate of the first part.", 10000));
+    ck_assert_str_eq(query("SELECT count(*) FROM inbound_parts WHERE ?1", 1), "0");
+    ck_assert_str_eq(query("SELECT count(*) FROM inbound WHERE ?1", 1), "2");
+    /* Deleted from the SIM once committed. */
+    ck_assert(testutil_wait_for_text(log_path, "inbound id=2", 5000));
+    for (int i = 0; i < 50 && strcmp(ctl("sim"), "ok\n") != 0 && strcmp(ctl("sim"), "ok") != 0; i++)
+        usleep(100 * 1000);
+    ck_assert_msg(strncmp(ctl("sim"), "ok", 2) == 0 && strchr(ctl("sim"), ':') == NULL,
+                  "SIM still holds: %s", ctl("sim"));
+    stop_all();
+}
+END_TEST
+
+START_TEST(pin_is_entered_once)
+{
+    start_sim("1234");
+    write_conf("1234");
+    start_homing();
+    ck_assert(testutil_wait_for_text(log_path, "modem=m1 SIM PIN accepted", 1000));
+    int64_t id = send_msg("+353871234567", "after the PIN", NULL);
+    ck_assert(wait_for_query(STATE_OF, id, "sent", 10000));
+    stop_all();
+}
+END_TEST
+
+START_TEST(wrong_pin_is_not_retried)
+{
+    start_sim("1234");
+    write_conf("9999");
+    const char *argv[] = { testutil_program("homing"), "run", "-c", conf_path, NULL };
+    homing_pid = testutil_spawn(argv, log_path);
+    ck_assert(testutil_wait_for_text(log_path, "modem=m1 failed: the SIM refused the PIN", 15000));
+    sleep(2);
+    /* One wrong try was used; two remain for a person with the right PIN. */
+    ck_assert_ptr_nonnull(strstr(ctl("status"), "pin_tries=2"));
+    stop_all();
+}
+END_TEST
+
+START_TEST(cms_errors_are_retried)
+{
+    start_sim(NULL);
+    write_conf(NULL);
+    start_homing();
+    ctl("modem m1 fail 2 38");  /* network out of order, twice */
+    ctl("modem m2 fail 2 38");
+    int64_t id = send_msg("+353871234567", "try, try again", NULL);
+    ck_assert(wait_for_query(STATE_OF, id, "sent", 20000));
+    ck_assert_int_eq(count_submits_with("text", "try, try again"), 1);
+    ck_assert_int_ge(atoi(query("SELECT attempts FROM messages WHERE id = ?1", id)), 1);
+    ck_assert(testutil_wait_for_text(log_path, "+CMS ERROR: 38 (network out of order)", 1000));
+    /* A permanent error fails the message with its reason. */
+    ctl("modem m1 fail 1 304");
+    int64_t bad = send_msg("+353871234567", "refused", NULL);
+    ck_assert(wait_for_query(STATE_OF, bad, "failed", 15000));
+    ck_assert_ptr_nonnull(strstr(query("SELECT last_error FROM messages WHERE id = ?1", bad),
+                                 "invalid PDU mode parameter"));
+    stop_all();
+}
+END_TEST
+
+START_TEST(hung_modem_recovers_and_its_work_moves)
+{
+    start_sim(NULL);
+    write_conf(NULL);
+    start_homing();
+    ctl("modem m1 hang");
+    int64_t id = send_msg("+353871234567", "while m1 hangs", NULL);
+    ck_assert(wait_for_query(STATE_OF, id, "sent", 30000));
+    ck_assert_str_eq(query("SELECT route FROM messages WHERE id = ?1", id), "m2");
+    ck_assert(testutil_wait_for_text(log_path, "modem=m1 stopped answering", 15000));
+    ctl("modem m1 unhang");
+    ck_assert(testutil_wait_for_text(log_path, "modem=m1 answers again", 30000));
+    int64_t again = send_msg("+353871234567", "m1 is back", "m1");
+    ck_assert(wait_for_query(STATE_OF, again, "sent", 20000));
+    ck_assert_int_eq(count_submits_with("text", "while m1 hangs"), 1);
+    ck_assert_int_eq(count_submits_with("modem", "m1"), 1);
+    stop_all();
+}
+END_TEST
+
+START_TEST(unplugged_modem_is_reopened_and_its_work_moves)
+{
+    start_sim(NULL);
+    write_conf(NULL);
+    start_homing();
+    ctl("modem m1 unplug");
+    ck_assert(testutil_wait_for_text(log_path, "modem=m1 port=", 5000));
+    int64_t id = send_msg("+353871234567", "while m1 is out", NULL);
+    ck_assert(wait_for_query(STATE_OF, id, "sent", 15000));
+    ck_assert_str_eq(query("SELECT route FROM messages WHERE id = ?1", id), "m2");
+    ctl("modem m1 replug");
+    ck_assert(testutil_wait_for_text(log_path, "modem=m1 opened", 15000));
+    int64_t back = send_msg("+353871234567", "m1 plugged in again", "m1");
+    ck_assert(wait_for_query(STATE_OF, back, "sent", 20000));
+    ck_assert_int_eq(count_submits_with("text", "while m1 is out"), 1);
+    ck_assert_int_eq(count_submits_with("text", "m1 plugged in again"), 1);
+    stop_all();
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("modem_gateway");
+    TCase *t = tcase_create("gateway");
+    tcase_set_timeout(t, 120);
+    tcase_add_checked_fixture(t, paths, NULL);
+    tcase_add_test(t, sends_arrive_as_sent_and_receipts_mark_them);
+    tcase_add_test(t, inbound_is_stored_reassembled_and_swept_from_the_sim);
+    tcase_add_test(t, pin_is_entered_once);
+    tcase_add_test(t, wrong_pin_is_not_retried);
+    tcase_add_test(t, cms_errors_are_retried);
+    tcase_add_test(t, hung_modem_recovers_and_its_work_moves);
+    tcase_add_test(t, unplugged_modem_is_reopened_and_its_work_moves);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+int main(void)
+{
+    return testutil_run(suite());
+}
