@@ -48,6 +48,10 @@ static const struct cli_command commands[] = {
       "                 suppressed\n"
       "  --to NUMBER    only messages to this recipient\n"
       "  --limit N      at most N messages (default 100)\n" },
+    { "status", cmd_status, "status [--json]",
+      "modems, SMPP binds and queue depths, as the running service sees them",
+      "Modems show signal, registration and operator; a service that has not written its\n"
+      "status for 30 s is reported as not running.\n" },
     { "show", cmd_show, "show ID [--json]", "show one message with its parts and receipts", "" },
     { "segments", cmd_segments, "segments TEXT [--smart] [--max-segments N] [--json]",
       "show how a text is encoded and split into SMS segments",

@@ -28,6 +28,8 @@ struct service {
     struct dispatch *dispatch;
     struct modem **modems;
     size_t n_modems;
+    char status_seen[4096];    /* the last status written, to write only changes */
+    int64_t status_written_at;
     int64_t queued_reported;   /* last queue depth logged, to log changes only */
 };
 
@@ -96,6 +98,41 @@ static void publish_clock(struct service *svc)
         log_error("store clock: %s", err);
 }
 
+/* Publishes the drivers' health for `homing status`: on change, and every 10 s. */
+static void publish_status(struct service *svc)
+{
+    size_t n = dispatch_driver_count(svc->dispatch);
+    struct store_driver_status *rows = calloc(n ? n : 1, sizeof *rows);
+    if (!rows)
+        abort();
+    char seen[sizeof svc->status_seen] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct driver *d = dispatch_driver(svc->dispatch, i);
+        struct driver_health h = { 0 };
+        d->ops->health(d->self, &h);
+        rows[i] = (struct store_driver_status){
+            .name = d->name, .kind = d->kind, .up = h.up, .state = h.state,
+            .signal_dbm = h.signal_dbm, .registration = h.registration,
+            .operator_name = h.operator_name, .in_flight = h.in_flight,
+        };
+        int w = snprintf(seen + used, sizeof seen - used, "%s|%d|%s|%d|%s|%d;", d->name, h.up,
+                         h.state, h.signal_dbm, h.registration ? h.registration : "", h.in_flight);
+        used = w > 0 && (size_t)w < sizeof seen - used ? used + (size_t)w : used;
+    }
+    int64_t wall = clock_wall_ms() / 1000;
+    char err[256];
+    if (strcmp(seen, svc->status_seen) != 0 || wall - svc->status_written_at >= 10) {
+        if (store_driver_status_write(svc->store, rows, n, wall, err, sizeof err) != STORE_OK) {
+            log_error("store: %s", err);
+        } else {
+            memcpy(svc->status_seen, seen, sizeof seen);
+            svc->status_written_at = wall;
+        }
+    }
+    free(rows);
+}
+
 static void on_tick(void *arg)
 {
     struct service *svc = arg;
@@ -108,6 +145,7 @@ static void on_tick(void *arg)
     else if (expired > 0)
         log_info("messages expired count=%lld reason=validity", (long long)expired);
     dispatch_tick(svc->dispatch);
+    publish_status(svc);
     report_queue(svc);
 }
 

@@ -28,6 +28,7 @@ enum stmt_id {
     ST_MSG_EXISTS, ST_UPSERT_PART, ST_PART_STATES, ST_SET_MSG_STATE,
     ST_GET_MSG, ST_GET_PARTS, ST_LIST_MSGS, ST_COUNT_STATES,
     ST_CLOCK_WRITE, ST_CLOCK_CLEAR, ST_CLOCK_READ,
+    ST_STATUS_CLEAR, ST_STATUS_PUT, ST_STATUS_LIST,
     ST_RECOVER, ST_PLAN_PART, ST_PLAN_MSG, ST_REQUEUE, ST_ATTEMPTS, ST_FIND_PART,
     ST_INB_PART, ST_INB_COUNT, ST_INB_TEXTS, ST_INB_DROP, ST_INB_INSERT, ST_INB_STALE,
     ST_COUNT
@@ -74,6 +75,11 @@ static const char *const stmt_sql[ST_COUNT] = {
                        "VALUES (1, ?1, ?2, ?3)",
     [ST_CLOCK_CLEAR] = "DELETE FROM service_clock",
     [ST_CLOCK_READ] = "SELECT virtual_ms, scale, wall_ms FROM service_clock WHERE id = 1",
+    [ST_STATUS_CLEAR] = "DELETE FROM driver_status",
+    [ST_STATUS_PUT] = "INSERT INTO driver_status (name, kind, up, state, signal_dbm, registration, "
+                      "operator, in_flight, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [ST_STATUS_LIST] = "SELECT name, kind, up, state, signal_dbm, registration, operator, "
+                       "in_flight, updated_at FROM driver_status ORDER BY kind, name",
     [ST_RECOVER] = "UPDATE messages SET state = 'queued', next_attempt_at = ?1, updated_at = ?1 "
                    "WHERE state = 'sending'",
     [ST_PLAN_PART] = "INSERT OR IGNORE INTO parts (message_id, part_index, route, state) "
@@ -1023,4 +1029,63 @@ enum store_rc store_recover(struct store *st, int64_t now, int64_t *n, char *err
         *n = sqlite3_changes(st->db);
     release(st);
     return rc;
+}
+
+/* --- driver status ---------------------------------------------------------- */
+
+static bool put_status(struct store *st, const struct store_driver_status *r, int64_t now)
+{
+    sqlite3_stmt *s = stmt(st, ST_STATUS_PUT);
+    sqlite3_bind_text(s, 1, r->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, r->kind, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 3, r->up);
+    sqlite3_bind_text(s, 4, r->state ? r->state : "", -1, SQLITE_STATIC);
+    if (r->signal_dbm)
+        sqlite3_bind_int(s, 5, r->signal_dbm);
+    bind_text_or_null(s, 6, r->registration);
+    bind_text_or_null(s, 7, r->operator_name && *r->operator_name ? r->operator_name : NULL);
+    sqlite3_bind_int(s, 8, r->in_flight);
+    sqlite3_bind_int64(s, 9, now);
+    return sqlite3_step(s) == SQLITE_DONE;
+}
+
+enum store_rc store_driver_status_write(struct store *st, const struct store_driver_status *rows,
+                                        size_t n, int64_t wall_now, char *err, size_t err_size)
+{
+    bool ok = exec(st, "BEGIN IMMEDIATE") && sqlite3_step(stmt(st, ST_STATUS_CLEAR)) == SQLITE_DONE;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = put_status(st, &rows[i], wall_now);
+    ok = ok && exec(st, "COMMIT");
+    enum store_rc rc = STORE_OK;
+    if (!ok) {
+        rc = fail(st, err, err_size, "cannot write the driver status");
+        rollback(st);
+    }
+    release(st);
+    return rc;
+}
+
+enum store_rc store_driver_status_list(struct store *st,
+                                       void (*fn)(const struct store_driver_status *row, void *arg),
+                                       void *arg, char *err, size_t err_size)
+{
+    sqlite3_stmt *s = stmt(st, ST_STATUS_LIST);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct store_driver_status r = {
+            .name = (const char *)sqlite3_column_text(s, 0),
+            .kind = (const char *)sqlite3_column_text(s, 1),
+            .up = sqlite3_column_int(s, 2) != 0,
+            .state = (const char *)sqlite3_column_text(s, 3),
+            .signal_dbm = sqlite3_column_int(s, 4),
+            .registration = (const char *)sqlite3_column_text(s, 5),
+            .operator_name = (const char *)sqlite3_column_text(s, 6),
+            .in_flight = sqlite3_column_int(s, 7),
+            .updated_at = sqlite3_column_int64(s, 8),
+        };
+        fn(&r, arg);
+    }
+    enum store_rc out = rc == SQLITE_DONE ? STORE_OK : fail(st, err, err_size, "cannot read the driver status");
+    release(st);
+    return out;
 }

@@ -200,6 +200,21 @@ enum store_rc store_messages_list(struct store *st, const struct store_filter *f
 enum store_rc store_count_by_state(struct store *st, int64_t counts[MSG_STATE_COUNT],
                                    char *err, size_t err_size);
 
+/* A driver as the running service last saw it (`homing status`). */
+struct store_driver_status {
+    const char *name, *kind, *state, *registration, *operator_name;
+    bool up;
+    int signal_dbm, in_flight;
+    int64_t updated_at;          /* wall-clock Unix seconds of the service's write */
+};
+
+/* Replaces the whole table with `rows`, in one transaction. */
+enum store_rc store_driver_status_write(struct store *st, const struct store_driver_status *rows,
+                                        size_t n, int64_t wall_now, char *err, size_t err_size);
+enum store_rc store_driver_status_list(struct store *st,
+                                       void (*fn)(const struct store_driver_status *row, void *arg),
+                                       void *arg, char *err, size_t err_size);
+
 /*
  * The service clock under `homing run --time-scale`: the service writes its
  * virtual time, scale and the wall time of that reading on every tick, so CLI

@@ -118,6 +118,18 @@ static const char v1_sql[] =
     "  detail TEXT"
     ");"
     "CREATE INDEX events_entity ON events(entity, entity_id);"
+    /* The running service's view of its modems and binds, for `homing status`. */
+    "CREATE TABLE driver_status ("
+    "  name TEXT PRIMARY KEY,"
+    "  kind TEXT NOT NULL,"
+    "  up INTEGER NOT NULL,"
+    "  state TEXT NOT NULL,"
+    "  signal_dbm INTEGER,"
+    "  registration TEXT,"
+    "  operator TEXT,"
+    "  in_flight INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL"
+    ");"
     /* Under --time-scale the service publishes its clock here for the CLI. */
     "CREATE TABLE service_clock ("
     "  id INTEGER PRIMARY KEY CHECK (id = 1),"

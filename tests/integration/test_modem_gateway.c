@@ -258,6 +258,41 @@ START_TEST(pin_is_entered_once)
 }
 END_TEST
 
+START_TEST(status_shows_modems_and_unregistered_modem_gets_no_work)
+{
+    start_sim(NULL);
+    write_conf(NULL);
+    start_homing();
+    ctl("modem m1 register 0");
+    ck_assert(testutil_wait_for_text(log_path, "modem=m1 registration=lost", 10000));
+    int64_t id = send_msg("+353871234567", "m1 has no network", NULL);
+    ck_assert(wait_for_query(STATE_OF, id, "sent", 15000));
+    ck_assert_str_eq(query("SELECT route FROM messages WHERE id = ?1", id), "m2");
+
+    sleep(2); /* the service writes its status within a tick of a change */
+    const char *argv[] = { testutil_program("homing"), "status", "-c", conf_path, "--json", NULL };
+    char *out = NULL, *err = NULL;
+    ck_assert_int_eq(testutil_exec(argv, NULL, 20000, &out, &err), 0);
+    json_error_t jerr;
+    json_t *j = json_loads(out, 0, &jerr);
+    ck_assert_msg(j != NULL, "%s", out);
+    ck_assert(json_is_true(json_object_get(json_object_get(j, "service"), "running")));
+    json_t *modems = json_object_get(j, "modems");
+    ck_assert_int_eq(json_array_size(modems), 2);
+    json_t *m1 = json_array_get(modems, 0), *m2 = json_array_get(modems, 1);
+    ck_assert_str_eq(json_string_value(json_object_get(m1, "name")), "m1");
+    ck_assert(json_is_false(json_object_get(m1, "up")));
+    ck_assert_str_eq(json_string_value(json_object_get(m1, "registration")), "not registered");
+    ck_assert(json_is_true(json_object_get(m2, "up")));
+    ck_assert_int_lt(json_integer_value(json_object_get(m2, "signal_dbm")), 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(j, "queue"), "sent")), 1);
+    json_decref(j);
+    free(out);
+    free(err);
+    stop_all();
+}
+END_TEST
+
 START_TEST(wrong_pin_is_not_retried)
 {
     start_sim("1234");
@@ -343,6 +378,7 @@ static Suite *suite(void)
     tcase_add_test(t, sends_arrive_as_sent_and_receipts_mark_them);
     tcase_add_test(t, inbound_is_stored_reassembled_and_swept_from_the_sim);
     tcase_add_test(t, pin_is_entered_once);
+    tcase_add_test(t, status_shows_modems_and_unregistered_modem_gets_no_work);
     tcase_add_test(t, wrong_pin_is_not_retried);
     tcase_add_test(t, cms_errors_are_retried);
     tcase_add_test(t, hung_modem_recovers_and_its_work_moves);
