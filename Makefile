@@ -104,7 +104,7 @@ $(BUILD)/test/integration/%: $(BUILD)/test/obj/tests/integration/%.o $(BUILD)/te
 
 # Fuzz targets need clang, which `make deps` installs; checked when the recipe
 # runs (after the deps stamp), so a fresh machine's first `make test` has them.
-test: $(BUILD)/homing $(BUILD)/test/homing $(UNIT_BIN) $(INTEG_BIN) $(TOOLS:%=$(BUILD)/test/%)
+test: $(BUILD)/homing $(TOOLS:%=$(BUILD)/%) $(BUILD)/test/homing $(UNIT_BIN) $(INTEG_BIN) $(TOOLS:%=$(BUILD)/test/%)
 	@if command -v clang >/dev/null 2>&1; then $(MAKE) --no-print-directory fuzz-build; \
 	 else echo "clang not found: fuzz smoke runs skipped (make deps installs it)"; fi
 	@BUILD=$(BUILD) tests/run

@@ -10,7 +10,8 @@
  * Recovery ladder, one rung per timeout in a row after the first:
  *   1. a plain "AT" (a modem that missed one command answers it),
  *   2. AT+CFUN=1,1 (function reset), then give it time to come back,
- *   3. close and reopen the port, and bring the modem up again.
+ *   3. close and reopen the port, and bring the modem up again,
+ *   4. if even that finds it silent, reset its USB device (USBDEVFS_RESET).
  * An unplugged modem (read error or EOF) is closed and reopened with backoff
  * from 1 s to 30 s; a USB spec finds it again wherever it reappears.
  */
@@ -308,7 +309,7 @@ static void climb_ladder(struct modem *m)
         break;
     default:
         log_warnx("modem=%s still silent: recovery step 3, reopening the port", m->name);
-        m->ladder_step = 0;
+        m->ladder_step = 3; /* bring-up after the reopen decides on step 4 */
         lose_port(m, "not answering; reopening", 500);
         break;
     }
@@ -440,6 +441,17 @@ static void on_sweep_done(const struct at_response *res, void *arg)
     next_step(m);
 }
 
+static void reset_usb_device(struct modem *m)
+{
+    char err[256];
+    m->ladder_step = 0;
+    log_warnx("modem=%s silent after a reopen: recovery step 4, USB device reset", m->name);
+    if (serial_usb_reset(serial_path(m->serial), err, sizeof err))
+        log_info("modem=%s USB device reset; waiting for it to come back", m->name);
+    else
+        log_warnx("modem=%s no USB reset: %s", m->name, err);
+}
+
 static void on_step(const struct at_response *res, void *arg)
 {
     struct modem *m = arg;
@@ -450,6 +462,8 @@ static void on_step(const struct at_response *res, void *arg)
         return;
     }
     if (res->status == AT_TIMEOUT) {
+        if (m->ladder_step >= 3)
+            reset_usb_device(m);
         lose_port(m, "no answer during bring-up", 5000);
         return;
     }
@@ -483,6 +497,7 @@ static void finish_bring_up(struct modem *m)
              "registered=%s operator=\"%s\"", m->name, m->manufacturer, m->model, m->imei,
              m->imsi, m->signal_dbm, modem_registered(m) ? "yes" : "no", m->operator_name);
     m->timeouts_in_row = 0;
+    m->ladder_step = 0;
     modem_set_state(m, MODEM_READY, NULL);
     modem_sms_pump(m);
 }

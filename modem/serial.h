@@ -111,6 +111,14 @@ struct serial_port_info {
  */
 bool serial_usb_list(struct serial_port_info **out, size_t *n, char *err, size_t errsz);
 
+/*
+ * Resets the USB device a tty belongs to (ioctl USBDEVFS_RESET on
+ * /dev/bus/usb/BUS/ADDR), the last rung of the recovery ladder for a modem
+ * that answers nothing at all. The tty disappears and comes back, usually
+ * under the same name. False with a reason (not a USB tty, no permission).
+ */
+bool serial_usb_reset(const char *tty_path, char *err, size_t errsz);
+
 /* The USB interface number of a tty from sysfs (`sysfs_root` NULL: "/sys"); -1. */
 int serial_usb_interface(const char *sysfs_root, const char *tty_path);
 

@@ -19,6 +19,10 @@
 #include "modem/serial.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <linux/usbdevice_fs.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -316,4 +320,38 @@ bool serial_usb_resolve(const struct serial_usb_spec *spec, char *path, size_t p
         set_err(err, errsz, "port usb:%s: no serial port of such a USB device is attached",
                 what);
     return false;
+}
+
+bool serial_usb_reset(const char *tty_path, char *err, size_t errsz)
+{
+    struct serial_port_info *ports = NULL;
+    size_t n = 0;
+    char real[PATH_MAX];
+    if (!realpath(tty_path, real))
+        snprintf(real, sizeof real, "%s", tty_path);
+    if (!serial_usb_list(&ports, &n, err, errsz))
+        return false;
+    int bus = -1, address = -1;
+    for (size_t i = 0; i < n; i++) {
+        if (ports[i].usb && strcmp(ports[i].path, real) == 0) {
+            bus = ports[i].bus;
+            address = ports[i].address;
+        }
+    }
+    free(ports);
+    if (bus < 0 || address < 0) {
+        snprintf(err, errsz, "%s is not a USB serial port: nothing to reset", tty_path);
+        return false;
+    }
+    char dev[64];
+    snprintf(dev, sizeof dev, "/dev/bus/usb/%03d/%03d", bus, address);
+    int fd = open(dev, O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || ioctl(fd, USBDEVFS_RESET, 0) != 0) {
+        snprintf(err, errsz, "cannot reset USB device %s: %s", dev, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return false;
+    }
+    close(fd);
+    return true;
 }

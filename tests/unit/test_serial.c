@@ -470,6 +470,14 @@ START_TEST(list_ports_does_not_fail)
 }
 END_TEST
 
+START_TEST(usb_reset_refuses_a_tty_that_is_not_usb)
+{
+    char err[256];
+    ck_assert(!serial_usb_reset("/dev/null", err, sizeof err));
+    ck_assert_msg(strstr(err, "not a USB serial port") != NULL, "%s", err);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("serial");
@@ -490,6 +498,7 @@ static Suite *suite(void)
     tcase_add_test(tc, scan_modes_in_fake_sysfs);
     tcase_add_test(tc, interface_from_fake_sysfs);
     tcase_add_test(tc, list_ports_does_not_fail);
+    tcase_add_test(tc, usb_reset_refuses_a_tty_that_is_not_usb);
     suite_add_tcase(s, tc);
     return s;
 }
