@@ -8,9 +8,9 @@
 #include <string.h>
 
 #include "config/conf.h"
+#include "gateway/accept.h"
 #include "gateway/cli.h"
 #include "gateway/clock.h"
-#include "gateway/codec.h"
 #include "gateway/commands.h"
 #include "gateway/phone.h"
 #include "gateway/store.h"
@@ -19,17 +19,6 @@ struct send_args {
     struct cli_common common;
     const char *to, *text, *from, *route, *key;
 };
-
-static bool driver_named(const struct conf *conf, const char *name)
-{
-    for (size_t i = 0; i < conf->n_modems; i++)
-        if (strcmp(conf->modems[i].name, name) == 0)
-            return true;
-    for (size_t i = 0; i < conf->n_smpp; i++)
-        if (strcmp(conf->smpp[i].name, name) == 0)
-            return true;
-    return false;
-}
 
 static int parse_send(int argc, char **argv, struct send_args *a)
 {
@@ -60,41 +49,27 @@ static int parse_send(int argc, char **argv, struct send_args *a)
     return CLI_OK;
 }
 
-static void report_replacements(const struct codec_message *m)
+static int enqueue(const struct send_args *a, const struct conf *conf, struct store *st)
 {
-    if (m->nreplaced == 0)
-        return;
-    fprintf(stderr, "homing send: replaced %u character%s to stay in GSM 7-bit:",
-            m->nreplaced, m->nreplaced == 1 ? "" : "s");
-    for (unsigned i = 0; i < m->nreplaced && i < CODEC_MAX_REPLACED; i++)
-        fprintf(stderr, " U+%04X->'%s'", (unsigned)m->replaced[i].from, m->replaced[i].to);
-    fputc('\n', stderr);
-}
-
-static int enqueue(const struct send_args *a, const struct conf *conf, const char *e164,
-                   const struct codec_message *m)
-{
-    struct store *st;
-    int rc = cli_open_store("send", conf, &st);
-    if (rc != CLI_OK)
-        return rc;
+    struct accept_request req = { .to = a->to, .text = a->text, .from = a->from,
+                                  .route = a->route, .idempotency_key = a->key, .source = "cli" };
+    struct accepted acc;
     int64_t now = clock_now(), id = 0;
-    struct store_new_message nm = {
-        .to = e164, .from = a->from, .body = a->text,
-        .encoding = codec_encoding_name(m->encoding), .segments = (int)m->nsegments,
-        .route = a->route, .idempotency_key = a->key, .source = "cli",
-        .expires_at = now + conf->defaults.validity,
-    };
     char err[512];
-    enum store_rc src = store_enqueue(st, &nm, now, &id, err, sizeof err);
-    store_close(st);
+    switch (accept_check(conf, st, &req, now, &acc)) {
+    case ACCEPT_OK: break;
+    case ACCEPT_BAD_FIELD: return cli_usage("send", "%s", acc.error);
+    default: return cli_error("send", "%s", acc.error);
+    }
+    enum store_rc src = store_enqueue(st, &acc.msg, now, &id, err, sizeof err);
     if (src == STORE_CONFLICT || src == STORE_ERROR)
         return cli_error("send", "%s", err);
     if (src == STORE_DUPLICATE)
         fprintf(stderr, "homing send: key '%s' was already accepted as message %lld\n", a->key,
                 (long long)id);
     if (a->common.json)
-        cli_print_json(json_pack("{s:I}", "id", (json_int_t)id));
+        cli_print_json(json_pack("{s:I, s:s, s:i}", "id", (json_int_t)id, "encoding",
+                                 acc.encoding, "segments", acc.segments));
     else
         printf("%lld\n", (long long)id);
     return CLI_OK;
@@ -103,25 +78,14 @@ static int enqueue(const struct send_args *a, const struct conf *conf, const cha
 int cmd_send(int argc, char **argv)
 {
     struct send_args a = { .common.config_path = cli_default_config() };
-    int rc = parse_send(argc, argv, &a);
     struct conf *conf = NULL;
+    struct store *st = NULL;
+    int rc = parse_send(argc, argv, &a);
     if (rc != CLI_OK || (rc = cli_load_config("send", a.common.config_path, &conf)) != CLI_OK)
         return rc;
-    char e164[PHONE_E164_MAX], why[256];
-    static struct codec_message m; /* about 40 KB: not on the stack */
-    struct codec_options opt = { .smart = conf->defaults.smart_encoding,
-                                 .max_segments = (unsigned)conf->defaults.max_segments };
-    if (!phone_normalize(a.to, conf->defaults.country, e164, why, sizeof why))
-        rc = cli_usage("send", "%s", why);
-    else if (a.route && !driver_named(conf, a.route))
-        rc = cli_usage("send", "--route '%s': no modem or SMPP bind has that name in %s",
-                       a.route, conf->path);
-    else if (codec_encode(a.text, strlen(a.text), &opt, &m) != 0)
-        rc = cli_usage("send", "text: %s", m.error);
-    else {
-        report_replacements(&m);
-        rc = enqueue(&a, conf, e164, &m);
-    }
+    if ((rc = cli_open_store("send", conf, &st)) == CLI_OK)
+        rc = enqueue(&a, conf, st);
+    store_close(st);
     conf_free(conf);
     return rc;
 }

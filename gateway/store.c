@@ -28,7 +28,7 @@ enum stmt_id {
     ST_MSG_EXISTS, ST_UPSERT_PART, ST_PART_STATES, ST_SET_MSG_STATE,
     ST_GET_MSG, ST_GET_PARTS, ST_LIST_MSGS, ST_COUNT_STATES,
     ST_CLOCK_WRITE, ST_CLOCK_CLEAR, ST_CLOCK_READ,
-    ST_STATUS_CLEAR, ST_STATUS_PUT, ST_STATUS_LIST,
+    ST_OPTOUT_FIND, ST_STATUS_CLEAR, ST_STATUS_PUT, ST_STATUS_LIST,
     ST_RECOVER, ST_PLAN_PART, ST_PLAN_MSG, ST_REQUEUE, ST_ATTEMPTS, ST_FIND_PART,
     ST_INB_PART, ST_INB_COUNT, ST_INB_TEXTS, ST_INB_DROP, ST_INB_INSERT, ST_INB_STALE,
     ST_COUNT
@@ -75,6 +75,7 @@ static const char *const stmt_sql[ST_COUNT] = {
                        "VALUES (1, ?1, ?2, ?3)",
     [ST_CLOCK_CLEAR] = "DELETE FROM service_clock",
     [ST_CLOCK_READ] = "SELECT virtual_ms, scale, wall_ms FROM service_clock WHERE id = 1",
+    [ST_OPTOUT_FIND] = "SELECT keyword, received_at FROM optouts WHERE recipient = ?1",
     [ST_STATUS_CLEAR] = "DELETE FROM driver_status",
     [ST_STATUS_PUT] = "INSERT INTO driver_status (name, kind, up, state, signal_dbm, registration, "
                       "operator, in_flight, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -419,21 +420,38 @@ static enum store_rc insert_message(struct store *st, const struct store_new_mes
     return STORE_OK;
 }
 
-static enum store_rc enqueue_statements(struct store *st, const struct store_new_message *m, int64_t now,
-                            int64_t *id, char *err, size_t err_size)
+static enum store_rc enqueue_one(struct store *st, const struct store_new_message *m,
+                                 int64_t now, struct store_enqueue_result *r)
+{
+    enum store_rc rc = STORE_NOT_FOUND;
+    r->error[0] = '\0';
+    if (m->idempotency_key)
+        rc = check_idempotency(st, m, &r->id, r->error, sizeof r->error);
+    if (rc == STORE_NOT_FOUND)
+        rc = insert_message(st, m, now, &r->id, r->error, sizeof r->error);
+    r->rc = rc;
+    return rc;
+}
+
+static enum store_rc enqueue_batch_statements(struct store *st, const struct store_new_message *msgs,
+                                              size_t n, int64_t now,
+                                              struct store_enqueue_result *res,
+                                              char *err, size_t err_size)
 {
     if (!exec(st, "BEGIN IMMEDIATE"))
         return fail(st, err, err_size, "cannot start a transaction");
-    enum store_rc rc = STORE_NOT_FOUND;
-    if (m->idempotency_key)
-        rc = check_idempotency(st, m, id, err, err_size);
-    if (rc == STORE_NOT_FOUND)
-        rc = insert_message(st, m, now, id, err, err_size);
-    if (rc == STORE_OK && !exec(st, "COMMIT"))
-        rc = fail(st, err, err_size, "cannot commit the message");
-    if (rc != STORE_OK)
-        rollback(st);
-    return rc;
+    for (size_t i = 0; i < n; i++) {
+        if (enqueue_one(st, &msgs[i], now, &res[i]) == STORE_ERROR) {
+            snprintf(err, err_size, "%s", res[i].error);
+            rollback(st);
+            return STORE_ERROR;
+        }
+    }
+    if (exec(st, "COMMIT"))
+        return STORE_OK;
+    fail(st, err, err_size, "cannot commit the messages");
+    rollback(st);
+    return STORE_ERROR;
 }
 
 static enum store_rc expire_due_statements(struct store *st, int64_t now, int64_t *n,
@@ -671,9 +689,42 @@ static enum store_rc count_by_state_statements(struct store *st, int64_t counts[
 enum store_rc store_enqueue(struct store *st, const struct store_new_message *m, int64_t now,
                             int64_t *id, char *err, size_t err_size)
 {
-    enum store_rc rc = enqueue_statements(st, m, now, id, err, err_size);
+    struct store_enqueue_result r;
+    enum store_rc rc = enqueue_batch_statements(st, m, 1, now, &r, err, err_size);
+    release(st);
+    if (rc != STORE_OK)
+        return rc;
+    *id = r.id;
+    if (r.rc == STORE_CONFLICT)
+        snprintf(err, err_size, "%s", r.error);
+    return r.rc;
+}
+
+enum store_rc store_enqueue_batch(struct store *st, const struct store_new_message *msgs,
+                                  size_t n, int64_t now, struct store_enqueue_result *res,
+                                  char *err, size_t err_size)
+{
+    enum store_rc rc = enqueue_batch_statements(st, msgs, n, now, res, err, err_size);
     release(st);
     return rc;
+}
+
+enum store_rc store_optout_find(struct store *st, const char *recipient, char *kw,
+                                size_t kw_size, int64_t *at, char *err, size_t err_size)
+{
+    sqlite3_stmt *s = stmt(st, ST_OPTOUT_FIND);
+    sqlite3_bind_text(s, 1, recipient, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    enum store_rc out = STORE_NOT_FOUND;
+    if (rc == SQLITE_ROW) {
+        snprintf(kw, kw_size, "%s", (const char *)sqlite3_column_text(s, 0));
+        *at = sqlite3_column_int64(s, 1);
+        out = STORE_OK;
+    } else if (rc != SQLITE_DONE) {
+        out = fail(st, err, err_size, "cannot read the opt-outs");
+    }
+    release(st);
+    return out;
 }
 
 enum store_rc store_claim_due(struct store *st, int64_t now, int64_t *ids, size_t max,

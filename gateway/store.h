@@ -92,6 +92,25 @@ enum store_rc store_recover(struct store *st, int64_t now, int64_t *n, char *err
 enum store_rc store_expire_due(struct store *st, int64_t now, int64_t *n,
                                char *err, size_t err_size);
 
+/* One message's outcome in a batch. */
+struct store_enqueue_result {
+    enum store_rc rc;            /* OK, DUPLICATE (id: the first) or CONFLICT (id: the first) */
+    int64_t id;
+    char error[256];             /* for CONFLICT */
+};
+
+/*
+ * Group commit: all of `msgs` in one transaction, so concurrent arrivals share
+ * one fsync. Each gets its own result; STORE_ERROR means none was committed.
+ */
+enum store_rc store_enqueue_batch(struct store *st, const struct store_new_message *msgs,
+                                  size_t n, int64_t now, struct store_enqueue_result *res,
+                                  char *err, size_t err_size);
+
+/* The opt-out of `recipient`, if any: its keyword and time (keyword is copied into kw). */
+enum store_rc store_optout_find(struct store *st, const char *recipient, char *kw,
+                                size_t kw_size, int64_t *at, char *err, size_t err_size);
+
 /*
  * Marks up to `max` due queued messages as sending and returns their ids in
  * order of due time, after first expiring any whose validity has passed.
