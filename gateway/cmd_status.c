@@ -5,37 +5,25 @@
  */
 #include <getopt.h>
 #include <jansson.h>
-#include <string.h>
 
 #include "config/conf.h"
 #include "gateway/cli.h"
 #include "gateway/clock.h"
 #include "gateway/commands.h"
+#include "gateway/status_json.h"
 #include "gateway/store.h"
 
 #define STALE_AFTER_S 30
 
 struct status_out {
-    json_t *modems, *binds;
+    json_t *json;
     int64_t newest;
 };
-
-static json_t *str_or_null(const char *s)
-{
-    return s && *s ? json_string(s) : json_null();
-}
 
 static void add_driver(const struct store_driver_status *r, void *arg)
 {
     struct status_out *o = arg;
-    json_t *j = json_pack("{s:s, s:b, s:s}", "name", r->name, "up", r->up, "state", r->state);
-    if (strcmp(r->kind, "modem") == 0) {
-        json_object_set_new(j, "signal_dbm", r->signal_dbm ? json_integer(r->signal_dbm) : json_null());
-        json_object_set_new(j, "registration", str_or_null(r->registration));
-        json_object_set_new(j, "operator", str_or_null(r->operator_name));
-    }
-    json_object_set_new(j, "in_flight", json_integer(r->in_flight));
-    json_array_append_new(strcmp(r->kind, "modem") == 0 ? o->modems : o->binds, j);
+    status_json_add_driver(o->json, r);
     if (r->updated_at > o->newest)
         o->newest = r->updated_at;
 }
@@ -81,29 +69,25 @@ static void print_text(json_t *out)
 
 static int status_report(struct store *st, bool as_json)
 {
-    struct status_out o = { json_array(), json_array(), 0 };
+    struct status_out o = { status_json_new(false, 0), 0 };
     int64_t counts[MSG_STATE_COUNT];
-    char err[256];
+    char err[256], at[40];
     if (store_driver_status_list(st, add_driver, &o, err, sizeof err) != STORE_OK ||
         store_count_by_state(st, counts, err, sizeof err) != STORE_OK) {
-        json_decref(o.modems);
-        json_decref(o.binds);
+        json_decref(o.json);
         return cli_error("status", "%s", err);
     }
-    json_t *queue = json_object();
-    for (int i = 0; i < MSG_STATE_COUNT; i++)
-        json_object_set_new(queue, store_msg_state_name((enum msg_state)i), json_integer(counts[i]));
+    status_json_set_queue(o.json, counts);
     bool running = o.newest > 0 && clock_wall_ms() / 1000 - o.newest < STALE_AFTER_S;
-    char at[40];
-    json_t *out = json_pack("{s:{s:b, s:o}, s:o, s:o, s:o}", "service", "running", running,
-                            "status_at", o.newest ? json_string(clock_iso8601(o.newest, at, sizeof at))
-                                                  : json_null(),
-                            "modems", o.modems, "binds", o.binds, "queue", queue);
-    if (as_json)
-        cli_print_json(out);
-    else {
-        print_text(out);
-        json_decref(out);
+    json_t *svc = json_object_get(o.json, "service");
+    json_object_set_new(svc, "running", json_boolean(running));
+    json_object_set_new(svc, "status_at", o.newest ? json_string(clock_iso8601(o.newest, at, sizeof at))
+                                                   : json_null());
+    if (as_json) {
+        cli_print_json(o.json);
+    } else {
+        print_text(o.json);
+        json_decref(o.json);
     }
     return CLI_OK;
 }

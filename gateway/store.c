@@ -28,7 +28,7 @@ enum stmt_id {
     ST_MSG_EXISTS, ST_UPSERT_PART, ST_PART_STATES, ST_SET_MSG_STATE,
     ST_GET_MSG, ST_GET_PARTS, ST_LIST_MSGS, ST_COUNT_STATES,
     ST_CLOCK_WRITE, ST_CLOCK_CLEAR, ST_CLOCK_READ,
-    ST_OPTOUT_FIND, ST_STATUS_CLEAR, ST_STATUS_PUT, ST_STATUS_LIST,
+    ST_OPTOUT_FIND, ST_PART_COUNTS, ST_OLDEST_QUEUED, ST_STATUS_CLEAR, ST_STATUS_PUT, ST_STATUS_LIST,
     ST_RECOVER, ST_PLAN_PART, ST_PLAN_MSG, ST_REQUEUE, ST_ATTEMPTS, ST_FIND_PART,
     ST_INB_PART, ST_INB_COUNT, ST_INB_TEXTS, ST_INB_DROP, ST_INB_INSERT, ST_INB_STALE,
     ST_COUNT
@@ -76,6 +76,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_CLOCK_CLEAR] = "DELETE FROM service_clock",
     [ST_CLOCK_READ] = "SELECT virtual_ms, scale, wall_ms FROM service_clock WHERE id = 1",
     [ST_OPTOUT_FIND] = "SELECT keyword, received_at FROM optouts WHERE recipient = ?1",
+    [ST_PART_COUNTS] = "SELECT state, count(*) FROM parts GROUP BY state",
+    [ST_OLDEST_QUEUED] = "SELECT coalesce(min(created_at), 0) FROM messages WHERE state = 'queued'",
     [ST_STATUS_CLEAR] = "DELETE FROM driver_status",
     [ST_STATUS_PUT] = "INSERT INTO driver_status (name, kind, up, state, signal_dbm, registration, "
                       "operator, in_flight, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -1137,6 +1139,23 @@ enum store_rc store_driver_status_list(struct store *st,
         fn(&r, arg);
     }
     enum store_rc out = rc == SQLITE_DONE ? STORE_OK : fail(st, err, err_size, "cannot read the driver status");
+    release(st);
+    return out;
+}
+
+enum store_rc store_part_counts(struct store *st, int64_t counts[PART_STATE_COUNT],
+                                int64_t *oldest_queued, char *err, size_t err_size)
+{
+    memset(counts, 0, sizeof(int64_t) * PART_STATE_COUNT);
+    sqlite3_stmt *s = stmt(st, ST_PART_COUNTS);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        counts[part_state_parse((const char *)sqlite3_column_text(s, 0))] += sqlite3_column_int64(s, 1);
+    sqlite3_stmt *o = stmt(st, ST_OLDEST_QUEUED);
+    bool ok = rc == SQLITE_DONE && sqlite3_step(o) == SQLITE_ROW;
+    if (ok)
+        *oldest_queued = sqlite3_column_int64(o, 0);
+    enum store_rc out = ok ? STORE_OK : fail(st, err, err_size, "cannot count parts");
     release(st);
     return out;
 }

@@ -215,6 +215,10 @@ enum store_rc store_messages_list(struct store *st, const struct store_filter *f
                                   void (*fn)(const struct store_message *m, void *arg), void *arg,
                                   char *err, size_t err_size);
 
+/* Counts of parts by state, and the creation time of the oldest queued message (0: none). */
+enum store_rc store_part_counts(struct store *st, int64_t counts[PART_STATE_COUNT],
+                                int64_t *oldest_queued, char *err, size_t err_size);
+
 /* Counts of messages by state (queue depths). */
 enum store_rc store_count_by_state(struct store *st, int64_t counts[MSG_STATE_COUNT],
                                    char *err, size_t err_size);

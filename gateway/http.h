@@ -1,0 +1,45 @@
+/*
+ * http: the HTTP API on the service's loop (libevent evhttp; the only file
+ * that includes event2/http.h).
+ *
+ *   POST /v1/messages        {"to", "text", "from"?, "route"?, "idempotency_key"?,
+ *                            "validity"? ("48h" or seconds)} -> 202 {"id", "encoding",
+ *                            "segments", "state"}
+ *   GET  /v1/messages/{id}   the message with its parts and receipts
+ *   GET  /v1/status          modems, binds, queue depths by state
+ *   GET  /metrics            Prometheus text format
+ *
+ * Every request but /metrics (when http.metrics_open) needs
+ * "Authorization: Bearer <http.token>", compared in constant time. Errors are
+ * JSON {"error": "..."} naming what is wrong: 400, 401, 404, 405, 409, 413,
+ * 422 (recipient opted out), 503 (store unavailable).
+ *
+ * Acceptance is group-committed: the messages posted within one turn of the
+ * loop are committed in one transaction, and only then does each client get
+ * its 202. Nothing is acknowledged before it is on disk.
+ */
+#ifndef HOMING_HTTP_H
+#define HOMING_HTTP_H
+
+#include <stddef.h>
+
+struct http_api;
+struct loop;
+struct store;
+struct dispatch;
+struct conf;
+
+struct http_deps {
+    struct loop *loop;
+    struct store *store;
+    struct dispatch *dispatch;   /* live driver health for /v1/status and /metrics */
+    const struct conf *conf;     /* borrowed; replaced with http_api_set_conf() on reload */
+};
+
+/* Binds http.listen; NULL with the reason in err (address in use, bad host ...). */
+struct http_api *http_api_start(const struct http_deps *deps, char *err, size_t err_size);
+void http_api_set_conf(struct http_api *api, const struct conf *conf);
+/* Answers what is pending, then closes the listener. Accepts NULL. */
+void http_api_free(struct http_api *api);
+
+#endif
