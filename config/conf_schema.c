@@ -33,7 +33,8 @@
 
 static const struct conf_key http_keys[] = {
     KEY("listen", CONF_T_STRING, struct conf, http.listen, "127.0.0.1:8080", 1, 255, NULL,
-        "address and port of the HTTP API, host:port; loopback unless a proxy adds TLS"),
+        "address and port of the HTTP API, host:port (port 0: any free one, logged); "
+        "loopback unless a proxy adds TLS"),
     KEY("token", CONF_T_STRING, struct conf, http.token, "change-me", 1, 255, NULL,
         "bearer token every API request must carry (Authorization: Bearer ...)"),
     KEY("max_body", CONF_T_INT, struct conf, http.max_body, "65536", 1024, 16777216, NULL,

@@ -94,8 +94,9 @@ bool conf_parse_listen(const char *text, char *host, size_t host_size, int *port
     }
     char *end;
     long p = strtol(colon + 1, &end, 10);
-    if (colon[1] == '\0' || *end != '\0' || p < 1 || p > 65535) {
-        snprintf(why, why_size, "'%s' has no valid port (1-65535) after the last ':'", text);
+    if (colon[1] == '\0' || *end != '\0' || p < 0 || p > 65535) {
+        snprintf(why, why_size, "'%s' has no valid port (1-65535, or 0 for any free one) "
+                 "after the last ':'", text);
         return false;
     }
     if (hlen + 1 > host_size) {

@@ -95,6 +95,7 @@ enum accept_status accept_check(const struct conf *conf, struct store *st,
         .to = out->to, .from = req->from, .body = req->text, .encoding = out->encoding,
         .segments = out->segments, .route = req->route, .idempotency_key = req->idempotency_key,
         .source = req->source, .expires_at = now + validity,
+        .dlr_url = req->dlr_url, .dlr_mask = req->dlr_mask,
     };
     out->status = ACCEPT_OK;
     return ACCEPT_OK;

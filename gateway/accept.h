@@ -19,6 +19,8 @@ struct accept_request {
     const char *to, *text, *from, *route, *idempotency_key;
     const char *source;          /* "cli", "http", "kannel" ... */
     int64_t validity_s;          /* 0: defaults.validity */
+    const char *dlr_url;         /* Kannel sendsms only */
+    int dlr_mask;
 };
 
 enum accept_status {

@@ -38,6 +38,8 @@ struct http_deps {
 
 /* Binds http.listen; NULL with the reason in err (address in use, bad host ...). */
 struct http_api *http_api_start(const struct http_deps *deps, char *err, size_t err_size);
+/* The port listened on (the one picked when http.listen says port 0). */
+int http_api_port(const struct http_api *api);
 void http_api_set_conf(struct http_api *api, const struct conf *conf);
 /* Answers what is pending, then closes the listener. Accepts NULL. */
 void http_api_free(struct http_api *api);

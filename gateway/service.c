@@ -14,6 +14,7 @@
 #include "config/conf.h"
 #include "gateway/clock.h"
 #include "gateway/dispatch.h"
+#include "gateway/http.h"
 #include "gateway/log.h"
 #include "gateway/loop.h"
 #include "gateway/store.h"
@@ -26,6 +27,7 @@ struct service {
     struct loop *loop;
     struct loop_event *tick, *sigterm, *sigint, *sighup;
     struct dispatch *dispatch;
+    struct http_api *http;
     struct modem **modems;
     size_t n_modems;
     char status_seen[4096];    /* the last status written, to write only changes */
@@ -176,6 +178,7 @@ static void on_reload(void *arg)
         log_warnx("config reload: modems and SMPP binds change at the next start; routes, "
                   "retries and logging change now");
     dispatch_set_conf(svc->dispatch, next);
+    http_api_set_conf(svc->http, next);
     conf_free(svc->conf);
     svc->conf = next;
     apply_log_settings(svc->conf);
@@ -223,8 +226,23 @@ static void recover_interrupted(struct service *svc)
                   "accepted are not sent again", (long long)n);
 }
 
+static bool start_http(struct service *svc)
+{
+    char err[256];
+    struct http_deps deps = { .loop = svc->loop, .store = svc->store,
+                              .dispatch = svc->dispatch, .conf = svc->conf };
+    svc->http = http_api_start(&deps, err, sizeof err);
+    if (!svc->http) {
+        log_error("http: %s", err);
+        return false;
+    }
+    log_info("http listening on %s port=%d", svc->conf->http.listen, http_api_port(svc->http));
+    return true;
+}
+
 static void service_free(struct service *svc)
 {
+    http_api_free(svc->http);
     for (size_t i = 0; i < svc->n_modems; i++)
         modem_free(svc->modems[i]);
     free(svc->modems);
@@ -274,6 +292,10 @@ int service_run(const struct service_options *opt)
     log_configuration(&svc);
     recover_interrupted(&svc);
     start_drivers(&svc);
+    if (!start_http(&svc)) {
+        service_free(&svc);
+        return 1;
+    }
     publish_clock(&svc);
     log_info("ready");
     int rc = loop_run(svc.loop);

@@ -37,14 +37,16 @@ enum stmt_id {
 /* Shared by ST_GET_MSG and ST_LIST_MSGS so that row_to_message() reads both. */
 #define MSG_COLUMNS \
     "id, recipient, sender, body, encoding, segments, route, state, attempts, " \
-    "source, last_error, campaign, step, created_at, updated_at, sent_at, expires_at, route_forced"
+    "source, last_error, campaign, step, created_at, updated_at, sent_at, expires_at, route_forced, " \
+    "dlr_url, dlr_mask"
 
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_FIND_IDEM] = "SELECT id, recipient, body, coalesce(sender, '') FROM messages "
                      "WHERE idempotency_key = ?1",
     [ST_INSERT_MSG] = "INSERT INTO messages (recipient, sender, body, encoding, segments, route_forced, "
                       "state, next_attempt_at, expires_at, idempotency_key, source, created_at, "
-                      "updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?8, ?9, ?10, ?7, ?7)",
+                      "updated_at, dlr_url, dlr_mask) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?8, ?9, ?10, ?7, ?7, ?11, ?12)",
     [ST_EXPIRE] = "UPDATE messages SET state = 'expired', updated_at = ?1, "
                   "last_error = 'validity passed before it could be sent' "
                   "WHERE state = 'queued' AND expires_at <= ?1",
@@ -416,6 +418,8 @@ static enum store_rc insert_message(struct store *st, const struct store_new_mes
     sqlite3_bind_int64(s, 8, m->expires_at);
     bind_text_or_null(s, 9, m->idempotency_key);
     sqlite3_bind_text(s, 10, m->source, -1, SQLITE_STATIC);
+    bind_text_or_null(s, 11, m->dlr_url);
+    sqlite3_bind_int(s, 12, m->dlr_mask);
     if (sqlite3_step(s) != SQLITE_DONE)
         return fail(st, err, size, "cannot insert the message");
     *id = sqlite3_last_insert_rowid(st->db);
@@ -585,6 +589,8 @@ static struct store_message *row_to_message(sqlite3_stmt *s)
     m->sent_at = sqlite3_column_int64(s, 15);
     m->expires_at = sqlite3_column_int64(s, 16);
     m->route_forced = column_dup(s, 17);
+    m->dlr_url = column_dup(s, 18);
+    m->dlr_mask = sqlite3_column_int(s, 19);
     return m;
 }
 
@@ -649,6 +655,7 @@ void store_message_free(struct store_message *m)
     free(m->last_error);
     free(m->campaign);
     free(m->route_forced);
+    free(m->dlr_url);
     free(m);
 }
 

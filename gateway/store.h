@@ -76,6 +76,8 @@ struct store_new_message {
     const char *idempotency_key; /* or NULL */
     const char *source;          /* "cli", "http", "campaign" ... */
     int64_t expires_at;
+    const char *dlr_url;         /* Kannel dlr-url to call on receipt events, or NULL */
+    int dlr_mask;                /* Kannel dlr-mask: which events call it */
 };
 
 /* Commits a new queued message. STORE_DUPLICATE and STORE_CONFLICT set *id to the earlier one. */
@@ -191,6 +193,8 @@ struct store_message {
     char *to, *from, *body, *encoding, *source, *last_error, *campaign;
     char *route;                 /* the modem or bind that carried it, once dispatched */
     char *route_forced;          /* the one it must go by (send --route), or NULL */
+    char *dlr_url;               /* Kannel dlr-url, or NULL */
+    int dlr_mask;
     int segments, step, attempts;
     enum msg_state state;
     int64_t created_at, updated_at, sent_at, expires_at;

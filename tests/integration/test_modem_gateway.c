@@ -49,6 +49,7 @@ static void write_conf(const char *pin)
     char text[4096];
     snprintf(text, sizeof text,
              "database = \"%s\";\nretry = { backoff = \"1s\"; attempts = 6; };\n"
+             "http = { listen = \"127.0.0.1:0\"; };\n"
              "modems = (\n"
              "  { name = \"m1\"; port = \"%s/m1\"; pin = \"%s\"; sends_per_minute = 600;\n"
              "    send_timeout = \"3s\"; poll = \"1s\"; },\n"

@@ -18,7 +18,7 @@ static char dir[512], conf_path[700], log_path[700];
 static const char *good_conf(const char *country)
 {
     static char text[1024];
-    snprintf(text, sizeof text, "database = \"%s/db/homing.db\";\n"
+    snprintf(text, sizeof text, "database = \"%s/db/homing.db\";\nhttp = { listen = \"127.0.0.1:0\"; };\n"
              "defaults = { country = \"%s\"; };\nservice = { tick = \"1s\"; };\n", dir, country);
     return text;
 }

@@ -1,0 +1,532 @@
+/*
+ * http: see http.h. One generic evhttp callback routes by method and path;
+ * handlers are short and answer through reply_json()/reply_error().
+ *
+ * Group commit: POST /v1/messages checks the request at once (a bad field is
+ * answered at once) and parks it in `pending`; a zero-delay event scheduled on
+ * the loop commits everything parked during this turn of the loop in one
+ * transaction and then answers each request. Under load many requests share
+ * one fsync, without weakening synchronous=FULL.
+ */
+#include "gateway/http.h"
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/conf.h"
+#include "gateway/accept.h"
+#include "gateway/clock.h"
+#include "gateway/dispatch.h"
+#include "gateway/http_kannel.h"
+#include "gateway/log.h"
+#include "gateway/loop.h"
+#include "gateway/message_json.h"
+#include "gateway/status_json.h"
+#include "gateway/store.h"
+
+#define MAX_BATCH 1024         /* messages committed together at most */
+#define MAX_HEADERS 16384
+
+/* A request waiting for the group commit, with the messages it brought. */
+struct pending {
+    struct evhttp_request *req;
+    json_t *body;                /* v1: the strings of its messages point into it */
+    struct kannel_sendsms *kannel; /* sendsms: likewise */
+    size_t first, count;         /* its messages in http_api.acc */
+};
+
+struct http_api {
+    struct http_deps deps;
+    struct evhttp *http;
+    struct pending *pending;     /* MAX_BATCH requests */
+    size_t n_pending;
+    struct accepted *acc;        /* MAX_BATCH messages */
+    size_t n_acc;
+    struct event *flush_ev;
+    bool flush_scheduled;
+    int port;                    /* the port actually bound (http.listen may say 0) */
+};
+
+/* --- replies -------------------------------------------------------------- */
+
+static void reply_json(struct evhttp_request *req, int code, json_t *body)
+{
+    char *text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    struct evbuffer *buf = evbuffer_new();
+    evbuffer_add(buf, text, strlen(text));
+    evbuffer_add(buf, "\n", 1);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
+    evhttp_send_reply(req, code, NULL, buf);
+    evbuffer_free(buf);
+    free(text);
+    json_decref(body);
+}
+
+static void reply_error(struct evhttp_request *req, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void reply_error(struct evhttp_request *req, int code, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    reply_json(req, code, json_pack("{s:s}", "error", msg));
+}
+
+/* --- auth ----------------------------------------------------------------- */
+
+/* Compares without an early exit, so the time taken says nothing about the token. */
+static bool same_secret(const char *given, const char *want)
+{
+    size_t gl = strlen(given), wl = strlen(want);
+    unsigned char diff = (unsigned char)(gl != wl);
+    for (size_t i = 0; i < wl; i++)
+        diff |= (unsigned char)(want[i] ^ (i < gl ? given[i] : 0));
+    return diff == 0;
+}
+
+static bool authorised(struct http_api *api, struct evhttp_request *req)
+{
+    const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+    if (h && strncmp(h, "Bearer ", 7) == 0 && same_secret(h + 7, api->deps.conf->http.token))
+        return true;
+    reply_error(req, 401, h ? "the bearer token is wrong" :
+                "missing Authorization: Bearer <token> (http.token in the configuration)");
+    return false;
+}
+
+/* --- POST /v1/messages ----------------------------------------------------- */
+
+static json_t *read_body(struct evhttp_request *req, char *err, size_t err_size)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t len = evbuffer_get_length(in);
+    json_error_t jerr;
+    json_t *body = json_loadb((const char *)evbuffer_pullup(in, -1), len, 0, &jerr);
+    if (!body)
+        snprintf(err, err_size, "the body is not JSON: %s at line %d column %d", jerr.text,
+                 jerr.line, jerr.column);
+    else if (!json_is_object(body)) {
+        snprintf(err, err_size, "the body must be a JSON object");
+        json_decref(body);
+        body = NULL;
+    }
+    return body;
+}
+
+/* An optional string field; false (with the reply sent) when it has the wrong type. */
+static bool string_field(struct evhttp_request *req, json_t *body, const char *key,
+                         const char **out)
+{
+    json_t *v = json_object_get(body, key);
+    *out = NULL;
+    if (!v || json_is_null(v))
+        return true;
+    if (!json_is_string(v)) {
+        reply_error(req, 400, "%s: must be a string", key);
+        return false;
+    }
+    *out = json_string_value(v);
+    return true;
+}
+
+static bool validity_field(struct evhttp_request *req, json_t *body, int64_t *seconds)
+{
+    json_t *v = json_object_get(body, "validity");
+    char why[200];
+    *seconds = 0;
+    if (!v || json_is_null(v))
+        return true;
+    if (json_is_integer(v) && json_integer_value(v) > 0) {
+        *seconds = json_integer_value(v);
+        return true;
+    }
+    if (json_is_string(v) && conf_parse_duration(json_string_value(v), seconds, why, sizeof why))
+        return true;
+    reply_error(req, 400, "validity: give seconds or a duration such as \"48h\"");
+    return false;
+}
+
+static void flush_pending(evutil_socket_t fd, short what, void *arg);
+
+/* Parks a request whose messages (acc[first .. n_acc)) all passed their checks. */
+static void park(struct http_api *api, struct evhttp_request *req, json_t *body,
+                 struct kannel_sendsms *k, size_t first)
+{
+    api->pending[api->n_pending++] = (struct pending){
+        .req = req, .body = body, .kannel = k, .first = first, .count = api->n_acc - first,
+    };
+    if (!api->flush_scheduled) {
+        struct timeval now = { 0, 0 };
+        api->flush_scheduled = true;
+        event_add(api->flush_ev, &now);
+    }
+}
+
+/* Room for `n` more messages in this batch: commits the batch first when full. */
+static void make_room(struct http_api *api, size_t n)
+{
+    if (api->n_acc + n > MAX_BATCH || api->n_pending == MAX_BATCH)
+        flush_pending(-1, 0, api);
+}
+
+static void post_message(struct http_api *api, struct evhttp_request *req)
+{
+    char err[256];
+    json_t *body = read_body(req, err, sizeof err);
+    if (!body) {
+        reply_error(req, 400, "%s", err);
+        return;
+    }
+    struct accept_request ar = { .source = "http" };
+    if (!string_field(req, body, "to", &ar.to) || !string_field(req, body, "text", &ar.text) ||
+        !string_field(req, body, "from", &ar.from) || !string_field(req, body, "route", &ar.route) ||
+        !string_field(req, body, "idempotency_key", &ar.idempotency_key) ||
+        !validity_field(req, body, &ar.validity_s)) {
+        json_decref(body);
+        return;
+    }
+    make_room(api, 1);
+    struct accepted *acc = &api->acc[api->n_acc];
+    enum accept_status st = accept_check(api->deps.conf, api->deps.store, &ar, clock_now(), acc);
+    if (st != ACCEPT_OK) {
+        reply_error(req, st == ACCEPT_BAD_FIELD ? 400 : st == ACCEPT_OPTED_OUT ? 422 : 503, "%s",
+                    acc->error);
+        json_decref(body);
+        return;
+    }
+    api->n_acc++;
+    park(api, req, body, NULL, api->n_acc - 1);
+}
+
+static void reply_text(struct evhttp_request *req, int code, const char *text)
+{
+    struct evbuffer *buf = evbuffer_new();
+    evbuffer_add_printf(buf, "%s\n", text);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "text/plain");
+    evhttp_send_reply(req, code, NULL, buf);
+    evbuffer_free(buf);
+}
+
+static void kannel_sendsms(struct http_api *api, struct evhttp_request *req)
+{
+    struct kannel_sendsms *k = calloc(1, sizeof *k);
+    int status;
+    char reply[512];
+    if (!k)
+        abort();
+    if (!kannel_parse(req, api->deps.conf, k, &status, reply, sizeof reply)) {
+        reply_text(req, status, reply);
+        kannel_free(k);
+        return;
+    }
+    make_room(api, k->n_to);
+    size_t first = api->n_acc;
+    for (size_t i = 0; i < k->n_to; i++) {
+        struct accept_request ar = k->ar;
+        ar.to = k->to[i];
+        struct accepted *acc = &api->acc[api->n_acc];
+        if (accept_check(api->deps.conf, api->deps.store, &ar, clock_now(), acc) != ACCEPT_OK) {
+            kannel_refusal(acc, &status, reply, sizeof reply);
+            api->n_acc = first; /* all or nothing, as Kannel does per request */
+            reply_text(req, status, reply);
+            kannel_free(k);
+            return;
+        }
+        api->n_acc++;
+    }
+    park(api, req, NULL, k, first);
+}
+
+static void answer_pending(struct pending *p, const struct accepted *acc,
+                           const struct store_enqueue_result *r)
+{
+    for (size_t i = 0; i < p->count; i++) {
+        if (r[i].rc != STORE_CONFLICT)
+            continue;
+        if (p->kannel)
+            reply_text(p->req, 409, r[i].error);
+        else
+            reply_error(p->req, 409, "%s", r[i].error);
+        return;
+    }
+    if (p->kannel) {
+        reply_text(p->req, 202, KANNEL_ACCEPTED);
+        return;
+    }
+    reply_json(p->req, 202, json_pack("{s:I, s:s, s:i, s:s, s:b}", "id", (json_int_t)r->id,
+                                      "encoding", acc->encoding, "segments", acc->segments,
+                                      "state", "queued", "duplicate", r->rc == STORE_DUPLICATE));
+}
+
+static void flush_pending(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct http_api *api = arg;
+    size_t n = api->n_acc;
+    api->flush_scheduled = false;
+    if (api->n_pending == 0)
+        return;
+    static struct store_new_message msgs[MAX_BATCH];
+    static struct store_enqueue_result res[MAX_BATCH];
+    for (size_t i = 0; i < n; i++)
+        msgs[i] = api->acc[i].msg;
+    char err[256];
+    enum store_rc rc = store_enqueue_batch(api->deps.store, msgs, n, clock_now(), res, err,
+                                           sizeof err);
+    if (rc != STORE_OK)
+        log_error("http: %zu messages not accepted: %s", n, err);
+    for (size_t i = 0; i < api->n_pending; i++) {
+        struct pending *p = &api->pending[i];
+        if (rc == STORE_OK)
+            answer_pending(p, &api->acc[p->first], &res[p->first]);
+        else if (p->kannel)
+            reply_text(p->req, 503, KANNEL_TEMPORARY);
+        else
+            reply_error(p->req, 503, "the message store is unavailable: %s", err);
+        json_decref(p->body);
+        kannel_free(p->kannel);
+    }
+    api->n_pending = 0;
+    api->n_acc = 0;
+    if (rc == STORE_OK)
+        dispatch_run(api->deps.dispatch);
+}
+
+/* --- GET handlers ---------------------------------------------------------- */
+
+static void get_message(struct http_api *api, struct evhttp_request *req, const char *id_text)
+{
+    char *end;
+    long long id = strtoll(id_text, &end, 10);
+    if (*id_text == '\0' || *end || id <= 0) {
+        reply_error(req, 404, "'%s' is not a message id", id_text);
+        return;
+    }
+    struct store_message *m;
+    char err[256];
+    enum store_rc rc = store_message_get(api->deps.store, id, &m, err, sizeof err);
+    if (rc == STORE_NOT_FOUND)
+        reply_error(req, 404, "no message with id %lld", id);
+    else if (rc != STORE_OK)
+        reply_error(req, 503, "the message store is unavailable: %s", err);
+    else {
+        reply_json(req, 200, message_json(m, true));
+        store_message_free(m);
+    }
+}
+
+static void live_driver(const struct driver *d, struct store_driver_status *row,
+                        struct driver_health *h)
+{
+    memset(h, 0, sizeof *h);
+    d->ops->health(d->self, h);
+    *row = (struct store_driver_status){
+        .name = d->name, .kind = d->kind, .up = h->up, .state = h->state,
+        .signal_dbm = h->signal_dbm, .registration = h->registration,
+        .operator_name = h->operator_name, .in_flight = h->in_flight,
+    };
+}
+
+static void get_status(struct http_api *api, struct evhttp_request *req)
+{
+    int64_t counts[MSG_STATE_COUNT];
+    char err[256];
+    if (store_count_by_state(api->deps.store, counts, err, sizeof err) != STORE_OK) {
+        reply_error(req, 503, "the message store is unavailable: %s", err);
+        return;
+    }
+    json_t *status = status_json_new(true, clock_wall_ms() / 1000);
+    for (size_t i = 0; i < dispatch_driver_count(api->deps.dispatch); i++) {
+        struct store_driver_status row;
+        struct driver_health h;
+        live_driver(dispatch_driver(api->deps.dispatch, i), &row, &h);
+        status_json_add_driver(status, &row);
+    }
+    status_json_set_queue(status, counts);
+    reply_json(req, 200, status);
+}
+
+static void metrics_drivers(struct http_api *api, struct evbuffer *out)
+{
+    evbuffer_add_printf(out, "# HELP homing_modem_signal_dbm Modem signal strength.\n"
+                             "# TYPE homing_modem_signal_dbm gauge\n"
+                             "# HELP homing_driver_up 1 when the modem or bind can take work.\n"
+                             "# TYPE homing_driver_up gauge\n");
+    for (size_t i = 0; i < dispatch_driver_count(api->deps.dispatch); i++) {
+        const struct driver *d = dispatch_driver(api->deps.dispatch, i);
+        struct store_driver_status row;
+        struct driver_health h;
+        live_driver(d, &row, &h);
+        evbuffer_add_printf(out, "homing_driver_up{driver=\"%s\",kind=\"%s\"} %d\n", d->name,
+                            d->kind, h.up);
+        if (strcmp(d->kind, "modem") == 0 && h.signal_dbm)
+            evbuffer_add_printf(out, "homing_modem_signal_dbm{modem=\"%s\"} %d\n", d->name,
+                                h.signal_dbm);
+    }
+}
+
+static void get_metrics(struct http_api *api, struct evhttp_request *req)
+{
+    int64_t msgs[MSG_STATE_COUNT], parts[PART_STATE_COUNT], oldest = 0;
+    char err[256];
+    if (store_count_by_state(api->deps.store, msgs, err, sizeof err) != STORE_OK ||
+        store_part_counts(api->deps.store, parts, &oldest, err, sizeof err) != STORE_OK) {
+        reply_error(req, 503, "the message store is unavailable: %s", err);
+        return;
+    }
+    struct evbuffer *out = evbuffer_new();
+    evbuffer_add_printf(out, "# HELP homing_messages Messages by state.\n"
+                             "# TYPE homing_messages gauge\n");
+    for (int i = 0; i < MSG_STATE_COUNT; i++)
+        evbuffer_add_printf(out, "homing_messages{state=\"%s\"} %lld\n",
+                            store_msg_state_name((enum msg_state)i), (long long)msgs[i]);
+    evbuffer_add_printf(out, "# HELP homing_parts Message parts (segments) by state.\n"
+                             "# TYPE homing_parts gauge\n");
+    for (int i = 0; i < PART_STATE_COUNT; i++)
+        evbuffer_add_printf(out, "homing_parts{state=\"%s\"} %lld\n",
+                            store_part_state_name((enum part_state)i), (long long)parts[i]);
+    evbuffer_add_printf(out, "# HELP homing_receipts Delivery receipts received, by outcome.\n"
+                             "# TYPE homing_receipts gauge\n"
+                             "homing_receipts{state=\"delivered\"} %lld\n"
+                             "homing_receipts{state=\"undelivered\"} %lld\n",
+                        (long long)parts[PART_DELIVERED], (long long)parts[PART_UNDELIVERED]);
+    evbuffer_add_printf(out, "# HELP homing_queue_oldest_seconds Age of the oldest queued message.\n"
+                             "# TYPE homing_queue_oldest_seconds gauge\n"
+                             "homing_queue_oldest_seconds %lld\n",
+                        (long long)(oldest ? clock_now() - oldest : 0));
+    metrics_drivers(api, out);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      "text/plain; version=0.0.4");
+    evhttp_send_reply(req, 200, "OK", out);
+    evbuffer_free(out);
+}
+
+/* --- routing --------------------------------------------------------------- */
+
+static bool method_is(struct evhttp_request *req, enum evhttp_cmd_type want)
+{
+    if (evhttp_request_get_command(req) == want)
+        return true;
+    reply_error(req, 405, "method not allowed here: use %s", want == EVHTTP_REQ_GET ? "GET" : "POST");
+    return false;
+}
+
+static void route_v1(struct http_api *api, struct evhttp_request *req, const char *path)
+{
+    if (!authorised(api, req))
+        return;
+    if (strcmp(path, "/v1/messages") == 0) {
+        if (method_is(req, EVHTTP_REQ_POST))
+            post_message(api, req);
+    } else if (strncmp(path, "/v1/messages/", 13) == 0) {
+        if (method_is(req, EVHTTP_REQ_GET))
+            get_message(api, req, path + 13);
+    } else if (strcmp(path, "/v1/status") == 0) {
+        if (method_is(req, EVHTTP_REQ_GET))
+            get_status(api, req);
+    } else {
+        reply_error(req, 404, "no such endpoint: %s", path);
+    }
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+    struct http_api *api = arg;
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    if (!path) {
+        reply_error(req, 400, "the request has no path");
+    } else if (strcmp(path, "/metrics") == 0) {
+        if ((api->deps.conf->http.metrics_open || authorised(api, req)) &&
+            method_is(req, EVHTTP_REQ_GET))
+            get_metrics(api, req);
+    } else if (strcmp(path, "/cgi-bin/sendsms") == 0) {
+        kannel_sendsms(api, req);
+    } else if (strncmp(path, "/v1/", 4) == 0) {
+        route_v1(api, req, path);
+    } else {
+        reply_error(req, 404, "no such endpoint: %s", path);
+    }
+}
+
+/* --- life cycle ------------------------------------------------------------ */
+
+struct http_api *http_api_start(const struct http_deps *deps, char *err, size_t err_size)
+{
+    char host[256], why[256];
+    int port;
+    if (!conf_parse_listen(deps->conf->http.listen, host, sizeof host, &port, why, sizeof why)) {
+        snprintf(err, err_size, "http.listen: %s", why);
+        return NULL;
+    }
+    struct http_api *api = calloc(1, sizeof *api);
+    if (!api)
+        abort();
+    api->pending = calloc(MAX_BATCH, sizeof *api->pending);
+    api->acc = calloc(MAX_BATCH, sizeof *api->acc);
+    if (!api->pending || !api->acc)
+        abort();
+    api->deps = *deps;
+    struct event_base *base = loop_base(deps->loop);
+    api->http = evhttp_new(base);
+    api->flush_ev = event_new(base, -1, 0, flush_pending, api);
+    evhttp_set_max_body_size(api->http, (ev_ssize_t)deps->conf->http.max_body);
+    evhttp_set_max_headers_size(api->http, MAX_HEADERS);
+    evhttp_set_allowed_methods(api->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
+    evhttp_set_gencb(api->http, on_request, api);
+    struct evhttp_bound_socket *sock = evhttp_bind_socket_with_handle(api->http, host,
+                                                                      (ev_uint16_t)port);
+    if (!sock) {
+        snprintf(err, err_size, "cannot listen on %s (in use, or not an address of this "
+                 "machine)", deps->conf->http.listen);
+        http_api_free(api);
+        return NULL;
+    }
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    api->port = port;
+    if (getsockname(evhttp_bound_socket_get_fd(sock), (struct sockaddr *)&ss, &len) == 0)
+        api->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                   : ((struct sockaddr_in *)&ss)->sin_port);
+    return api;
+}
+
+int http_api_port(const struct http_api *api)
+{
+    return api->port;
+}
+
+void http_api_set_conf(struct http_api *api, const struct conf *conf)
+{
+    if (strcmp(conf->http.listen, api->deps.conf->http.listen) != 0)
+        log_warnx("config reload: http.listen changes at the next start");
+    api->deps.conf = conf;
+    evhttp_set_max_body_size(api->http, (ev_ssize_t)conf->http.max_body);
+}
+
+void http_api_free(struct http_api *api)
+{
+    if (!api)
+        return;
+    flush_pending(-1, 0, api); /* nothing parked is left unanswered */
+    if (api->flush_ev)
+        event_free(api->flush_ev);
+    if (api->http)
+        evhttp_free(api->http);
+    free(api->pending);
+    free(api->acc);
+    free(api);
+}
