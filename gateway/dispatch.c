@@ -43,6 +43,7 @@ struct dispatch {
     unsigned *cursors;        /* round-robin position per route */
     struct attempt *attempts;
     bool running, again;
+    bool stopping;
 };
 
 static struct attempt *find_attempt(struct dispatch *d, int64_t msg_id)
@@ -164,12 +165,31 @@ static void hand_over(struct dispatch *d, struct driver *drv, const struct store
     drv->ops->submit(drv->self, &dm);
 }
 
+/* The last look before a message leaves: an opt-out since it was queued suppresses it. */
+static bool opted_out_since(struct dispatch *d, const struct store_message *m)
+{
+    char keyword[64], err[256], why[200];
+    int64_t at;
+    if (store_optout_find(d->store, m->to, keyword, sizeof keyword, &at, err, sizeof err) != STORE_OK)
+        return false;
+    snprintf(why, sizeof why, "recipient opted out (%s) after the message was queued", keyword);
+    if (store_suppress(d->store, m->id, why, clock_now(), err, sizeof err) != STORE_OK)
+        log_error("msg=%lld cannot be suppressed: %s", (long long)m->id, err);
+    else
+        log_info("msg=%lld suppressed: %s", (long long)m->id, why);
+    return true;
+}
+
 static void dispatch_one(struct dispatch *d, int64_t id)
 {
     struct store_message *m;
     char err[256];
     if (store_message_get(d->store, id, &m, err, sizeof err) != STORE_OK) {
         log_error("msg=%lld cannot be read for dispatch: %s", (long long)id, err);
+        return;
+    }
+    if (opted_out_since(d, m)) {
+        store_message_free(m);
         return;
     }
     struct driver *drv = choose_driver(d, m);
@@ -196,6 +216,8 @@ static int total_free_slots(struct dispatch *d)
 
 static void run_once(struct dispatch *d)
 {
+    if (d->stopping)
+        return;
     int room = total_free_slots(d);
     while (room > 0) {
         int64_t ids[CLAIM_BATCH];
@@ -423,6 +445,25 @@ size_t dispatch_driver_count(const struct dispatch *d)
 const struct driver *dispatch_driver(const struct dispatch *d, size_t i)
 {
     return i < d->n_drivers ? &d->drivers[i] : NULL;
+}
+
+void dispatch_stop(struct dispatch *d)
+{
+    d->stopping = true;
+    for (size_t i = 0; i < d->n_drivers; i++)
+        if (d->drivers[i].ops->drain)
+            d->drivers[i].ops->drain(d->drivers[i].self);
+}
+
+int dispatch_in_flight(struct dispatch *d)
+{
+    int n = 0;
+    for (size_t i = 0; i < d->n_drivers; i++) {
+        struct driver_health h = { 0 };
+        d->drivers[i].ops->health(d->drivers[i].self, &h);
+        n += h.in_flight;
+    }
+    return n;
 }
 
 void dispatch_tick(struct dispatch *d)

@@ -30,6 +30,11 @@ const struct driver *dispatch_driver(const struct dispatch *d, size_t i);
 
 /* Routes due messages to drivers with room; also called when a driver frees up. */
 void dispatch_run(struct dispatch *d);
+/* Shutting down: claim nothing more, and have every driver hand back unstarted work. */
+void dispatch_stop(struct dispatch *d);
+/* Messages the drivers still hold (in flight). */
+int dispatch_in_flight(struct dispatch *d);
+
 /* Once per service tick: dispatch_run(), and overdue long inbound messages. */
 void dispatch_tick(struct dispatch *d);
 

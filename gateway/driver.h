@@ -94,6 +94,11 @@ struct driver_ops {
     /* Takes a message; results come back through driver_events. */
     void (*submit)(void *self, const struct driver_msg *m);
     void (*health)(void *self, struct driver_health *out);
+    /*
+     * Shutting down: take no more work, and hand back (as TEMPORARY) what has
+     * not started yet; what is in flight still reports. May be NULL.
+     */
+    void (*drain)(void *self);
 };
 
 struct driver {

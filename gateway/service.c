@@ -28,6 +28,8 @@ struct service {
     struct loop_event *tick, *sigterm, *sigint, *sighup;
     struct dispatch *dispatch;
     struct http_api *http;
+    struct loop_event *stop_check;
+    int64_t stop_deadline;
     struct modem **modems;
     size_t n_modems;
     char status_seen[4096];    /* the last status written, to write only changes */
@@ -151,11 +153,41 @@ static void on_tick(void *arg)
     report_queue(svc);
 }
 
+#define STOP_GRACE_MS 10000
+
+static void on_stop_check(void *arg)
+{
+    struct service *svc = arg;
+    int left = dispatch_in_flight(svc->dispatch);
+    if (left > 0 && clock_mono_ms() < svc->stop_deadline)
+        return;
+    if (left > 0)
+        log_warnx("stopping with %d message%s in flight: they are sent again at the next start",
+                  left, left == 1 ? "" : "s");
+    loop_stop(svc->loop);
+}
+
+/*
+ * First SIGTERM/SIGINT: take no more messages (the HTTP API closes, the
+ * dispatcher claims nothing), let the parts already with a modem or SMSC
+ * finish for up to STOP_GRACE_MS, then stop. A second signal stops at once.
+ */
 static void on_stop(void *arg)
 {
     struct service *svc = arg;
-    log_info("signal received: stopping");
-    loop_stop(svc->loop);
+    if (svc->stop_check) {
+        log_info("second stop signal: stopping now");
+        loop_stop(svc->loop);
+        return;
+    }
+    log_info("signal received: stopping; no new messages, waiting up to %ds for parts in flight",
+             STOP_GRACE_MS / 1000);
+    http_api_free(svc->http); /* answers what it holds, then closes the listener */
+    svc->http = NULL;
+    dispatch_stop(svc->dispatch);
+    svc->stop_deadline = clock_mono_ms() + STOP_GRACE_MS;
+    svc->stop_check = loop_timer_new(svc->loop, 100, 1, on_stop_check, svc);
+    on_stop_check(svc);
 }
 
 static void on_reload(void *arg)
@@ -178,7 +210,8 @@ static void on_reload(void *arg)
         log_warnx("config reload: modems and SMPP binds change at the next start; routes, "
                   "retries and logging change now");
     dispatch_set_conf(svc->dispatch, next);
-    http_api_set_conf(svc->http, next);
+    if (svc->http)
+        http_api_set_conf(svc->http, next);
     conf_free(svc->conf);
     svc->conf = next;
     apply_log_settings(svc->conf);
@@ -242,6 +275,7 @@ static bool start_http(struct service *svc)
 
 static void service_free(struct service *svc)
 {
+    loop_event_free(svc->stop_check);
     http_api_free(svc->http);
     for (size_t i = 0; i < svc->n_modems; i++)
         modem_free(svc->modems[i]);

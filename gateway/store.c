@@ -29,7 +29,7 @@ enum stmt_id {
     ST_GET_MSG, ST_GET_PARTS, ST_LIST_MSGS, ST_COUNT_STATES,
     ST_CLOCK_WRITE, ST_CLOCK_CLEAR, ST_CLOCK_READ,
     ST_OPTOUT_FIND, ST_PART_COUNTS, ST_OLDEST_QUEUED, ST_STATUS_CLEAR, ST_STATUS_PUT, ST_STATUS_LIST,
-    ST_RECOVER, ST_PLAN_PART, ST_PLAN_MSG, ST_REQUEUE, ST_ATTEMPTS, ST_FIND_PART,
+    ST_RECOVER, ST_SUPPRESS, ST_PLAN_PART, ST_PLAN_MSG, ST_REQUEUE, ST_ATTEMPTS, ST_FIND_PART,
     ST_INB_PART, ST_INB_COUNT, ST_INB_TEXTS, ST_INB_DROP, ST_INB_INSERT, ST_INB_STALE,
     ST_COUNT
 };
@@ -85,8 +85,11 @@ static const char *const stmt_sql[ST_COUNT] = {
                       "operator, in_flight, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     [ST_STATUS_LIST] = "SELECT name, kind, up, state, signal_dbm, registration, operator, "
                        "in_flight, updated_at FROM driver_status ORDER BY kind, name",
-    [ST_RECOVER] = "UPDATE messages SET state = 'queued', next_attempt_at = ?1, updated_at = ?1 "
-                   "WHERE state = 'sending'",
+    [ST_RECOVER] = "UPDATE messages SET state = 'queued', next_attempt_at = ?1, updated_at = ?1, "
+                   "last_error = 'interrupted by a stop: parts not confirmed by the modem or "
+                   "SMSC are sent again' WHERE state = 'sending'",
+    [ST_SUPPRESS] = "UPDATE messages SET state = 'suppressed', last_error = ?2, updated_at = ?3 "
+                    "WHERE id = ?1",
     [ST_PLAN_PART] = "INSERT OR IGNORE INTO parts (message_id, part_index, route, state) "
                      "VALUES (?1, ?2, ?3, 'pending')",
     [ST_PLAN_MSG] = "UPDATE messages SET route = ?2, segments = ?3, updated_at = ?4 WHERE id = ?1",
@@ -1165,4 +1168,17 @@ enum store_rc store_part_counts(struct store *st, int64_t counts[PART_STATE_COUN
     enum store_rc out = ok ? STORE_OK : fail(st, err, err_size, "cannot count parts");
     release(st);
     return out;
+}
+
+enum store_rc store_suppress(struct store *st, int64_t msg_id, const char *why, int64_t now,
+                             char *err, size_t err_size)
+{
+    sqlite3_stmt *s = stmt(st, ST_SUPPRESS);
+    sqlite3_bind_int64(s, 1, msg_id);
+    sqlite3_bind_text(s, 2, why, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, now);
+    enum store_rc rc = sqlite3_step(s) == SQLITE_DONE ? STORE_OK
+                                                      : fail(st, err, err_size, "cannot suppress");
+    release(st);
+    return rc;
 }

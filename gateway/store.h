@@ -90,6 +90,10 @@ enum store_rc store_enqueue(struct store *st, const struct store_new_message *m,
  */
 enum store_rc store_recover(struct store *st, int64_t now, int64_t *n, char *err, size_t err_size);
 
+/* Marks a message suppressed (never sent: the recipient opted out), with the reason. */
+enum store_rc store_suppress(struct store *st, int64_t msg_id, const char *why, int64_t now,
+                             char *err, size_t err_size);
+
 /* Marks queued messages whose validity has passed as expired; *n says how many. */
 enum store_rc store_expire_due(struct store *st, int64_t now, int64_t *n,
                                char *err, size_t err_size);

@@ -551,7 +551,7 @@ static void start_bring_up(struct modem *m)
 static int modem_free_slots(void *self)
 {
     struct modem *m = self;
-    if (m->state != MODEM_READY || !modem_registered(m))
+    if (m->state != MODEM_READY || !modem_registered(m) || m->draining)
         return 0;
     /* Two messages: one being sent, one waiting, so the modem never idles. */
     return m->n_msgs < 2 ? 2 - m->n_msgs : 0;
@@ -585,8 +585,16 @@ static void modem_health(void *self, struct driver_health *out)
     out->in_flight = m->n_msgs;
 }
 
+static void modem_drain(void *self)
+{
+    struct modem *m = self;
+    m->draining = true;
+    modem_sms_release(m, "homing is shutting down");
+}
+
 static const struct driver_ops modem_ops = {
     .free_slots = modem_free_slots, .submit = modem_submit, .health = modem_health,
+    .drain = modem_drain,
 };
 
 struct driver modem_driver(struct modem *m)

@@ -70,6 +70,7 @@ struct modem {
     struct modem_msg *msgs;
     int n_msgs;
     bool sending;            /* an AT+CMGS is queued or in flight */
+    bool draining;           /* shutting down: no new work */
     at_done_fn *sweep_done;  /* bring-up continues here after the SIM sweep */
     int64_t next_send_ms;    /* sends_per_minute pacing */
 };
