@@ -117,9 +117,12 @@ static void rate_refill(struct smpp_rate *r, int64_t now_ms)
     double dt = (double)(now_ms - r->last_ms);
     if (dt <= 0)
         return;
+    /* Recovery counts only the time from a second after the last cut. */
+    int64_t calm_from = r->last_cut_ms + RATE_CUT_EVERY_MS;
+    double calm = (double)(now_ms - (calm_from > r->last_ms ? calm_from : r->last_ms));
     r->last_ms = now_ms;
-    if (r->current < r->configured && now_ms - r->last_cut_ms >= RATE_CUT_EVERY_MS) {
-        r->current += r->configured * dt / RATE_RECOVER_MS;
+    if (r->current < r->configured && calm > 0) {
+        r->current += r->configured * calm / RATE_RECOVER_MS;
         if (r->current > r->configured)
             r->current = r->configured;
     }
