@@ -209,6 +209,58 @@ static void smpp_submit(void *self, const struct driver_msg *m)
     pump(s);
 }
 
+/* --- receipts ahead of their submit_sm_resp ------------------------------------ */
+
+static void early_report(struct smpp *s, struct smpp_early *e, const char *ref)
+{
+    e->used = false;
+    s->ev.receipt(s->name, ref, NULL, (enum driver_receipt)e->state, e->detail, s->ev.arg);
+}
+
+static void early_report_guess(struct smpp *s, struct smpp_early *e)
+{
+    char guess[SMPP_ID_MAX * 3];
+    early_report(s, e, smpp_ids_guess(s->id_mode, e->id, guess, sizeof guess));
+}
+
+/* Keeps a receipt that matches no submit yet while submits are outstanding. */
+static void early_keep(struct smpp *s, const char *id, enum driver_receipt state,
+                       const char *detail)
+{
+    struct smpp_early *slot = &s->early[0];
+    for (int i = 0; i < SMPP_EARLY_MAX; i++) {
+        if (!s->early[i].used) {
+            slot = &s->early[i];
+            break;
+        }
+        if (s->early[i].at_ms < slot->at_ms)
+            slot = &s->early[i];
+    }
+    if (slot->used)
+        early_report_guess(s, slot); /* full: the oldest goes as it is */
+    *slot = (struct smpp_early){ .used = true, .state = (int)state, .at_ms = clock_mono_ms() };
+    snprintf(slot->id, sizeof slot->id, "%s", id);
+    snprintf(slot->detail, sizeof slot->detail, "%s", detail);
+    log_debug("bind=%s receipt id=%s came before its submit_sm_resp: kept", s->name, id);
+}
+
+static void early_match(struct smpp *s)
+{
+    for (int i = 0; i < SMPP_EARLY_MAX; i++) {
+        const char *ref;
+        if (s->early[i].used && (ref = smpp_ids_find(s->ids, s->early[i].id)))
+            early_report(s, &s->early[i], ref);
+    }
+}
+
+/* Kept longer than a submit may wait for its answer: no submit of ours. */
+static void early_expire(struct smpp *s, int64_t now, bool all)
+{
+    for (int i = 0; i < SMPP_EARLY_MAX; i++)
+        if (s->early[i].used && (all || now - s->early[i].at_ms > s->response_ms))
+            early_report_guess(s, &s->early[i]);
+}
+
 /* --- answers to submits ------------------------------------------------------ */
 
 static void on_throttled(struct smpp *s, struct smpp_part *p, const char *why)
@@ -237,10 +289,11 @@ bool smpp_on_submit_resp(struct smpp *s, struct smpp_conn *c, const struct smpp_
     if (pdu->h.command_id == SMPP_GENERIC_NACK) {
         report(s, p, DRIVER_TEMPORARY, NULL, why);
     } else if (st == SMPP_ESME_ROK && pdu->message_id[0]) {
-        smpp_ids_add(s->ids, pdu->message_id);
         log_debug("bind=%s msg=%lld part=%d submitted ref=%s", s->name, (long long)p->msg_id,
                   p->index + 1, pdu->message_id);
         report(s, p, DRIVER_SUBMITTED, pdu->message_id, NULL);
+        smpp_ids_add(s->ids, pdu->message_id);
+        early_match(s); /* after the part is recorded with its ref */
     } else if (st == SMPP_ESME_ROK) {
         report(s, p, DRIVER_TEMPORARY, NULL, "submit_sm_resp without a message_id");
     } else if (smpp_status_throttle(st)) {
@@ -297,6 +350,7 @@ void smpp_on_lost(struct smpp *s, struct smpp_conn *c, const char *why)
     }
     for (struct smpp_part *p; (p = dequeue(s));)
         report(s, p, DRIVER_TEMPORARY, NULL, text);
+    early_expire(s, 0, true); /* their submit_sm_resp will never come */
     if (lost > 0)
         log_warnx("bind=%s %d submits unanswered when the link went down: retried later",
                   s->name, lost);
@@ -325,10 +379,7 @@ static void on_receipt(struct smpp *s, const struct smpp_sm *sm, const char *tex
         log_warnx("bind=%s receipt without an id or a state: ignored", s->name);
         return;
     }
-    char guess[SMPP_ID_MAX * 3], detail[120];
-    const char *ref = smpp_ids_find(s->ids, id);
-    if (!ref)
-        ref = smpp_ids_guess(s->id_mode, id, guess, sizeof guess);
+    char guess[SMPP_ID_MAX * 3], detail[96];
     snprintf(detail, sizeof detail, "%s%s%s", smpp_state_name(state), r.err[0] ? " err:" : "",
              r.err);
     static const enum driver_receipt outcomes[] = {
@@ -336,8 +387,16 @@ static void on_receipt(struct smpp *s, const struct smpp_sm *sm, const char *tex
         [SMPP_OUTCOME_DELIVERED] = DRIVER_RECEIPT_DELIVERED,
         [SMPP_OUTCOME_UNDELIVERED] = DRIVER_RECEIPT_UNDELIVERED,
     };
+    enum driver_receipt outcome = outcomes[smpp_state_outcome(state)];
+    const char *ref = smpp_ids_find(s->ids, id);
+    if (!ref && s->in_window > 0) {
+        early_keep(s, id, outcome, detail);
+        return;
+    }
+    if (!ref)
+        ref = smpp_ids_guess(s->id_mode, id, guess, sizeof guess);
     log_debug("bind=%s receipt id=%s ref=%s %s", s->name, id, ref, detail);
-    s->ev.receipt(s->name, ref, NULL, outcomes[smpp_state_outcome(state)], detail, s->ev.arg);
+    s->ev.receipt(s->name, ref, NULL, outcome, detail, s->ev.arg);
 }
 
 static void addr_text(const struct smpp_addr *a, char *out, size_t size)
@@ -427,6 +486,7 @@ static void on_tick(void *arg)
     for (int i = 0; i < s->n_conns; i++)
         smpp_conn_tick(s->conns[i], now);
     expire_window(s, now);
+    early_expire(s, now, false);
     pump(s);
     smpp_after_io(s);
 }

@@ -134,7 +134,8 @@ static void close_fd(struct smpp_conn *c)
 
 static int64_t schedule_retry(struct smpp_conn *c)
 {
-    int64_t delay = smpp_backoff_ms(c->failures, RECONNECT_BASE_MS, c->s->reconnect_max_ms,
+    int64_t delay = smpp_backoff_ms(c->failures > 0 ? c->failures - 1 : 0, RECONNECT_BASE_MS,
+                                    c->s->reconnect_max_ms,
                                     (double)random() / ((double)RAND_MAX + 1));
     loop_event_free(c->retry);
     c->retry = loop_timer_new(c->s->loop, delay, 0, conn_connect, c);

@@ -44,6 +44,16 @@ struct smpp_part {
     struct smpp_sm sm;
 };
 
+/* A receipt that came before the submit_sm_resp it refers to (SMSCs race them). */
+struct smpp_early {
+    bool used;
+    char id[SMPP_ID_MAX];
+    int state;                   /* enum driver_receipt */
+    char detail[96];
+    int64_t at_ms;
+};
+#define SMPP_EARLY_MAX 64
+
 struct smpp {
     char *name, *host, *system_id, *password, *system_type, *from;
     int port;
@@ -64,6 +74,7 @@ struct smpp {
     int in_window;
     struct smpp_rate rate;
     struct smpp_ids *ids;
+    struct smpp_early early[SMPP_EARLY_MAX];
     uint16_t concat_ref;
     struct loop_event *tick;
     bool was_up, freed_room;
