@@ -48,6 +48,12 @@ struct conf_smpp {
     char *concat;        /* udh | sar | payload */
     bool receipts;
     int64_t enquire_link; /* seconds */
+    int64_t response_timeout; /* seconds a PDU may wait for its response */
+    int64_t reconnect_max;    /* seconds: cap of the reconnect backoff */
+    char *ids;           /* auto | exact | decimal | hex | hex-dec | dec-hex */
+    char *receipt_part;  /* all | first | last */
+    char *from;          /* default source address, "" for none */
+    char *data_coding;   /* auto | latin1 | ucs2 */
 };
 
 struct conf_route {

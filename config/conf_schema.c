@@ -133,8 +133,28 @@ static const struct conf_key smpp_keys[] = {
         "how long messages are sent: UDH in the text, SAR TLVs, or one message_payload"),
     KEY("receipts", CONF_T_BOOL, struct conf_smpp, receipts, "true", 0, 0, NULL,
         "ask for delivery receipts (registered_delivery)"),
-    KEY("enquire_link", CONF_T_DURATION, struct conf_smpp, enquire_link, "30s", 5, 3600, NULL,
-        "interval of enquire_link keep-alives; no answer within it means the link is dead"),
+    KEY("enquire_link", CONF_T_DURATION, struct conf_smpp, enquire_link, "30s", 1, 3600, NULL,
+        "interval of enquire_link keep-alives; no answer within response_timeout means the "
+        "link is dead and it is reconnected (1s is for tests)"),
+    KEY("response_timeout", CONF_T_DURATION, struct conf_smpp, response_timeout, "30s", 1, 600,
+        NULL, "how long a connect, bind, submit or enquire_link may wait for its answer; a "
+        "submit past it is retried later, a silent keep-alive or bind resets the link"),
+    KEY("reconnect_max", CONF_T_DURATION, struct conf_smpp, reconnect_max, "60s", 1, 3600, NULL,
+        "longest wait between reconnects; the wait starts at 1s and doubles (with jitter) "
+        "while connects or binds fail"),
+    KEY("ids", CONF_T_ENUM, struct conf_smpp, ids, "auto", 0, 0,
+        "auto|exact|decimal|hex|hex-dec|dec-hex",
+        "how receipt ids compare with submit_sm_resp ids: hex-dec means submits answer in hex "
+        "and receipts say decimal; auto accepts equal ids, the same number in one base, or "
+        "an id with hex letters against its decimal form"),
+    KEY("receipt_part", CONF_T_ENUM, struct conf_smpp, receipt_part, "all", 0, 0,
+        "all|first|last", "which parts of a long message ask for a delivery receipt"),
+    KEY("from", CONF_T_STRING, struct conf_smpp, from, "", 0, 21, NULL,
+        "sender used when a message names none: +E.164, digits (a short code) or up to 11 "
+        "letters; \"\" leaves the source address empty for the SMSC to fill"),
+    KEY("data_coding", CONF_T_ENUM, struct conf_smpp, data_coding, "auto", 0, 0,
+        "auto|latin1|ucs2",
+        "auto: GSM 7-bit when the text fits it, else UCS-2; latin1 or ucs2 to force one"),
     END
 };
 

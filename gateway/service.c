@@ -17,6 +17,7 @@
 #include "gateway/http.h"
 #include "gateway/log.h"
 #include "gateway/loop.h"
+#include "gateway/smpp.h"
 #include "gateway/store.h"
 #include "modem/modem.h"
 
@@ -32,6 +33,8 @@ struct service {
     int64_t stop_deadline;
     struct modem **modems;
     size_t n_modems;
+    struct smpp **binds;
+    size_t n_binds;
     char status_seen[4096];    /* the last status written, to write only changes */
     int64_t status_written_at;
     int64_t queued_reported;   /* last queue depth logged, to log changes only */
@@ -246,6 +249,14 @@ static void start_drivers(struct service *svc)
                                    dispatch_events(svc->dispatch));
         dispatch_add(svc->dispatch, modem_driver(svc->modems[i]));
     }
+    svc->n_binds = svc->conf->n_smpp;
+    svc->binds = calloc(svc->n_binds ? svc->n_binds : 1, sizeof *svc->binds);
+    if (!svc->binds)
+        abort();
+    for (size_t i = 0; i < svc->n_binds; i++) {
+        svc->binds[i] = smpp_new(&svc->conf->smpp[i], svc->loop, dispatch_events(svc->dispatch));
+        dispatch_add(svc->dispatch, smpp_driver(svc->binds[i]));
+    }
 }
 
 static void recover_interrupted(struct service *svc)
@@ -280,6 +291,9 @@ static void service_free(struct service *svc)
     for (size_t i = 0; i < svc->n_modems; i++)
         modem_free(svc->modems[i]);
     free(svc->modems);
+    for (size_t i = 0; i < svc->n_binds; i++)
+        smpp_free(svc->binds[i]);
+    free(svc->binds);
     dispatch_free(svc->dispatch);
     loop_event_free(svc->tick);
     loop_event_free(svc->sigterm);

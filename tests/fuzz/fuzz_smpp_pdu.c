@@ -4,7 +4,10 @@
  * receipt parser on the raw input too. libFuzzer hands us an exact-size heap
  * copy, so ASan reports any read past the end; its leak checker would catch
  * a TLV node lost inside libsmpp34 (the guard keeps TLVs away from it).
+ * Receipt ids then go through the SMPP driver's id index (gateway/smpp.h),
+ * as a receipt from an SMSC would.
  */
+#include "gateway/smpp.h"
 #include "gateway/smpp_pdu.h"
 
 #include <stdlib.h>
@@ -26,6 +29,24 @@ static void check_sm(const struct smpp_sm *sm)
     smpp_receipt_parse((const char *)sm->short_message, sm->sm_length, &r);
 }
 
+/* A receipt id against submit ids indexed in every mode, and its guessed forms. */
+static void check_id(const char *id)
+{
+    static struct smpp_ids *ids[SMPP_ID_AUTO + 1];
+    char out[SMPP_ID_MAX * 3];
+    for (int m = 0; m <= SMPP_ID_AUTO; m++) {
+        if (!ids[m]) {
+            ids[m] = smpp_ids_new((enum smpp_id_mode)m, 64);
+            smpp_ids_add(ids[m], "3b9aca00");
+            smpp_ids_add(ids[m], "1000000000");
+        }
+        smpp_ids_find(ids[m], id);
+        if (strlen(smpp_ids_guess((enum smpp_id_mode)m, id, out, sizeof out)) >= sizeof out)
+            abort();
+        smpp_ids_add(ids[m], id);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static struct smpp_pdu pdu;
@@ -35,6 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     smpp_receipt_parse((const char *)data, size, &r);
     if (strlen(r.id) >= sizeof r.id || strlen(r.text) >= sizeof r.text)
         abort();
+    check_id(r.id);
     ssize_t n = smpp_frame(data, size, SMPP_PDU_MAX);
     if (n < 0)
         return 0;
