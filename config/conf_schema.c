@@ -101,7 +101,7 @@ static const struct conf_key modem_keys[] = {
         "SIM PIN, 4 to 8 digits, or \"\" when the SIM has none; never retried when wrong"),
     KEY("smsc", CONF_T_STRING, struct conf_modem, smsc, "", 0, 21, NULL,
         "SMSC number to set on the modem, or \"\" to keep the one on the SIM"),
-    KEY("sends_per_minute", CONF_T_INT, struct conf_modem, sends_per_minute, "20", 1, 600, NULL,
+    KEY("sends_per_minute", CONF_T_INT, struct conf_modem, sends_per_minute, "20", 1, 6000, NULL,
         "most SMS segments this modem submits in a minute"),
     KEY("status_reports", CONF_T_BOOL, struct conf_modem, status_reports, "true", 0, 0, NULL,
         "ask the network for a delivery report of every segment"),

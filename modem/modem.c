@@ -203,6 +203,20 @@ static void on_at_tick(void *arg)
         modem_sms_pump(m);
 }
 
+static void on_pace(void *arg)
+{
+    struct modem *m = arg;
+    loop_event_free(m->pace_timer);
+    m->pace_timer = NULL;
+    modem_sms_pump(m);
+}
+
+void modem_pace(struct modem *m, int64_t delay_ms)
+{
+    if (!m->pace_timer)
+        m->pace_timer = loop_timer_new(m->loop, delay_ms, 0, on_pace, m);
+}
+
 static void on_urc(const struct at_urc_event *ev, void *arg)
 {
     struct modem *m = arg;
@@ -638,6 +652,7 @@ void modem_free(struct modem *m)
     loop_event_free(m->poll_timer);
     loop_event_free(m->reopen_timer);
     loop_event_free(m->step_timer);
+    loop_event_free(m->pace_timer);
     close_port(m);
     m->ev.ready = NULL; /* no callbacks into a core that is shutting down */
     at_free(m->at);

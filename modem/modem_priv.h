@@ -50,6 +50,7 @@ struct modem {
 
     struct serial *serial;
     struct loop_event *read_ev, *write_ev, *at_timer, *poll_timer, *reopen_timer, *step_timer;
+    struct loop_event *pace_timer;
     struct at_engine *at;
     char *out;               /* bytes for the modem not yet written */
     size_t out_len, out_cap;
@@ -83,6 +84,8 @@ void modem_command_pdu(struct modem *m, const char *cmd, const char *pdu, int ti
                        at_done_fn *done, void *arg);
 void modem_note_timeout(struct modem *m, const struct at_response *res);
 bool modem_registered(const struct modem *m);
+/* Calls modem_sms_pump() again in `delay_ms` (the sends_per_minute pacing). */
+void modem_pace(struct modem *m, int64_t delay_ms);
 
 /* modem_sms.c */
 void modem_sms_submit(struct modem *m, const struct driver_msg *msg);

@@ -183,8 +183,10 @@ void modem_sms_pump(struct modem *m)
     if (m->state != MODEM_READY || m->sending || !m->parts_head || !modem_registered(m))
         return;
     int64_t now = clock_mono_ms();
-    if (now < m->next_send_ms)
-        return; /* the AT tick calls again */
+    if (now < m->next_send_ms) {
+        modem_pace(m, m->next_send_ms - now); /* sends_per_minute: come back then */
+        return;
+    }
     struct modem_part *p = m->parts_head;
     m->parts_head = p->next;
     if (!m->parts_head)

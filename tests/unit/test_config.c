@@ -133,7 +133,7 @@ START_TEST(out_of_range_values_are_named)
     EXPECT_ERROR(&errs, 1, "defaults.max_segments: 300 is out of range 1..255");
     EXPECT_ERROR(&errs, 2, "defaults.validity: 1s is out of range");
     EXPECT_ERROR(&errs, 4, "modems[0].baud: 12345 is not one of 9600/");
-    EXPECT_ERROR(&errs, 4, "modems[0].sends_per_minute: 0 is out of range 1..600");
+    EXPECT_ERROR(&errs, 4, "modems[0].sends_per_minute: 0 is out of range 1..6000");
     EXPECT_ERROR(&errs, 5, "log.level: 'loud' is not one of error/warn/info/debug");
     conf_errors_free(&errs);
 }

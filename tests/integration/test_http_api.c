@@ -1,0 +1,365 @@
+/*
+ * The HTTP API of a running `homing run` with a simulated modem: a message
+ * posted is sent, its receipt shows in GET /v1/messages/{id}; idempotency
+ * keys return the first message; every error status names what is wrong;
+ * Kannel's /cgi-bin/sendsms answers as Kannel does; /v1/status and /metrics;
+ * and a restart with 1,000 queued messages sends every one of them once.
+ */
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "tests/testutil.h"
+
+#define TOKEN "s3cret-token"
+
+static char dir[512], conf_path[700], log_path[700], sim_log[700], sub_log[700], ctl_path[700];
+static char db_path[700];
+static pid_t sim_pid, homing_pid;
+static int port;
+
+static void paths(void)
+{
+    snprintf(dir, sizeof dir, "%s", testutil_tmpdir());
+    snprintf(conf_path, sizeof conf_path, "%s/homing.conf", dir);
+    snprintf(log_path, sizeof log_path, "%s/homing.log", dir);
+    snprintf(sim_log, sizeof sim_log, "%s/sim.out", dir);
+    snprintf(sub_log, sizeof sub_log, "%s/submits.jsonl", dir);
+    snprintf(ctl_path, sizeof ctl_path, "%s/ctl", dir);
+    snprintf(db_path, sizeof db_path, "%s/homing.db", dir);
+}
+
+static void start_sim(void)
+{
+    char m1[600];
+    snprintf(m1, sizeof m1, "m1:%s/m1", dir);
+    const char *argv[] = { testutil_program("modem-sim"), "--control", ctl_path, "--log", sub_log,
+                           "--modem", m1, NULL };
+    sim_pid = testutil_spawn(argv, sim_log);
+    ck_assert(testutil_wait_for_text(sim_log, "modem-sim ready", 10000));
+}
+
+static void write_conf(int max_body)
+{
+    char text[2048];
+    snprintf(text, sizeof text,
+             "database = \"%s\";\n"
+             "http = { listen = \"127.0.0.1:0\"; token = \"" TOKEN "\"; max_body = %d; };\n"
+             "kannel_compat = { users = ( { username = \"app\"; password = \"pw\"; } ); };\n"
+             "modems = ( { name = \"m1\"; port = \"%s/m1\"; sends_per_minute = 6000; } );\n",
+             db_path, max_body, dir);
+    testutil_write_file(dir, "homing.conf", text);
+}
+
+static void start_homing(void)
+{
+    const char *argv[] = { testutil_program("homing"), "run", "-c", conf_path, NULL };
+    homing_pid = testutil_spawn(argv, log_path);
+    ck_assert(testutil_wait_for_text(log_path, "modem=m1 ready", 15000));
+    char *log = testutil_read_file(log_path);
+    const char *p = log ? strstr(log, "http listening on") : NULL;
+    p = p ? strstr(p, "port=") : NULL;
+    ck_assert_ptr_nonnull(p);
+    port = atoi(p + 5);
+    free(log);
+}
+
+static void stop_homing(void)
+{
+    kill(homing_pid, SIGTERM);
+    ck_assert_int_eq(testutil_wait_exit(homing_pid, 20000), 0);
+}
+
+static void stop_all(void)
+{
+    stop_homing();
+    kill(sim_pid, SIGTERM);
+    testutil_wait_exit(sim_pid, 5000);
+}
+
+static const char *ctl(const char *cmd)
+{
+    static char reply[4096];
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%.100s", ctl_path);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    ck_assert(write(fd, cmd, strlen(cmd)) == (ssize_t)strlen(cmd) && write(fd, "\n", 1) == 1);
+    ssize_t n = read(fd, reply, sizeof reply - 1);
+    close(fd);
+    reply[n > 0 ? n : 0] = '\0';
+    ck_assert_msg(strncmp(reply, "ok", 2) == 0, "control '%s': %s", cmd, reply);
+    return reply;
+}
+
+/* A whole HTTP/1.1 exchange on a fresh connection; returns the status, body in *body. */
+static int http(const char *method, const char *path, const char *auth, const char *type,
+                const char *payload, char **body)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    size_t len = payload ? strlen(payload) : 0;
+    char *req = malloc(len + 1024);
+    int n = snprintf(req, len + 1024, "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+                     "%s%s%s%s%s%sContent-Length: %zu\r\n\r\n%s", method, path,
+                     auth ? "Authorization: Bearer " : "", auth ? auth : "", auth ? "\r\n" : "",
+                     type ? "Content-Type: " : "", type ? type : "", type ? "\r\n" : "", len,
+                     payload ? payload : "");
+    ck_assert(write(fd, req, (size_t)n) == n);
+    free(req);
+    size_t cap = 65536, got = 0;
+    char *resp = malloc(cap);
+    ssize_t r;
+    while ((r = read(fd, resp + got, cap - got - 1)) > 0)
+        got += (size_t)r;
+    close(fd);
+    resp[got] = '\0';
+    int status = 0;
+    sscanf(resp, "HTTP/1.1 %d", &status);
+    const char *start = strstr(resp, "\r\n\r\n");
+    *body = strdup(start ? start + 4 : "");
+    free(resp);
+    return status;
+}
+
+static json_t *post_json(const char *payload, int want_status)
+{
+    char *body;
+    int status = http("POST", "/v1/messages", TOKEN, "application/json", payload, &body);
+    ck_assert_msg(status == want_status, "POST %s -> %d %s", payload, status, body);
+    json_error_t e;
+    json_t *j = json_loads(body, 0, &e);
+    ck_assert_msg(j != NULL, "not JSON: %s", body);
+    free(body);
+    return j;
+}
+
+static bool wait_state(int64_t id, const char *want, int timeout_ms)
+{
+    char path[64], *body = NULL;
+    snprintf(path, sizeof path, "/v1/messages/%lld", (long long)id);
+    for (int waited = 0; waited < timeout_ms; waited += 100) {
+        http("GET", path, TOKEN, NULL, NULL, &body);
+        bool ok = strstr(body, want) != NULL;
+        free(body);
+        if (ok)
+            return true;
+        usleep(100 * 1000);
+    }
+    return false;
+}
+
+START_TEST(post_then_receipt_shows_delivered)
+{
+    start_sim();
+    write_conf(65536);
+    start_homing();
+    json_t *j = post_json("{\"to\": \"087 123 4567\", \"text\": \"Hello over HTTP €\"}", 202);
+    int64_t id = json_integer_value(json_object_get(j, "id"));
+    ck_assert_int_gt(id, 0);
+    ck_assert_str_eq(json_string_value(json_object_get(j, "encoding")), "gsm7");
+    ck_assert_int_eq(json_integer_value(json_object_get(j, "segments")), 1);
+    json_decref(j);
+    ck_assert(wait_state(id, "\"state\":\"sent\"", 10000));
+    ctl("report 0 0");
+    ck_assert(wait_state(id, "\"state\":\"delivered\"", 10000));
+
+    char *body;
+    char path[64];
+    snprintf(path, sizeof path, "/v1/messages/%lld", (long long)id);
+    ck_assert_int_eq(http("GET", path, TOKEN, NULL, NULL, &body), 200);
+    json_error_t e;
+    j = json_loads(body, 0, &e);
+    json_t *part = json_array_get(json_object_get(j, "parts"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(part, "state")), "delivered");
+    ck_assert_str_eq(json_string_value(json_object_get(part, "ref")), "m1:0");
+    ck_assert_str_eq(json_string_value(json_object_get(j, "to")), "+353871234567");
+    json_decref(j);
+    free(body);
+
+    ck_assert_int_eq(http("GET", "/v1/status", TOKEN, NULL, NULL, &body), 200);
+    ck_assert_ptr_nonnull(strstr(body, "\"name\":\"m1\",\"up\":true"));
+    ck_assert_ptr_nonnull(strstr(body, "\"delivered\":1"));
+    free(body);
+    ck_assert_int_eq(http("GET", "/metrics", TOKEN, NULL, NULL, &body), 200);
+    ck_assert_ptr_nonnull(strstr(body, "homing_messages{state=\"delivered\"} 1"));
+    ck_assert_ptr_nonnull(strstr(body, "homing_modem_signal_dbm{modem=\"m1\"}"));
+    free(body);
+    stop_all();
+}
+END_TEST
+
+START_TEST(idempotency_and_error_statuses)
+{
+    start_sim();
+    write_conf(2048);
+    start_homing();
+    const char *msg = "{\"to\": \"+353871234567\", \"text\": \"once\", \"idempotency_key\": \"k-1\"}";
+    json_t *a = post_json(msg, 202), *b = post_json(msg, 202);
+    ck_assert_int_eq(json_integer_value(json_object_get(a, "id")),
+                     json_integer_value(json_object_get(b, "id")));
+    ck_assert(json_is_true(json_object_get(b, "duplicate")));
+    json_decref(a);
+    json_decref(b);
+
+    struct { const char *method, *path, *auth, *payload; int status; const char *says; } cases[] = {
+        { "POST", "/v1/messages", NULL, "{}", 401, "missing Authorization" },
+        { "POST", "/v1/messages", "wrong", "{}", 401, "token is wrong" },
+        { "POST", "/v1/messages", TOKEN, "not json", 400, "not JSON" },
+        { "POST", "/v1/messages", TOKEN, "[1]", 400, "JSON object" },
+        { "POST", "/v1/messages", TOKEN, "{\"text\": \"x\"}", 400, "to: missing" },
+        { "POST", "/v1/messages", TOKEN, "{\"to\": 353, \"text\": \"x\"}", 400, "to: must be a string" },
+        { "POST", "/v1/messages", TOKEN, "{\"to\": \"+353871234567\"}", 400, "text: missing" },
+        { "POST", "/v1/messages", TOKEN, "{\"to\": \"+353871234567\", \"text\": \"x\", \"route\": \"m9\"}",
+          400, "route: no modem or SMPP bind is named 'm9'" },
+        { "POST", "/v1/messages", TOKEN, "{\"to\": \"+353871234567\", \"text\": \"x\", \"validity\": \"5y\"}",
+          400, "validity" },
+        { "POST", "/v1/messages", TOKEN, "{\"to\": \"+353871234567\", \"text\": \"other\", "
+          "\"idempotency_key\": \"k-1\"}", 409, "idempotency key 'k-1' was already used" },
+        { "GET", "/v1/messages/999999", TOKEN, NULL, 404, "no message with id 999999" },
+        { "GET", "/v1/nothing", TOKEN, NULL, 404, "no such endpoint" },
+        { "GET", "/v1/messages", TOKEN, NULL, 405, "use POST" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *body;
+        int status = http(cases[i].method, cases[i].path, cases[i].auth, "application/json",
+                          cases[i].payload, &body);
+        ck_assert_msg(status == cases[i].status && strstr(body, cases[i].says),
+                      "%s %s -> %d %s", cases[i].method, cases[i].path, status, body);
+        ck_assert_msg(strstr(body, "{\"error\":") == body, "not a JSON error: %s", body);
+        free(body);
+    }
+    /* Over http.max_body: 413. */
+    char big[4096];
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    char *body;
+    ck_assert_int_eq(http("POST", "/v1/messages", TOKEN, "application/json", big, &body), 413);
+    free(body);
+
+    /* An opted-out recipient: 422 naming the opt-out. */
+    sqlite3 *db;
+    ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    ck_assert_int_eq(sqlite3_exec(db, "INSERT INTO optouts VALUES ('+353870000001', 'STOP', "
+                                  "1700000000, 'test')", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    ck_assert_int_eq(http("POST", "/v1/messages", TOKEN, "application/json",
+                          "{\"to\": \"+353870000001\", \"text\": \"hi\"}", &body), 422);
+    ck_assert_ptr_nonnull(strstr(body, "+353870000001 opted out (STOP"));
+    free(body);
+    stop_all();
+}
+END_TEST
+
+START_TEST(kannel_sendsms_answers_as_kannel)
+{
+    start_sim();
+    write_conf(65536);
+    start_homing();
+    char *body;
+    ck_assert_int_eq(http("GET", "/cgi-bin/sendsms?username=app&password=pw&to=%2B353871234567"
+                          "+0871234568&text=Hello+from+a+Kannel+app", NULL, NULL, NULL, &body), 202);
+    ck_assert_str_eq(body, "0: Accepted for delivery\n");
+    free(body);
+    ck_assert_int_eq(http("POST", "/cgi-bin/sendsms", NULL, "application/x-www-form-urlencoded",
+                          "user=app&pass=pw&to=0871234569&text=posted+form&charset=ISO-8859-1",
+                          &body), 202);
+    free(body);
+    ck_assert_int_eq(http("GET", "/cgi-bin/sendsms?username=app&password=nope&to=1&text=x", NULL,
+                          NULL, NULL, &body), 403);
+    ck_assert_str_eq(body, "Authorization failed for sendsms\n");
+    free(body);
+    ck_assert_int_eq(http("GET", "/cgi-bin/sendsms?username=app&password=pw&text=x", NULL, NULL,
+                          NULL, &body), 400);
+    ck_assert_str_eq(body, "Missing receiver number, rejected\n");
+    free(body);
+    ck_assert_int_eq(http("GET", "/cgi-bin/sendsms?username=app&password=pw&to=12ab&text=x", NULL,
+                          NULL, NULL, &body), 400);
+    ck_assert_ptr_nonnull(strstr(body, "is not a phone number"));
+    free(body);
+    for (int i = 0; i < 100 && !testutil_wait_for_text(sub_log, "posted form", 100); i++)
+        ;
+    ck_assert(testutil_wait_for_text(sub_log, "Hello from a Kannel app", 5000));
+    ck_assert(testutil_wait_for_text(sub_log, "+353871234568", 5000));
+    stop_all();
+}
+END_TEST
+
+START_TEST(restart_with_a_thousand_queued_sends_them_all)
+{
+    start_sim();
+    write_conf(65536);
+    /* 1,000 messages queued while nothing runs (the CLI batch would be slow: use SQL). */
+    const char *argv[] = { testutil_program("homing"), "send", "-c", conf_path, "+353871000000",
+                           "first", NULL };
+    char *out, *err;
+    ck_assert_int_eq(testutil_exec(argv, NULL, 20000, &out, &err), 0);
+    free(out);
+    free(err);
+    sqlite3 *db;
+    ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(db,
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 999) "
+        "INSERT INTO messages (recipient, body, encoding, segments, state, next_attempt_at, "
+        "expires_at, source, created_at, updated_at) SELECT printf('+3538710%05d', i), "
+        "printf('queued %d', i), 'gsm7', 1, 'queued', 0, 4000000000, 'test', 0, 0 FROM n",
+        NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    start_homing();
+    for (int waited = 0; waited < 60000; waited += 500) {
+        char *text = testutil_read_file(sub_log);
+        size_t lines = 0;
+        for (char *p = text; p && *p; p++)
+            lines += *p == '\n';
+        free(text);
+        if (lines >= 1000)
+            break;
+        usleep(500 * 1000);
+    }
+    stop_all();
+    ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+    sqlite3_stmt *s;
+    sqlite3_prepare_v2(db, "SELECT count(*) FROM messages WHERE state = 'sent'", -1, &s, NULL);
+    ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+    ck_assert_int_eq(sqlite3_column_int(s, 0), 1000);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    /* Each exactly once in the simulator's log. */
+    char *text = testutil_read_file(sub_log);
+    size_t lines = 0;
+    for (char *p = text; *p; p++)
+        lines += *p == '\n';
+    ck_assert_int_eq(lines, 1000);
+    free(text);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("http_api");
+    TCase *t = tcase_create("http");
+    tcase_set_timeout(t, 120);
+    tcase_add_checked_fixture(t, paths, NULL);
+    tcase_add_test(t, post_then_receipt_shows_delivered);
+    tcase_add_test(t, idempotency_and_error_statuses);
+    tcase_add_test(t, kannel_sendsms_answers_as_kannel);
+    tcase_add_test(t, restart_with_a_thousand_queued_sends_them_all);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+int main(void)
+{
+    return testutil_run(suite());
+}
