@@ -20,6 +20,7 @@
 #include "gateway/phone.h"
 #include "gateway/router.h"
 #include "gateway/store.h"
+#include "gateway/webhooks.h"
 
 #define CLAIM_BATCH 32
 #define WAIT_FOR_ROUTE_S 5
@@ -42,6 +43,7 @@ struct dispatch {
     size_t n_drivers;
     unsigned *cursors;        /* round-robin position per route */
     struct attempt *attempts;
+    struct webhooks *webhooks;
     bool running, again;
 };
 
@@ -290,6 +292,8 @@ static void on_part(int64_t msg_id, int index, enum driver_result result, const 
     char err[256];
     if (store_record_part(d->store, msg_id, &u, clock_now(), err, sizeof err) != STORE_OK)
         log_error("msg=%lld part=%d cannot be recorded: %s", (long long)msg_id, index + 1, err);
+    else
+        webhooks_part(d->webhooks, msg_id, index, u.state, error);
     if (result == DRIVER_PERMANENT)
         log_warnx("msg=%lld part=%d failed: %s", (long long)msg_id, index + 1, error);
     struct attempt *a = find_attempt(d, msg_id);
@@ -325,11 +329,13 @@ static void on_receipt(const char *driver, const char *ref, const char *recipien
         .index = index, .receipt = detail,
         .state = state == DRIVER_RECEIPT_DELIVERED ? PART_DELIVERED : PART_UNDELIVERED,
     };
-    if (store_record_part(d->store, msg_id, &u, clock_now(), err, sizeof err) != STORE_OK)
+    if (store_record_part(d->store, msg_id, &u, clock_now(), err, sizeof err) != STORE_OK) {
         log_error("msg=%lld receipt cannot be recorded: %s", (long long)msg_id, err);
-    else
-        log_info("msg=%lld part=%d receipt=%s driver=%s", (long long)msg_id, index + 1,
-                 state == DRIVER_RECEIPT_DELIVERED ? "delivered" : "undelivered", driver);
+        return;
+    }
+    log_info("msg=%lld part=%d receipt=%s driver=%s", (long long)msg_id, index + 1,
+             state == DRIVER_RECEIPT_DELIVERED ? "delivered" : "undelivered", driver);
+    webhooks_part(d->webhooks, msg_id, index, u.state, detail);
 }
 
 static bool on_inbound(const struct driver_inbound *in, void *arg)
@@ -350,9 +356,11 @@ static bool on_inbound(const struct driver_inbound *in, void *arg)
                   log_msisdn(from, shown, sizeof shown), err);
         return false;
     }
-    if (id)
+    if (id) {
         log_info("inbound id=%lld driver=%s from=%s", (long long)id, in->driver,
                  log_msisdn(from, shown, sizeof shown));
+        webhooks_inbound(d->webhooks, id);
+    }
     else
         log_info("inbound part=%u/%u ref=%u driver=%s from=%s kept until complete",
                  in->concat_seq, in->concat_total, in->concat_ref, in->driver,
@@ -388,6 +396,11 @@ void dispatch_set_conf(struct dispatch *d, const struct conf *conf)
     d->cursors = calloc(conf->n_routes + 1, sizeof *d->cursors);
     if (!d->cursors)
         abort();
+}
+
+void dispatch_set_webhooks(struct dispatch *d, struct webhooks *w)
+{
+    d->webhooks = w;
 }
 
 void dispatch_free(struct dispatch *d)

@@ -18,6 +18,7 @@
 #include "gateway/log.h"
 #include "gateway/loop.h"
 #include "gateway/store.h"
+#include "gateway/webhooks.h"
 #include "modem/modem.h"
 
 struct service {
@@ -27,6 +28,7 @@ struct service {
     struct loop *loop;
     struct loop_event *tick, *sigterm, *sigint, *sighup;
     struct dispatch *dispatch;
+    struct webhooks *webhooks;
     struct http_api *http;
     struct modem **modems;
     size_t n_modems;
@@ -178,6 +180,7 @@ static void on_reload(void *arg)
         log_warnx("config reload: modems and SMPP binds change at the next start; routes, "
                   "retries and logging change now");
     dispatch_set_conf(svc->dispatch, next);
+    webhooks_set_conf(svc->webhooks, next);
     http_api_set_conf(svc->http, next);
     conf_free(svc->conf);
     svc->conf = next;
@@ -204,6 +207,8 @@ static bool start_events(struct service *svc)
 static void start_drivers(struct service *svc)
 {
     svc->dispatch = dispatch_new(svc->store, svc->conf);
+    svc->webhooks = webhooks_new(svc->loop, svc->store, svc->conf);
+    dispatch_set_webhooks(svc->dispatch, svc->webhooks);
     svc->n_modems = svc->conf->n_modems;
     svc->modems = calloc(svc->n_modems ? svc->n_modems : 1, sizeof *svc->modems);
     if (!svc->modems)
@@ -247,6 +252,7 @@ static void service_free(struct service *svc)
         modem_free(svc->modems[i]);
     free(svc->modems);
     dispatch_free(svc->dispatch);
+    webhooks_free(svc->webhooks);
     loop_event_free(svc->tick);
     loop_event_free(svc->sigterm);
     loop_event_free(svc->sigint);
