@@ -442,12 +442,14 @@ void dispatch_tick(struct dispatch *d)
 {
     int n = 0;
     char err[256];
-    int64_t now = clock_now();
-    if (store_inbound_expire(d->store, now - d->conf->inbound.reassembly_timeout, now, &n, err,
-                             sizeof err) != STORE_OK)
+    int64_t now = clock_now(), ids[STORE_INBOUND_EXPIRE_MAX];
+    if (store_inbound_expire(d->store, now - d->conf->inbound.reassembly_timeout, now, &n, ids,
+                             err, sizeof err) != STORE_OK)
         log_error("inbound: %s", err);
     else if (n > 0)
         log_warnx("inbound messages delivered incomplete count=%d: parts missing after %llds", n,
                   (long long)d->conf->inbound.reassembly_timeout);
+    for (int i = 0; i < n; i++)
+        webhooks_inbound(d->webhooks, ids[i]);
     dispatch_run(d);
 }

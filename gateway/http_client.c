@@ -11,6 +11,10 @@
  * counter ties both to the first and last client. Redirects are not followed
  * and only http and https are allowed: a webhook URL cannot make homing read
  * files or talk other protocols.
+ *
+ * Debian's libcurl resolves host names on a short-lived thread of its own
+ * (the threaded resolver) so a slow DNS server cannot stall the loop; no
+ * homing code runs on it. Numeric addresses need no lookup at all.
  */
 #include "gateway/http_client.h"
 

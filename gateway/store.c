@@ -1060,15 +1060,15 @@ struct stale_key {
 };
 
 enum store_rc store_inbound_expire(struct store *st, int64_t before, int64_t now, int *n,
-                                   char *err, size_t err_size)
+                                   int64_t *ids, char *err, size_t err_size)
 {
     (void)now;
-    struct stale_key keys[100];
+    struct stale_key keys[STORE_INBOUND_EXPIRE_MAX];
     int found = 0;
     *n = 0;
     sqlite3_stmt *s = stmt(st, ST_INB_STALE);
     sqlite3_bind_int64(s, 1, before);
-    while (found < 100 && sqlite3_step(s) == SQLITE_ROW) {
+    while (found < STORE_INBOUND_EXPIRE_MAX && sqlite3_step(s) == SQLITE_ROW) {
         keys[found].sender = column_dup(s, 0);
         keys[found].ref = (unsigned)sqlite3_column_int(s, 1);
         keys[found].total = (unsigned)sqlite3_column_int(s, 2);
@@ -1081,9 +1081,11 @@ enum store_rc store_inbound_expire(struct store *st, int64_t before, int64_t now
         bool ok = rc == STORE_OK && exec(st, "BEGIN IMMEDIATE") &&
                   complete_concat(st, keys[i].sender, NULL, keys[i].ref, keys[i].total, false,
                                   &id) == STORE_OK && exec(st, "COMMIT");
-        if (ok)
+        if (ok) {
+            if (ids)
+                ids[*n] = id;
             (*n)++;
-        else if (rc == STORE_OK) {
+        } else if (rc == STORE_OK) {
             rc = fail(st, err, err_size, "cannot deliver an incomplete message");
             rollback(st);
         }

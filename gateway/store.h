@@ -176,9 +176,14 @@ struct store_inbound_part {
 enum store_rc store_inbound_add(struct store *st, const struct store_inbound_part *in,
                                 int64_t now, int64_t *inbound_id, char *err, size_t err_size);
 
-/* Delivers, marked incomplete, long messages whose parts stopped coming before `before`. */
+/*
+ * Delivers, marked incomplete, long messages whose parts stopped coming before
+ * `before`: at most STORE_INBOUND_EXPIRE_MAX per call. *n says how many, and
+ * `ids` (NULL, or room for STORE_INBOUND_EXPIRE_MAX) gets their inbound ids.
+ */
+#define STORE_INBOUND_EXPIRE_MAX 100
 enum store_rc store_inbound_expire(struct store *st, int64_t before, int64_t now, int *n,
-                                   char *err, size_t err_size);
+                                   int64_t *ids, char *err, size_t err_size);
 
 struct store_part {
     int index;

@@ -147,6 +147,20 @@ START_TEST(inbound_rows_read_back)
     ck_assert(in.complete);
     store_inbound_clear(&in);
     ck_assert_int_eq(store_inbound_get(st, id + 1, &in, err, sizeof err), STORE_NOT_FOUND);
+
+    /* A long message missing a part: delivered incomplete, and its id reported. */
+    struct store_inbound_part part = { .sender = "+353861234567", .text = "first half",
+                                       .concat = true, .ref = 9, .total = 2, .seq = 1 };
+    ck_assert_int_eq(store_inbound_add(st, &part, 2000, &id, err, sizeof err), STORE_OK);
+    ck_assert_int_eq(id, 0);
+    int64_t ids[STORE_INBOUND_EXPIRE_MAX];
+    int n = 0;
+    ck_assert_int_eq(store_inbound_expire(st, 2001, 3000, &n, ids, err, sizeof err), STORE_OK);
+    ck_assert_int_eq(n, 1);
+    ck_assert_int_eq(store_inbound_get(st, ids[0], &in, err, sizeof err), STORE_OK);
+    ck_assert(!in.complete);
+    ck_assert_str_eq(in.text, "first half");
+    store_inbound_clear(&in);
     store_close(st);
 }
 END_TEST
