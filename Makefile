@@ -14,7 +14,7 @@ CC      ?= cc
 BUILD   ?= build
 VERSION := 0.1.0
 
-PKGS     = libserialport libsmpp34 sqlite3 libconfig libevent jansson
+PKGS     = libserialport libsmpp34 sqlite3 libconfig libevent jansson libcurl
 WARN     = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wsign-compare -Werror
 CPPFLAGS = -I. -D_DEFAULT_SOURCE -D_GNU_SOURCE -DHOMING_VERSION='"$(VERSION)"'

@@ -88,6 +88,15 @@ struct conf {
     struct { int64_t tick; } service;
     struct { int64_t attempts; int64_t backoff; int64_t max_backoff; } retry;
     struct { int64_t reassembly_timeout; } inbound;
+    struct {
+        char *receipts;          /* URL receipts are POSTed to, "" for none */
+        char *inbound;           /* URL received messages are POSTed to, "" for none */
+        int64_t timeout;         /* seconds one call may take */
+        int64_t max_attempts;
+        int64_t backoff;         /* seconds before the second try; doubles after */
+        int64_t max_backoff;
+        int64_t max_in_flight;
+    } webhooks;
     struct conf_modem *modems;
     size_t n_modems;
     struct conf_smpp *smpp;

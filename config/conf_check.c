@@ -179,8 +179,17 @@ static void check_defaults(struct conf_loader *ld, const struct conf *conf)
                           "(like Europe/Dublin)", conf->defaults.timezone);
 }
 
+static void check_webhook_url(struct conf_loader *ld, const char *path, const char *url)
+{
+    if (*url && strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
+        conf_loader_error(ld, path, "'%s' is not an http:// or https:// URL (\"\" for none)",
+                          url);
+}
+
 void conf_check(struct conf_loader *ld, const struct conf *conf)
 {
+    check_webhook_url(ld, "webhooks.receipts", conf->webhooks.receipts);
+    check_webhook_url(ld, "webhooks.inbound", conf->webhooks.inbound);
     check_defaults(ld, conf);
     check_drivers(ld, conf);
     for (size_t i = 0; i < conf->n_routes; i++)

@@ -90,6 +90,24 @@ static const struct conf_key inbound_keys[] = {
     END
 };
 
+static const struct conf_key webhook_keys[] = {
+    KEY("receipts", CONF_T_STRING, struct conf, webhooks.receipts, "", 0, 2048, NULL,
+        "http:// or https:// URL every delivery receipt is POSTed to as JSON; \"\" for none"),
+    KEY("inbound", CONF_T_STRING, struct conf, webhooks.inbound, "", 0, 2048, NULL,
+        "http:// or https:// URL every received message is POSTed to as JSON; \"\" for none"),
+    KEY("timeout", CONF_T_DURATION, struct conf, webhooks.timeout, "10s", 1, 300, NULL,
+        "longest one webhook or Kannel dlr-url call may take before it counts as failed"),
+    KEY("max_attempts", CONF_T_INT, struct conf, webhooks.max_attempts, "20", 1, 1000, NULL,
+        "tries of one call before it is kept in the outbox as failed"),
+    KEY("backoff", CONF_T_DURATION, struct conf, webhooks.backoff, "5s", 1, 3600, NULL,
+        "wait before the second try of a failed call; it doubles with each further try"),
+    KEY("max_backoff", CONF_T_DURATION, struct conf, webhooks.max_backoff, "1h", 1, DAY, NULL,
+        "longest wait between two tries of a call"),
+    KEY("max_in_flight", CONF_T_INT, struct conf, webhooks.max_in_flight, "8", 1, 100, NULL,
+        "calls under way at once; the rest wait in the outbox"),
+    END
+};
+
 static const struct conf_key modem_keys[] = {
     REQ("name", CONF_T_STRING, struct conf_modem, name, 1, 32, NULL,
         NAME_DOC "; routes refer to the modem by it"),
@@ -236,6 +254,7 @@ const struct conf_key conf_schema_root[] = {
     GROUP("service", service_keys, "the service loop"),
     GROUP("retry", retry_keys, "retries after temporary errors"),
     GROUP("inbound", inbound_keys, "received messages"),
+    GROUP("webhooks", webhook_keys, "receipts and received messages POSTed to your URLs"),
     LIST("modems", struct conf, modems, n_modems, struct conf_modem, modem_keys,
          "USB GSM modems"),
     LIST("smpp", struct conf, smpp, n_smpp, struct conf_smpp, smpp_keys, "SMPP binds to carriers"),

@@ -20,6 +20,7 @@
 #include "gateway/phone.h"
 #include "gateway/router.h"
 #include "gateway/store.h"
+#include "gateway/webhooks.h"
 
 #define CLAIM_BATCH 32
 #define WAIT_FOR_ROUTE_S 5
@@ -42,6 +43,7 @@ struct dispatch {
     size_t n_drivers;
     unsigned *cursors;        /* round-robin position per route */
     struct attempt *attempts;
+    struct webhooks *webhooks;
     bool running, again;
     bool stopping;
 };
@@ -312,6 +314,8 @@ static void on_part(int64_t msg_id, int index, enum driver_result result, const 
     char err[256];
     if (store_record_part(d->store, msg_id, &u, clock_now(), err, sizeof err) != STORE_OK)
         log_error("msg=%lld part=%d cannot be recorded: %s", (long long)msg_id, index + 1, err);
+    else
+        webhooks_part(d->webhooks, msg_id, index, u.state, error);
     if (result == DRIVER_PERMANENT)
         log_warnx("msg=%lld part=%d failed: %s", (long long)msg_id, index + 1, error);
     struct attempt *a = find_attempt(d, msg_id);
@@ -347,11 +351,13 @@ static void on_receipt(const char *driver, const char *ref, const char *recipien
         .index = index, .receipt = detail,
         .state = state == DRIVER_RECEIPT_DELIVERED ? PART_DELIVERED : PART_UNDELIVERED,
     };
-    if (store_record_part(d->store, msg_id, &u, clock_now(), err, sizeof err) != STORE_OK)
+    if (store_record_part(d->store, msg_id, &u, clock_now(), err, sizeof err) != STORE_OK) {
         log_error("msg=%lld receipt cannot be recorded: %s", (long long)msg_id, err);
-    else
-        log_info("msg=%lld part=%d receipt=%s driver=%s", (long long)msg_id, index + 1,
-                 state == DRIVER_RECEIPT_DELIVERED ? "delivered" : "undelivered", driver);
+        return;
+    }
+    log_info("msg=%lld part=%d receipt=%s driver=%s", (long long)msg_id, index + 1,
+             state == DRIVER_RECEIPT_DELIVERED ? "delivered" : "undelivered", driver);
+    webhooks_part(d->webhooks, msg_id, index, u.state, detail);
 }
 
 static bool on_inbound(const struct driver_inbound *in, void *arg)
@@ -372,9 +378,11 @@ static bool on_inbound(const struct driver_inbound *in, void *arg)
                   log_msisdn(from, shown, sizeof shown), err);
         return false;
     }
-    if (id)
+    if (id) {
         log_info("inbound id=%lld driver=%s from=%s", (long long)id, in->driver,
                  log_msisdn(from, shown, sizeof shown));
+        webhooks_inbound(d->webhooks, id);
+    }
     else
         log_info("inbound part=%u/%u ref=%u driver=%s from=%s kept until complete",
                  in->concat_seq, in->concat_total, in->concat_ref, in->driver,
@@ -410,6 +418,11 @@ void dispatch_set_conf(struct dispatch *d, const struct conf *conf)
     d->cursors = calloc(conf->n_routes + 1, sizeof *d->cursors);
     if (!d->cursors)
         abort();
+}
+
+void dispatch_set_webhooks(struct dispatch *d, struct webhooks *w)
+{
+    d->webhooks = w;
 }
 
 void dispatch_free(struct dispatch *d)
@@ -470,12 +483,14 @@ void dispatch_tick(struct dispatch *d)
 {
     int n = 0;
     char err[256];
-    int64_t now = clock_now();
-    if (store_inbound_expire(d->store, now - d->conf->inbound.reassembly_timeout, now, &n, err,
-                             sizeof err) != STORE_OK)
+    int64_t now = clock_now(), ids[STORE_INBOUND_EXPIRE_MAX];
+    if (store_inbound_expire(d->store, now - d->conf->inbound.reassembly_timeout, now, &n, ids,
+                             err, sizeof err) != STORE_OK)
         log_error("inbound: %s", err);
     else if (n > 0)
         log_warnx("inbound messages delivered incomplete count=%d: parts missing after %llds", n,
                   (long long)d->conf->inbound.reassembly_timeout);
+    for (int i = 0; i < n; i++)
+        webhooks_inbound(d->webhooks, ids[i]);
     dispatch_run(d);
 }

@@ -15,11 +15,14 @@
 struct dispatch;
 struct store;
 struct conf;
+struct webhooks;
 
 /* `store` and `conf` are borrowed; see dispatch_set_conf() for reloads. */
 struct dispatch *dispatch_new(struct store *store, const struct conf *conf);
 void dispatch_free(struct dispatch *d);
 void dispatch_set_conf(struct dispatch *d, const struct conf *conf);
+/* Receipts, part results and inbound messages are also reported there (borrowed; NULL: none). */
+void dispatch_set_webhooks(struct dispatch *d, struct webhooks *w);
 
 /* The callbacks drivers report through. */
 const struct driver_events *dispatch_events(struct dispatch *d);

@@ -19,6 +19,7 @@
 #include "gateway/loop.h"
 #include "gateway/smpp.h"
 #include "gateway/store.h"
+#include "gateway/webhooks.h"
 #include "modem/modem.h"
 
 struct service {
@@ -28,6 +29,7 @@ struct service {
     struct loop *loop;
     struct loop_event *tick, *sigterm, *sigint, *sighup;
     struct dispatch *dispatch;
+    struct webhooks *webhooks;
     struct http_api *http;
     struct loop_event *stop_check;
     int64_t stop_deadline;
@@ -213,6 +215,7 @@ static void on_reload(void *arg)
         log_warnx("config reload: modems and SMPP binds change at the next start; routes, "
                   "retries and logging change now");
     dispatch_set_conf(svc->dispatch, next);
+    webhooks_set_conf(svc->webhooks, next);
     if (svc->http)
         http_api_set_conf(svc->http, next);
     conf_free(svc->conf);
@@ -240,6 +243,8 @@ static bool start_events(struct service *svc)
 static void start_drivers(struct service *svc)
 {
     svc->dispatch = dispatch_new(svc->store, svc->conf);
+    svc->webhooks = webhooks_new(svc->loop, svc->store, svc->conf);
+    dispatch_set_webhooks(svc->dispatch, svc->webhooks);
     svc->n_modems = svc->conf->n_modems;
     svc->modems = calloc(svc->n_modems ? svc->n_modems : 1, sizeof *svc->modems);
     if (!svc->modems)
@@ -295,6 +300,7 @@ static void service_free(struct service *svc)
         smpp_free(svc->binds[i]);
     free(svc->binds);
     dispatch_free(svc->dispatch);
+    webhooks_free(svc->webhooks);
     loop_event_free(svc->tick);
     loop_event_free(svc->sigterm);
     loop_event_free(svc->sigint);

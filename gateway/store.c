@@ -31,6 +31,7 @@ enum stmt_id {
     ST_OPTOUT_FIND, ST_PART_COUNTS, ST_OLDEST_QUEUED, ST_STATUS_CLEAR, ST_STATUS_PUT, ST_STATUS_LIST,
     ST_RECOVER, ST_SUPPRESS, ST_PLAN_PART, ST_PLAN_MSG, ST_REQUEUE, ST_ATTEMPTS, ST_FIND_PART,
     ST_INB_PART, ST_INB_COUNT, ST_INB_TEXTS, ST_INB_DROP, ST_INB_INSERT, ST_INB_STALE,
+    ST_INB_GET, ST_OB_INSERT, ST_OB_DUE, ST_OB_MARK, ST_OB_DELETE, ST_OB_RETRY, ST_OB_RECOVER,
     ST_COUNT
 };
 
@@ -112,6 +113,20 @@ static const char *const stmt_sql[ST_COUNT] = {
                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_INB_STALE] = "SELECT sender, ref, total FROM inbound_parts GROUP BY sender, ref, total "
                      "HAVING min(received_at) < ?1 LIMIT 100",
+    [ST_INB_GET] = "SELECT id, sender, recipient, text, route, received_at, complete "
+                   "FROM inbound WHERE id = ?1",
+    [ST_OB_INSERT] = "INSERT INTO outbox (kind, method, url, body, entity_id, next_attempt_at, "
+                     "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?6)",
+    [ST_OB_DUE] = "SELECT id, kind, method, url, body, entity_id, attempts FROM outbox "
+                  "WHERE state = 'pending' AND next_attempt_at <= ?1 "
+                  "ORDER BY next_attempt_at, id LIMIT ?2",
+    [ST_OB_MARK] = "UPDATE outbox SET state = 'sending', updated_at = ?2 WHERE id = ?1",
+    [ST_OB_DELETE] = "DELETE FROM outbox WHERE id = ?1",
+    [ST_OB_RETRY] = "UPDATE outbox SET state = CASE WHEN ?3 THEN 'failed' ELSE 'pending' END, "
+                    "attempts = attempts + 1, next_attempt_at = ?2, last_error = ?4, "
+                    "updated_at = ?5 WHERE id = ?1",
+    [ST_OB_RECOVER] = "UPDATE outbox SET state = 'pending', next_attempt_at = ?1, updated_at = ?1 "
+                      "WHERE state = 'sending'",
 };
 
 struct store {
@@ -1048,15 +1063,15 @@ struct stale_key {
 };
 
 enum store_rc store_inbound_expire(struct store *st, int64_t before, int64_t now, int *n,
-                                   char *err, size_t err_size)
+                                   int64_t *ids, char *err, size_t err_size)
 {
     (void)now;
-    struct stale_key keys[100];
+    struct stale_key keys[STORE_INBOUND_EXPIRE_MAX];
     int found = 0;
     *n = 0;
     sqlite3_stmt *s = stmt(st, ST_INB_STALE);
     sqlite3_bind_int64(s, 1, before);
-    while (found < 100 && sqlite3_step(s) == SQLITE_ROW) {
+    while (found < STORE_INBOUND_EXPIRE_MAX && sqlite3_step(s) == SQLITE_ROW) {
         keys[found].sender = column_dup(s, 0);
         keys[found].ref = (unsigned)sqlite3_column_int(s, 1);
         keys[found].total = (unsigned)sqlite3_column_int(s, 2);
@@ -1069,9 +1084,11 @@ enum store_rc store_inbound_expire(struct store *st, int64_t before, int64_t now
         bool ok = rc == STORE_OK && exec(st, "BEGIN IMMEDIATE") &&
                   complete_concat(st, keys[i].sender, NULL, keys[i].ref, keys[i].total, false,
                                   &id) == STORE_OK && exec(st, "COMMIT");
-        if (ok)
+        if (ok) {
+            if (ids)
+                ids[*n] = id;
             (*n)++;
-        else if (rc == STORE_OK) {
+        } else if (rc == STORE_OK) {
             rc = fail(st, err, err_size, "cannot deliver an incomplete message");
             rollback(st);
         }
@@ -1181,4 +1198,166 @@ enum store_rc store_suppress(struct store *st, int64_t msg_id, const char *why, 
                                                       : fail(st, err, err_size, "cannot suppress");
     release(st);
     return rc;
+}
+
+/* --- outbox ---------------------------------------------------------------- */
+
+enum store_rc store_outbox_add(struct store *st, const struct store_outbox_new *e, int64_t now,
+                               int64_t *id, char *err, size_t err_size)
+{
+    sqlite3_stmt *s = stmt(st, ST_OB_INSERT);
+    sqlite3_bind_text(s, 1, e->kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, e->method, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, e->url, -1, SQLITE_STATIC);
+    bind_text_or_null(s, 4, e->body);
+    sqlite3_bind_int64(s, 5, e->entity_id);
+    sqlite3_bind_int64(s, 6, now);
+    enum store_rc rc = STORE_OK;
+    if (sqlite3_step(s) != SQLITE_DONE)
+        rc = fail(st, err, err_size, "cannot add to the outbox");
+    else if (id)
+        *id = sqlite3_last_insert_rowid(st->db);
+    release(st);
+    return rc;
+}
+
+static bool read_due_rows(struct store *st, int64_t now, struct store_outbox_row *rows,
+                          size_t max, size_t *n)
+{
+    sqlite3_stmt *s = stmt(st, ST_OB_DUE);
+    sqlite3_bind_int64(s, 1, now);
+    sqlite3_bind_int64(s, 2, (sqlite3_int64)max);
+    int rc = SQLITE_DONE;
+    while (*n < max && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct store_outbox_row *r = &rows[(*n)++];
+        r->id = sqlite3_column_int64(s, 0);
+        r->kind = column_dup(s, 1);
+        r->method = column_dup(s, 2);
+        r->url = column_dup(s, 3);
+        r->body = column_dup(s, 4);
+        r->entity_id = sqlite3_column_int64(s, 5);
+        r->attempts = sqlite3_column_int(s, 6);
+        if (!r->kind || !r->method || !r->url)
+            abort();
+    }
+    return *n == max || rc == SQLITE_DONE;
+}
+
+static enum store_rc outbox_claim_statements(struct store *st, int64_t now,
+                                             struct store_outbox_row *rows, size_t max, size_t *n,
+                                             char *err, size_t err_size)
+{
+    /* A read first: an idle outbox costs no write transaction per tick. */
+    if (!read_due_rows(st, now, rows, max, n))
+        return fail(st, err, err_size, "cannot read the outbox");
+    sqlite3_reset(st->stmt[ST_OB_DUE]);
+    if (*n == 0)
+        return STORE_OK;
+    bool ok = exec(st, "BEGIN IMMEDIATE");
+    for (size_t i = 0; ok && i < *n; i++) {
+        sqlite3_stmt *u = stmt(st, ST_OB_MARK);
+        sqlite3_bind_int64(u, 1, rows[i].id);
+        sqlite3_bind_int64(u, 2, now);
+        ok = sqlite3_step(u) == SQLITE_DONE;
+    }
+    if (ok && exec(st, "COMMIT"))
+        return STORE_OK;
+    fail(st, err, err_size, "cannot claim outbox rows");
+    rollback(st);
+    for (size_t i = 0; i < *n; i++)
+        store_outbox_row_clear(&rows[i]);
+    *n = 0;
+    return STORE_ERROR;
+}
+
+enum store_rc store_outbox_claim(struct store *st, int64_t now, struct store_outbox_row *rows,
+                                 size_t max, size_t *n, char *err, size_t err_size)
+{
+    *n = 0;
+    enum store_rc rc = outbox_claim_statements(st, now, rows, max, n, err, err_size);
+    release(st);
+    return rc;
+}
+
+void store_outbox_row_clear(struct store_outbox_row *row)
+{
+    free(row->kind);
+    free(row->method);
+    free(row->url);
+    free(row->body);
+    memset(row, 0, sizeof *row);
+}
+
+enum store_rc store_outbox_done(struct store *st, int64_t id, char *err, size_t err_size)
+{
+    sqlite3_stmt *s = stmt(st, ST_OB_DELETE);
+    sqlite3_bind_int64(s, 1, id);
+    enum store_rc rc = sqlite3_step(s) == SQLITE_DONE
+                           ? STORE_OK : fail(st, err, err_size, "cannot remove an outbox row");
+    release(st);
+    return rc;
+}
+
+enum store_rc store_outbox_retry(struct store *st, int64_t id, int64_t next_at, bool give_up,
+                                 const char *error, int64_t now, char *err, size_t err_size)
+{
+    sqlite3_stmt *s = stmt(st, ST_OB_RETRY);
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, next_at);
+    sqlite3_bind_int(s, 3, give_up);
+    bind_text_or_null(s, 4, error);
+    sqlite3_bind_int64(s, 5, now);
+    enum store_rc rc = sqlite3_step(s) == SQLITE_DONE
+                           ? STORE_OK : fail(st, err, err_size, "cannot reschedule an outbox row");
+    release(st);
+    return rc;
+}
+
+enum store_rc store_outbox_recover(struct store *st, int64_t now, int64_t *n,
+                                   char *err, size_t err_size)
+{
+    sqlite3_stmt *s = stmt(st, ST_OB_RECOVER);
+    sqlite3_bind_int64(s, 1, now);
+    enum store_rc rc = STORE_OK;
+    if (sqlite3_step(s) != SQLITE_DONE)
+        rc = fail(st, err, err_size, "cannot recover the outbox");
+    else
+        *n = sqlite3_changes(st->db);
+    release(st);
+    return rc;
+}
+
+enum store_rc store_inbound_get(struct store *st, int64_t id, struct store_inbound *out,
+                                char *err, size_t err_size)
+{
+    memset(out, 0, sizeof *out);
+    sqlite3_stmt *s = stmt(st, ST_INB_GET);
+    sqlite3_bind_int64(s, 1, id);
+    int rc = sqlite3_step(s);
+    enum store_rc out_rc = STORE_OK;
+    if (rc == SQLITE_ROW) {
+        out->id = sqlite3_column_int64(s, 0);
+        out->sender = column_dup(s, 1);
+        out->recipient = column_dup(s, 2);
+        out->text = column_dup(s, 3);
+        out->route = column_dup(s, 4);
+        out->received_at = sqlite3_column_int64(s, 5);
+        out->complete = sqlite3_column_int(s, 6) != 0;
+    } else if (rc == SQLITE_DONE) {
+        snprintf(err, err_size, "no inbound message with id %lld", (long long)id);
+        out_rc = STORE_NOT_FOUND;
+    } else {
+        out_rc = fail(st, err, err_size, "cannot read the inbound message");
+    }
+    release(st);
+    return out_rc;
+}
+
+void store_inbound_clear(struct store_inbound *in)
+{
+    free(in->sender);
+    free(in->recipient);
+    free(in->text);
+    free(in->route);
+    memset(in, 0, sizeof *in);
 }

@@ -180,9 +180,14 @@ struct store_inbound_part {
 enum store_rc store_inbound_add(struct store *st, const struct store_inbound_part *in,
                                 int64_t now, int64_t *inbound_id, char *err, size_t err_size);
 
-/* Delivers, marked incomplete, long messages whose parts stopped coming before `before`. */
+/*
+ * Delivers, marked incomplete, long messages whose parts stopped coming before
+ * `before`: at most STORE_INBOUND_EXPIRE_MAX per call. *n says how many, and
+ * `ids` (NULL, or room for STORE_INBOUND_EXPIRE_MAX) gets their inbound ids.
+ */
+#define STORE_INBOUND_EXPIRE_MAX 100
 enum store_rc store_inbound_expire(struct store *st, int64_t before, int64_t now, int *n,
-                                   char *err, size_t err_size);
+                                   int64_t *ids, char *err, size_t err_size);
 
 struct store_part {
     int index;
@@ -261,5 +266,60 @@ enum store_rc store_clock_write(struct store *st, const struct store_clock *c,
                                 char *err, size_t err_size);
 enum store_rc store_clock_clear(struct store *st, char *err, size_t err_size);
 enum store_rc store_clock_read(struct store *st, struct store_clock *c, char *err, size_t err_size);
+
+/*
+ * The outbox: HTTP calls (webhooks, Kannel dlr-url) to make, kept until the
+ * endpoint has answered, so they survive restarts and failing endpoints.
+ */
+struct store_outbox_new {
+    const char *kind;            /* "receipt", "inbound", "dlr" */
+    const char *method;          /* "POST" (body is JSON) or "GET" (no body) */
+    const char *url;
+    const char *body;            /* or NULL */
+    int64_t entity_id;           /* the message or inbound id it is about */
+};
+
+/* Commits one call to make, due now. */
+enum store_rc store_outbox_add(struct store *st, const struct store_outbox_new *e, int64_t now,
+                               int64_t *id, char *err, size_t err_size);
+
+struct store_outbox_row {
+    int64_t id, entity_id;
+    char *kind, *method, *url, *body;   /* body may be NULL */
+    int attempts;                       /* tries made before this one */
+};
+
+/*
+ * Marks up to `max` due pending calls as sending and returns them, oldest due
+ * first. Each row's strings are freed with store_outbox_row_clear().
+ */
+enum store_rc store_outbox_claim(struct store *st, int64_t now, struct store_outbox_row *rows,
+                                 size_t max, size_t *n, char *err, size_t err_size);
+void store_outbox_row_clear(struct store_outbox_row *row);
+
+/* The call was answered: the row is deleted. */
+enum store_rc store_outbox_done(struct store *st, int64_t id, char *err, size_t err_size);
+
+/*
+ * The try failed with `error`: counts it and makes the row due at `next_at`,
+ * or marks it failed for good when `give_up`.
+ */
+enum store_rc store_outbox_retry(struct store *st, int64_t id, int64_t next_at, bool give_up,
+                                 const char *error, int64_t now, char *err, size_t err_size);
+
+/* At start-up: calls in flight when the service stopped are due again now. */
+enum store_rc store_outbox_recover(struct store *st, int64_t now, int64_t *n,
+                                   char *err, size_t err_size);
+
+/* One received message, as stored (store_inbound_get). */
+struct store_inbound {
+    int64_t id, received_at;
+    char *sender, *recipient, *text, *route;   /* recipient and route may be NULL */
+    bool complete;
+};
+
+enum store_rc store_inbound_get(struct store *st, int64_t id, struct store_inbound *out,
+                                char *err, size_t err_size);
+void store_inbound_clear(struct store_inbound *in);
 
 #endif

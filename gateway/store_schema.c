@@ -138,10 +138,31 @@ static const char v1_sql[] =
     "  virtual_ms INTEGER NOT NULL,"
     "  scale REAL NOT NULL,"
     "  wall_ms INTEGER NOT NULL"
-    ");";
+    ");"
+    /*
+     * Webhooks and Kannel dlr-url calls waiting to be made: written before
+     * the first try, deleted once the endpoint answers 2xx, kept as 'failed'
+     * after the last try. 'sending' rows were in flight when the service
+     * stopped and are tried again at the next start.
+     */
+    "CREATE TABLE outbox ("
+    "  id INTEGER PRIMARY KEY,"
+    "  kind TEXT NOT NULL,"
+    "  method TEXT NOT NULL,"
+    "  url TEXT NOT NULL,"
+    "  body TEXT,"
+    "  entity_id INTEGER,"
+    "  state TEXT NOT NULL DEFAULT 'pending',"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  next_attempt_at INTEGER NOT NULL,"
+    "  last_error TEXT,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX outbox_due ON outbox(state, next_attempt_at);";
 
 const struct store_migration store_migrations[] = {
-    { 1, "messages, parts, inbound, optouts, contacts, campaigns, enrollments, events, clock", v1_sql },
+    { 1, "messages, parts, inbound, optouts, contacts, campaigns, enrollments, events, clock, outbox", v1_sql },
 };
 
 const int store_migration_count = sizeof store_migrations / sizeof store_migrations[0];
