@@ -10,10 +10,9 @@
  * Every statement is prepared once at open time from the table below; no SQL
  * is ever built from values.
  */
-#include "gateway/store.h"
+#include "gateway/store_priv.h"
 
 #include <errno.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,17 +22,6 @@
 
 #define BUSY_TIMEOUT_MS 5000
 
-enum stmt_id {
-    ST_FIND_IDEM, ST_INSERT_MSG, ST_EXPIRE, ST_SELECT_DUE, ST_MARK_SENDING,
-    ST_MSG_EXISTS, ST_UPSERT_PART, ST_PART_STATES, ST_SET_MSG_STATE,
-    ST_GET_MSG, ST_GET_PARTS, ST_LIST_MSGS, ST_COUNT_STATES,
-    ST_CLOCK_WRITE, ST_CLOCK_CLEAR, ST_CLOCK_READ,
-    ST_OPTOUT_FIND, ST_PART_COUNTS, ST_OLDEST_QUEUED, ST_STATUS_CLEAR, ST_STATUS_PUT, ST_STATUS_LIST,
-    ST_RECOVER, ST_SUPPRESS, ST_PLAN_PART, ST_PLAN_MSG, ST_REQUEUE, ST_ATTEMPTS, ST_FIND_PART,
-    ST_INB_PART, ST_INB_COUNT, ST_INB_TEXTS, ST_INB_DROP, ST_INB_INSERT, ST_INB_STALE,
-    ST_INB_GET, ST_OB_INSERT, ST_OB_DUE, ST_OB_MARK, ST_OB_DELETE, ST_OB_RETRY, ST_OB_RECOVER,
-    ST_COUNT
-};
 
 /* Shared by ST_GET_MSG and ST_LIST_MSGS so that row_to_message() reads both. */
 #define MSG_COLUMNS \
@@ -129,11 +117,6 @@ static const char *const stmt_sql[ST_COUNT] = {
                       "WHERE state = 'sending'",
 };
 
-struct store {
-    sqlite3 *db;
-    int version;
-    sqlite3_stmt *stmt[ST_COUNT];
-};
 
 static const char *const msg_state_names[MSG_STATE_COUNT] = {
     "queued", "sending", "sent", "delivered", "undelivered", "failed", "expired", "suppressed",
@@ -163,7 +146,7 @@ const char *store_part_state_name(enum part_state s)
     return (unsigned)s < PART_STATE_COUNT ? part_state_names[s] : "?";
 }
 
-static enum part_state part_state_parse(const char *name)
+enum part_state store_part_state_parse(const char *name)
 {
     for (int i = 0; i < PART_STATE_COUNT; i++)
         if (name && strcmp(name, part_state_names[i]) == 0)
@@ -193,24 +176,24 @@ enum msg_state store_derive_state(const enum part_state *parts, size_t n, enum m
 
 /* --- plumbing ------------------------------------------------------------ */
 
-static enum store_rc fail(struct store *st, char *err, size_t size, const char *what)
+enum store_rc store_fail(struct store *st, char *err, size_t size, const char *what)
 {
     snprintf(err, size, "%s: %s", what, st && st->db ? sqlite3_errmsg(st->db) : "no database");
     return STORE_ERROR;
 }
 
-static bool exec(struct store *st, const char *sql)
+bool store_exec(struct store *st, const char *sql)
 {
     return sqlite3_exec(st->db, sql, NULL, NULL, NULL) == SQLITE_OK;
 }
 
-static void rollback(struct store *st)
+void store_rollback(struct store *st)
 {
     if (!sqlite3_get_autocommit(st->db))
-        exec(st, "ROLLBACK");
+        store_exec(st, "ROLLBACK");
 }
 
-static sqlite3_stmt *stmt(struct store *st, enum stmt_id id)
+sqlite3_stmt *store_stmt(struct store *st, enum stmt_id id)
 {
     sqlite3_stmt *s = st->stmt[id];
     sqlite3_reset(s);
@@ -223,13 +206,13 @@ static sqlite3_stmt *stmt(struct store *st, enum stmt_id id)
  * later read on the connection would share it, never seeing what the CLI
  * committed since. So each public call ends by resetting every statement.
  */
-static void release(struct store *st)
+void store_release(struct store *st)
 {
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_reset(st->stmt[i]);
 }
 
-static void bind_text_or_null(sqlite3_stmt *s, int i, const char *v)
+void store_bind_text_or_null(sqlite3_stmt *s, int i, const char *v)
 {
     if (v)
         sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
@@ -237,7 +220,7 @@ static void bind_text_or_null(sqlite3_stmt *s, int i, const char *v)
         sqlite3_bind_null(s, i);
 }
 
-static char *column_dup(sqlite3_stmt *s, int i)
+char *store_column_dup(sqlite3_stmt *s, int i)
 {
     const unsigned char *v = sqlite3_column_text(s, i);
     return v ? strdup((const char *)v) : NULL;
@@ -278,7 +261,7 @@ static bool apply_migration(struct store *st, const struct store_migration *m,
                             char *err, size_t size)
 {
     sqlite3_stmt *s = NULL;
-    bool ok = exec(st, "BEGIN IMMEDIATE") && exec(st, m->sql) &&
+    bool ok = store_exec(st, "BEGIN IMMEDIATE") && store_exec(st, m->sql) &&
               sqlite3_prepare_v2(st->db, "INSERT INTO schema_version (version, applied_at) "
                                  "VALUES (?1, strftime('%s', 'now'))", -1, &s, NULL) == SQLITE_OK;
     if (ok) {
@@ -286,24 +269,24 @@ static bool apply_migration(struct store *st, const struct store_migration *m,
         ok = sqlite3_step(s) == SQLITE_DONE;
     }
     sqlite3_finalize(s);
-    if (ok && exec(st, "COMMIT"))
+    if (ok && store_exec(st, "COMMIT"))
         return true;
     snprintf(err, size, "migration %d (%s) failed: %s", m->version, m->what,
              sqlite3_errmsg(st->db));
-    rollback(st);
+    store_rollback(st);
     return false;
 }
 
 static bool migrate(struct store *st, const char *path, char *err, size_t size)
 {
-    if (!exec(st, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, "
+    if (!store_exec(st, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, "
                   "applied_at INTEGER NOT NULL)")) {
-        fail(st, err, size, "cannot create schema_version");
+        store_fail(st, err, size, "cannot create schema_version");
         return false;
     }
     st->version = read_version(st);
     if (st->version < 0) {
-        fail(st, err, size, "cannot read schema_version");
+        store_fail(st, err, size, "cannot read schema_version");
         return false;
     }
     if (st->version > store_schema_latest()) {
@@ -333,11 +316,11 @@ static bool configure(struct store *st, char *err, size_t size)
         sqlite3_finalize(s);
     }
     if (!wal) {
-        fail(st, err, size, "cannot switch the database to WAL mode");
+        store_fail(st, err, size, "cannot switch the database to WAL mode");
         return false;
     }
-    if (!exec(st, "PRAGMA synchronous = FULL") || !exec(st, "PRAGMA foreign_keys = ON")) {
-        fail(st, err, size, "cannot set synchronous/foreign_keys");
+    if (!store_exec(st, "PRAGMA synchronous = FULL") || !store_exec(st, "PRAGMA foreign_keys = ON")) {
+        store_fail(st, err, size, "cannot set synchronous/foreign_keys");
         return false;
     }
     return true;
@@ -348,7 +331,7 @@ static bool prepare_all(struct store *st, char *err, size_t size)
     for (int i = 0; i < ST_COUNT; i++) {
         if (sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
                                &st->stmt[i], NULL) != SQLITE_OK) {
-            fail(st, err, size, "cannot prepare a statement");
+            store_fail(st, err, size, "cannot prepare a statement");
             return false;
         }
     }
@@ -404,13 +387,13 @@ int store_schema_latest(void)
 static enum store_rc check_idempotency(struct store *st, const struct store_new_message *m,
                                        int64_t *id, char *err, size_t size)
 {
-    sqlite3_stmt *s = stmt(st, ST_FIND_IDEM);
+    sqlite3_stmt *s = store_stmt(st, ST_FIND_IDEM);
     sqlite3_bind_text(s, 1, m->idempotency_key, -1, SQLITE_STATIC);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_DONE)
         return STORE_NOT_FOUND;
     if (rc != SQLITE_ROW)
-        return fail(st, err, size, "cannot look up the idempotency key");
+        return store_fail(st, err, size, "cannot look up the idempotency key");
     *id = sqlite3_column_int64(s, 0);
     bool same = strcmp((const char *)sqlite3_column_text(s, 1), m->to) == 0 &&
                 strcmp((const char *)sqlite3_column_text(s, 2), m->body) == 0 &&
@@ -425,21 +408,21 @@ static enum store_rc check_idempotency(struct store *st, const struct store_new_
 static enum store_rc insert_message(struct store *st, const struct store_new_message *m,
                                     int64_t now, int64_t *id, char *err, size_t size)
 {
-    sqlite3_stmt *s = stmt(st, ST_INSERT_MSG);
+    sqlite3_stmt *s = store_stmt(st, ST_INSERT_MSG);
     sqlite3_bind_text(s, 1, m->to, -1, SQLITE_STATIC);
-    bind_text_or_null(s, 2, m->from);
+    store_bind_text_or_null(s, 2, m->from);
     sqlite3_bind_text(s, 3, m->body, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 4, m->encoding, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 5, m->segments);
-    bind_text_or_null(s, 6, m->route);
+    store_bind_text_or_null(s, 6, m->route);
     sqlite3_bind_int64(s, 7, now);
     sqlite3_bind_int64(s, 8, m->expires_at);
-    bind_text_or_null(s, 9, m->idempotency_key);
+    store_bind_text_or_null(s, 9, m->idempotency_key);
     sqlite3_bind_text(s, 10, m->source, -1, SQLITE_STATIC);
-    bind_text_or_null(s, 11, m->dlr_url);
+    store_bind_text_or_null(s, 11, m->dlr_url);
     sqlite3_bind_int(s, 12, m->dlr_mask);
     if (sqlite3_step(s) != SQLITE_DONE)
-        return fail(st, err, size, "cannot insert the message");
+        return store_fail(st, err, size, "cannot insert the message");
     *id = sqlite3_last_insert_rowid(st->db);
     return STORE_OK;
 }
@@ -462,29 +445,29 @@ static enum store_rc enqueue_batch_statements(struct store *st, const struct sto
                                               struct store_enqueue_result *res,
                                               char *err, size_t err_size)
 {
-    if (!exec(st, "BEGIN IMMEDIATE"))
-        return fail(st, err, err_size, "cannot start a transaction");
+    if (!store_exec(st, "BEGIN IMMEDIATE"))
+        return store_fail(st, err, err_size, "cannot start a transaction");
     for (size_t i = 0; i < n; i++) {
         if (enqueue_one(st, &msgs[i], now, &res[i]) == STORE_ERROR) {
             snprintf(err, err_size, "%s", res[i].error);
-            rollback(st);
+            store_rollback(st);
             return STORE_ERROR;
         }
     }
-    if (exec(st, "COMMIT"))
+    if (store_exec(st, "COMMIT"))
         return STORE_OK;
-    fail(st, err, err_size, "cannot commit the messages");
-    rollback(st);
+    store_fail(st, err, err_size, "cannot commit the messages");
+    store_rollback(st);
     return STORE_ERROR;
 }
 
 static enum store_rc expire_due_statements(struct store *st, int64_t now, int64_t *n,
                                            char *err, size_t err_size)
 {
-    sqlite3_stmt *s = stmt(st, ST_EXPIRE);
+    sqlite3_stmt *s = store_stmt(st, ST_EXPIRE);
     sqlite3_bind_int64(s, 1, now);
     if (sqlite3_step(s) != SQLITE_DONE)
-        return fail(st, err, err_size, "cannot expire messages");
+        return store_fail(st, err, err_size, "cannot expire messages");
     *n = sqlite3_changes(st->db);
     return STORE_OK;
 }
@@ -493,11 +476,11 @@ static enum store_rc claim_due_statements(struct store *st, int64_t now, int64_t
                               size_t *n, char *err, size_t err_size)
 {
     *n = 0;
-    if (!exec(st, "BEGIN IMMEDIATE"))
-        return fail(st, err, err_size, "cannot start a transaction");
+    if (!store_exec(st, "BEGIN IMMEDIATE"))
+        return store_fail(st, err, err_size, "cannot start a transaction");
     int64_t expired;
     bool ok = expire_due_statements(st, now, &expired, err, err_size) == STORE_OK;
-    sqlite3_stmt *s = stmt(st, ST_SELECT_DUE);
+    sqlite3_stmt *s = store_stmt(st, ST_SELECT_DUE);
     sqlite3_bind_int64(s, 1, now);
     sqlite3_bind_int64(s, 2, (sqlite3_int64)max);
     int rc = SQLITE_DONE;
@@ -505,15 +488,15 @@ static enum store_rc claim_due_statements(struct store *st, int64_t now, int64_t
         ids[(*n)++] = sqlite3_column_int64(s, 0);
     ok = ok && rc == SQLITE_DONE;
     for (size_t i = 0; ok && i < *n; i++) {
-        sqlite3_stmt *u = stmt(st, ST_MARK_SENDING);
+        sqlite3_stmt *u = store_stmt(st, ST_MARK_SENDING);
         sqlite3_bind_int64(u, 1, ids[i]);
         sqlite3_bind_int64(u, 2, now);
         ok = sqlite3_step(u) == SQLITE_DONE;
     }
-    if (ok && exec(st, "COMMIT"))
+    if (ok && store_exec(st, "COMMIT"))
         return STORE_OK;
-    fail(st, err, err_size, "cannot claim due messages");
-    rollback(st);
+    store_fail(st, err, err_size, "cannot claim due messages");
+    store_rollback(st);
     *n = 0;
     return STORE_ERROR;
 }
@@ -521,13 +504,13 @@ static enum store_rc claim_due_statements(struct store *st, int64_t now, int64_t
 static bool upsert_part(struct store *st, int64_t msg_id, const struct store_part_update *u,
                         int64_t now)
 {
-    sqlite3_stmt *s = stmt(st, ST_UPSERT_PART);
+    sqlite3_stmt *s = store_stmt(st, ST_UPSERT_PART);
     bool final = u->state == PART_DELIVERED || u->state == PART_UNDELIVERED ||
                  u->state == PART_FAILED;
     sqlite3_bind_int64(s, 1, msg_id);
     sqlite3_bind_int(s, 2, u->index);
-    bind_text_or_null(s, 3, u->route);
-    bind_text_or_null(s, 4, u->ref);
+    store_bind_text_or_null(s, 3, u->route);
+    store_bind_text_or_null(s, 4, u->ref);
     sqlite3_bind_text(s, 5, store_part_state_name(u->state), -1, SQLITE_STATIC);
     if (u->state == PART_SUBMITTED)
         sqlite3_bind_int64(s, 6, now);
@@ -535,7 +518,7 @@ static bool upsert_part(struct store *st, int64_t msg_id, const struct store_par
         sqlite3_bind_text(s, 7, u->receipt, -1, SQLITE_STATIC);
     else if (u->state == PART_DELIVERED || u->state == PART_UNDELIVERED)
         sqlite3_bind_text(s, 7, store_part_state_name(u->state), -1, SQLITE_STATIC);
-    bind_text_or_null(s, 8, u->error);
+    store_bind_text_or_null(s, 8, u->error);
     if (final)
         sqlite3_bind_int64(s, 9, now);
     return sqlite3_step(s) == SQLITE_DONE;
@@ -547,17 +530,17 @@ static bool rederive(struct store *st, int64_t msg_id, enum msg_state current,
 {
     enum part_state states[256];
     size_t n = 0;
-    sqlite3_stmt *s = stmt(st, ST_PART_STATES);
+    sqlite3_stmt *s = store_stmt(st, ST_PART_STATES);
     sqlite3_bind_int64(s, 1, msg_id);
     while (sqlite3_step(s) == SQLITE_ROW && n < sizeof states / sizeof states[0])
-        states[n++] = part_state_parse((const char *)sqlite3_column_text(s, 0));
+        states[n++] = store_part_state_parse((const char *)sqlite3_column_text(s, 0));
     enum msg_state next = store_derive_state(states, n, current);
-    sqlite3_stmt *u = stmt(st, ST_SET_MSG_STATE);
+    sqlite3_stmt *u = store_stmt(st, ST_SET_MSG_STATE);
     sqlite3_bind_int64(u, 1, msg_id);
     sqlite3_bind_text(u, 2, store_msg_state_name(next), -1, SQLITE_STATIC);
     sqlite3_bind_int64(u, 3, now);
     sqlite3_bind_int(u, 4, next != MSG_QUEUED && next != MSG_SENDING && next != MSG_FAILED);
-    bind_text_or_null(u, 5, error);
+    store_bind_text_or_null(u, 5, error);
     return sqlite3_step(u) == SQLITE_DONE;
 }
 
@@ -565,22 +548,22 @@ static enum store_rc record_part_statements(struct store *st, int64_t msg_id,
                                 const struct store_part_update *u, int64_t now,
                                 char *err, size_t err_size)
 {
-    if (!exec(st, "BEGIN IMMEDIATE"))
-        return fail(st, err, err_size, "cannot start a transaction");
-    sqlite3_stmt *s = stmt(st, ST_MSG_EXISTS);
+    if (!store_exec(st, "BEGIN IMMEDIATE"))
+        return store_fail(st, err, err_size, "cannot start a transaction");
+    sqlite3_stmt *s = store_stmt(st, ST_MSG_EXISTS);
     sqlite3_bind_int64(s, 1, msg_id);
     if (sqlite3_step(s) != SQLITE_ROW) {
-        rollback(st);
+        store_rollback(st);
         snprintf(err, err_size, "no message with id %lld", (long long)msg_id);
         return STORE_NOT_FOUND;
     }
     enum msg_state current = MSG_QUEUED;
     store_msg_state_parse((const char *)sqlite3_column_text(s, 0), &current);
     if (upsert_part(st, msg_id, u, now) && rederive(st, msg_id, current, u->error, now) &&
-        exec(st, "COMMIT"))
+        store_exec(st, "COMMIT"))
         return STORE_OK;
-    fail(st, err, err_size, "cannot record the part");
-    rollback(st);
+    store_fail(st, err, err_size, "cannot record the part");
+    store_rollback(st);
     return STORE_ERROR;
 }
 
@@ -590,31 +573,31 @@ static struct store_message *row_to_message(sqlite3_stmt *s)
     if (!m)
         abort();
     m->id = sqlite3_column_int64(s, 0);
-    m->to = column_dup(s, 1);
-    m->from = column_dup(s, 2);
-    m->body = column_dup(s, 3);
-    m->encoding = column_dup(s, 4);
+    m->to = store_column_dup(s, 1);
+    m->from = store_column_dup(s, 2);
+    m->body = store_column_dup(s, 3);
+    m->encoding = store_column_dup(s, 4);
     m->segments = sqlite3_column_int(s, 5);
-    m->route = column_dup(s, 6);
+    m->route = store_column_dup(s, 6);
     store_msg_state_parse((const char *)sqlite3_column_text(s, 7), &m->state);
     m->attempts = sqlite3_column_int(s, 8);
-    m->source = column_dup(s, 9);
-    m->last_error = column_dup(s, 10);
-    m->campaign = column_dup(s, 11);
+    m->source = store_column_dup(s, 9);
+    m->last_error = store_column_dup(s, 10);
+    m->campaign = store_column_dup(s, 11);
     m->step = sqlite3_column_int(s, 12);
     m->created_at = sqlite3_column_int64(s, 13);
     m->updated_at = sqlite3_column_int64(s, 14);
     m->sent_at = sqlite3_column_int64(s, 15);
     m->expires_at = sqlite3_column_int64(s, 16);
-    m->route_forced = column_dup(s, 17);
-    m->dlr_url = column_dup(s, 18);
+    m->route_forced = store_column_dup(s, 17);
+    m->dlr_url = store_column_dup(s, 18);
     m->dlr_mask = sqlite3_column_int(s, 19);
     return m;
 }
 
 static bool read_parts(struct store *st, struct store_message *m)
 {
-    sqlite3_stmt *s = stmt(st, ST_GET_PARTS);
+    sqlite3_stmt *s = store_stmt(st, ST_GET_PARTS);
     sqlite3_bind_int64(s, 1, m->id);
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -624,9 +607,9 @@ static bool read_parts(struct store *st, struct store_message *m)
         m->parts = grown;
         struct store_part *p = &m->parts[m->n_parts++];
         p->index = sqlite3_column_int(s, 0);
-        p->state = part_state_parse((const char *)sqlite3_column_text(s, 1));
-        p->ref = column_dup(s, 2);
-        p->receipt = column_dup(s, sqlite3_column_type(s, 3) != SQLITE_NULL ? 3 : 4);
+        p->state = store_part_state_parse((const char *)sqlite3_column_text(s, 1));
+        p->ref = store_column_dup(s, 2);
+        p->receipt = store_column_dup(s, sqlite3_column_type(s, 3) != SQLITE_NULL ? 3 : 4);
         p->submitted_at = sqlite3_column_int64(s, 5);
         p->done_at = sqlite3_column_int64(s, 6);
     }
@@ -637,7 +620,7 @@ static enum store_rc message_get_statements(struct store *st, int64_t id, struct
                                 char *err, size_t err_size)
 {
     *out = NULL;
-    sqlite3_stmt *s = stmt(st, ST_GET_MSG);
+    sqlite3_stmt *s = store_stmt(st, ST_GET_MSG);
     sqlite3_bind_int64(s, 1, id);
     int rc = sqlite3_step(s);
     if (rc == SQLITE_DONE) {
@@ -645,11 +628,11 @@ static enum store_rc message_get_statements(struct store *st, int64_t id, struct
         return STORE_NOT_FOUND;
     }
     if (rc != SQLITE_ROW)
-        return fail(st, err, err_size, "cannot read the message");
+        return store_fail(st, err, err_size, "cannot read the message");
     struct store_message *m = row_to_message(s);
     if (!read_parts(st, m)) {
         store_message_free(m);
-        return fail(st, err, err_size, "cannot read the message's parts");
+        return store_fail(st, err, err_size, "cannot read the message's parts");
     }
     *out = m;
     return STORE_OK;
@@ -681,10 +664,10 @@ static enum store_rc messages_list_statements(struct store *st, const struct sto
                                   void (*fn)(const struct store_message *m, void *arg), void *arg,
                                   char *err, size_t err_size)
 {
-    sqlite3_stmt *s = stmt(st, ST_LIST_MSGS);
+    sqlite3_stmt *s = store_stmt(st, ST_LIST_MSGS);
     if (f->has_state)
         sqlite3_bind_text(s, 1, store_msg_state_name(f->state), -1, SQLITE_STATIC);
-    bind_text_or_null(s, 2, f->to);
+    store_bind_text_or_null(s, 2, f->to);
     sqlite3_bind_int(s, 3, f->limit > 0 ? f->limit : 100);
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
@@ -693,7 +676,7 @@ static enum store_rc messages_list_statements(struct store *st, const struct sto
         store_message_free(m);
     }
     if (rc != SQLITE_DONE)
-        return fail(st, err, err_size, "cannot list messages");
+        return store_fail(st, err, err_size, "cannot list messages");
     return STORE_OK;
 }
 
@@ -701,7 +684,7 @@ static enum store_rc count_by_state_statements(struct store *st, int64_t counts[
                                    char *err, size_t err_size)
 {
     memset(counts, 0, sizeof(int64_t) * MSG_STATE_COUNT);
-    sqlite3_stmt *s = stmt(st, ST_COUNT_STATES);
+    sqlite3_stmt *s = store_stmt(st, ST_COUNT_STATES);
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         enum msg_state state;
@@ -709,7 +692,7 @@ static enum store_rc count_by_state_statements(struct store *st, int64_t counts[
             counts[state] = sqlite3_column_int64(s, 1);
     }
     if (rc != SQLITE_DONE)
-        return fail(st, err, err_size, "cannot count messages");
+        return store_fail(st, err, err_size, "cannot count messages");
     return STORE_OK;
 }
 
@@ -718,7 +701,7 @@ enum store_rc store_enqueue(struct store *st, const struct store_new_message *m,
 {
     struct store_enqueue_result r;
     enum store_rc rc = enqueue_batch_statements(st, m, 1, now, &r, err, err_size);
-    release(st);
+    store_release(st);
     if (rc != STORE_OK)
         return rc;
     *id = r.id;
@@ -732,14 +715,14 @@ enum store_rc store_enqueue_batch(struct store *st, const struct store_new_messa
                                   char *err, size_t err_size)
 {
     enum store_rc rc = enqueue_batch_statements(st, msgs, n, now, res, err, err_size);
-    release(st);
+    store_release(st);
     return rc;
 }
 
 enum store_rc store_optout_find(struct store *st, const char *recipient, char *kw,
                                 size_t kw_size, int64_t *at, char *err, size_t err_size)
 {
-    sqlite3_stmt *s = stmt(st, ST_OPTOUT_FIND);
+    sqlite3_stmt *s = store_stmt(st, ST_OPTOUT_FIND);
     sqlite3_bind_text(s, 1, recipient, -1, SQLITE_STATIC);
     int rc = sqlite3_step(s);
     enum store_rc out = STORE_NOT_FOUND;
@@ -748,9 +731,9 @@ enum store_rc store_optout_find(struct store *st, const char *recipient, char *k
         *at = sqlite3_column_int64(s, 1);
         out = STORE_OK;
     } else if (rc != SQLITE_DONE) {
-        out = fail(st, err, err_size, "cannot read the opt-outs");
+        out = store_fail(st, err, err_size, "cannot read the opt-outs");
     }
-    release(st);
+    store_release(st);
     return out;
 }
 
@@ -758,7 +741,7 @@ enum store_rc store_claim_due(struct store *st, int64_t now, int64_t *ids, size_
                               size_t *n, char *err, size_t err_size)
 {
     enum store_rc rc = claim_due_statements(st, now, ids, max, n, err, err_size);
-    release(st);
+    store_release(st);
     return rc;
 }
 
@@ -767,7 +750,7 @@ enum store_rc store_record_part(struct store *st, int64_t msg_id,
                                 char *err, size_t err_size)
 {
     enum store_rc rc = record_part_statements(st, msg_id, u, now, err, err_size);
-    release(st);
+    store_release(st);
     return rc;
 }
 
@@ -775,7 +758,7 @@ enum store_rc store_message_get(struct store *st, int64_t id, struct store_messa
                                 char *err, size_t err_size)
 {
     enum store_rc rc = message_get_statements(st, id, out, err, err_size);
-    release(st);
+    store_release(st);
     return rc;
 }
 
@@ -784,7 +767,7 @@ enum store_rc store_messages_list(struct store *st, const struct store_filter *f
                                   char *err, size_t err_size)
 {
     enum store_rc rc = messages_list_statements(st, f, fn, arg, err, err_size);
-    release(st);
+    store_release(st);
     return rc;
 }
 
@@ -792,7 +775,7 @@ enum store_rc store_count_by_state(struct store *st, int64_t counts[MSG_STATE_CO
                                    char *err, size_t err_size)
 {
     enum store_rc rc = count_by_state_statements(st, counts, err, err_size);
-    release(st);
+    store_release(st);
     return rc;
 }
 
@@ -800,34 +783,34 @@ enum store_rc store_expire_due(struct store *st, int64_t now, int64_t *n,
                                char *err, size_t err_size)
 {
     enum store_rc rc = expire_due_statements(st, now, n, err, err_size);
-    release(st);
+    store_release(st);
     return rc;
 }
 
 enum store_rc store_clock_write(struct store *st, const struct store_clock *c,
                                 char *err, size_t err_size)
 {
-    sqlite3_stmt *s = stmt(st, ST_CLOCK_WRITE);
+    sqlite3_stmt *s = store_stmt(st, ST_CLOCK_WRITE);
     sqlite3_bind_int64(s, 1, c->virtual_ms);
     sqlite3_bind_double(s, 2, c->scale);
     sqlite3_bind_int64(s, 3, c->wall_ms);
     enum store_rc rc = sqlite3_step(s) == SQLITE_DONE ? STORE_OK
-                                                      : fail(st, err, err_size, "cannot write the clock");
-    release(st);
+                                                      : store_fail(st, err, err_size, "cannot write the clock");
+    store_release(st);
     return rc;
 }
 
 enum store_rc store_clock_clear(struct store *st, char *err, size_t err_size)
 {
-    enum store_rc rc = sqlite3_step(stmt(st, ST_CLOCK_CLEAR)) == SQLITE_DONE
-                           ? STORE_OK : fail(st, err, err_size, "cannot clear the clock");
-    release(st);
+    enum store_rc rc = sqlite3_step(store_stmt(st, ST_CLOCK_CLEAR)) == SQLITE_DONE
+                           ? STORE_OK : store_fail(st, err, err_size, "cannot clear the clock");
+    store_release(st);
     return rc;
 }
 
 enum store_rc store_clock_read(struct store *st, struct store_clock *c, char *err, size_t err_size)
 {
-    sqlite3_stmt *s = stmt(st, ST_CLOCK_READ);
+    sqlite3_stmt *s = store_stmt(st, ST_CLOCK_READ);
     int step = sqlite3_step(s);
     enum store_rc rc = STORE_NOT_FOUND;
     if (step == SQLITE_ROW) {
@@ -836,9 +819,9 @@ enum store_rc store_clock_read(struct store *st, struct store_clock *c, char *er
         c->wall_ms = sqlite3_column_int64(s, 2);
         rc = STORE_OK;
     } else if (step != SQLITE_DONE) {
-        rc = fail(st, err, err_size, "cannot read the clock");
+        rc = store_fail(st, err, err_size, "cannot read the clock");
     }
-    release(st);
+    store_release(st);
     return rc;
 }
 
@@ -848,26 +831,26 @@ static enum store_rc plan_parts_statements(struct store *st, int64_t msg_id, int
                                            const char *route, int64_t now,
                                            char *err, size_t err_size)
 {
-    if (!exec(st, "BEGIN IMMEDIATE"))
-        return fail(st, err, err_size, "cannot start a transaction");
+    if (!store_exec(st, "BEGIN IMMEDIATE"))
+        return store_fail(st, err, err_size, "cannot start a transaction");
     bool ok = true;
     for (int i = 0; ok && i < n; i++) {
-        sqlite3_stmt *s = stmt(st, ST_PLAN_PART);
+        sqlite3_stmt *s = store_stmt(st, ST_PLAN_PART);
         sqlite3_bind_int64(s, 1, msg_id);
         sqlite3_bind_int(s, 2, i);
         sqlite3_bind_text(s, 3, route, -1, SQLITE_STATIC);
         ok = sqlite3_step(s) == SQLITE_DONE;
     }
-    sqlite3_stmt *u = stmt(st, ST_PLAN_MSG);
+    sqlite3_stmt *u = store_stmt(st, ST_PLAN_MSG);
     sqlite3_bind_int64(u, 1, msg_id);
     sqlite3_bind_text(u, 2, route, -1, SQLITE_STATIC);
     sqlite3_bind_int(u, 3, n);
     sqlite3_bind_int64(u, 4, now);
     ok = ok && sqlite3_step(u) == SQLITE_DONE;
-    if (ok && exec(st, "COMMIT"))
+    if (ok && store_exec(st, "COMMIT"))
         return STORE_OK;
-    fail(st, err, err_size, "cannot record the parts");
-    rollback(st);
+    store_fail(st, err, err_size, "cannot record the parts");
+    store_rollback(st);
     return STORE_ERROR;
 }
 
@@ -875,7 +858,7 @@ enum store_rc store_plan_parts(struct store *st, int64_t msg_id, int n, const ch
                                int64_t now, char *err, size_t err_size)
 {
     enum store_rc rc = plan_parts_statements(st, msg_id, n, route, now, err, err_size);
-    release(st);
+    store_release(st);
     return rc;
 }
 
@@ -884,7 +867,7 @@ static enum store_rc requeue_statements(struct store *st, int64_t msg_id, int64_
                                         int64_t now, enum msg_state *state_out,
                                         char *err, size_t err_size)
 {
-    sqlite3_stmt *s = stmt(st, ST_ATTEMPTS);
+    sqlite3_stmt *s = store_stmt(st, ST_ATTEMPTS);
     sqlite3_bind_int64(s, 1, msg_id);
     if (sqlite3_step(s) != SQLITE_ROW) {
         snprintf(err, err_size, "no message with id %lld", (long long)msg_id);
@@ -896,15 +879,15 @@ static enum store_rc requeue_statements(struct store *st, int64_t msg_id, int64_
     if (state == MSG_FAILED)
         snprintf(reason, sizeof reason, "gave up after %d attempts: %s", attempts,
                  error ? error : "temporary errors");
-    sqlite3_stmt *u = stmt(st, ST_REQUEUE);
+    sqlite3_stmt *u = store_stmt(st, ST_REQUEUE);
     sqlite3_bind_int64(u, 1, msg_id);
     sqlite3_bind_text(u, 2, store_msg_state_name(state), -1, SQLITE_STATIC);
     sqlite3_bind_int64(u, 3, next_at);
     sqlite3_bind_int(u, 4, attempts);
-    bind_text_or_null(u, 5, state == MSG_FAILED ? reason : error);
+    store_bind_text_or_null(u, 5, state == MSG_FAILED ? reason : error);
     sqlite3_bind_int64(u, 6, now);
     if (sqlite3_step(u) != SQLITE_DONE)
-        return fail(st, err, err_size, "cannot requeue the message");
+        return store_fail(st, err, err_size, "cannot requeue the message");
     if (state_out)
         *state_out = state;
     return STORE_OK;
@@ -916,7 +899,7 @@ enum store_rc store_requeue(struct store *st, int64_t msg_id, int64_t next_at, c
 {
     enum store_rc rc = requeue_statements(st, msg_id, next_at, error, count_attempt,
                                           max_attempts, now, state_out, err, err_size);
-    release(st);
+    store_release(st);
     return rc;
 }
 
@@ -924,10 +907,10 @@ enum store_rc store_find_part(struct store *st, const char *route, const char *r
                               const char *recipient, int64_t since, int64_t *msg_id, int *index,
                               char *err, size_t err_size)
 {
-    sqlite3_stmt *s = stmt(st, ST_FIND_PART);
+    sqlite3_stmt *s = store_stmt(st, ST_FIND_PART);
     sqlite3_bind_text(s, 1, route, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, ref, -1, SQLITE_STATIC);
-    bind_text_or_null(s, 3, recipient);
+    store_bind_text_or_null(s, 3, recipient);
     sqlite3_bind_int64(s, 4, since);
     int rc = sqlite3_step(s);
     enum store_rc out = STORE_NOT_FOUND;
@@ -936,178 +919,24 @@ enum store_rc store_find_part(struct store *st, const char *route, const char *r
         *index = sqlite3_column_int(s, 1);
         out = STORE_OK;
     } else if (rc != SQLITE_DONE) {
-        out = fail(st, err, err_size, "cannot look up the part");
+        out = store_fail(st, err, err_size, "cannot look up the part");
     } else {
         snprintf(err, err_size, "no part sent by %s with reference %s", route, ref);
     }
-    release(st);
+    store_release(st);
     return out;
-}
-
-/* --- inbound --------------------------------------------------------------- */
-
-static void bind_concat_key(sqlite3_stmt *s, const char *sender, unsigned ref, unsigned total)
-{
-    sqlite3_bind_text(s, 1, sender, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 2, (int)ref);
-    sqlite3_bind_int(s, 3, (int)total);
-}
-
-static bool insert_inbound(struct store *st, const char *sender, const char *recipient,
-                           const char *text, const char *route, int64_t at, bool complete,
-                           int64_t *id)
-{
-    sqlite3_stmt *s = stmt(st, ST_INB_INSERT);
-    sqlite3_bind_text(s, 1, sender, -1, SQLITE_STATIC);
-    bind_text_or_null(s, 2, recipient);
-    sqlite3_bind_text(s, 3, text, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 4, at);
-    bind_text_or_null(s, 5, route);
-    sqlite3_bind_int(s, 6, complete);
-    if (sqlite3_step(s) != SQLITE_DONE)
-        return false;
-    *id = sqlite3_last_insert_rowid(st->db);
-    return true;
-}
-
-/* Joins the stored parts in order; a missing part shows as " [...] ". */
-static bool assemble_parts(struct store *st, const char *sender, unsigned ref, unsigned total,
-                           char **text, char **route, int64_t *first_at)
-{
-    sqlite3_stmt *s = stmt(st, ST_INB_TEXTS);
-    bind_concat_key(s, sender, ref, total);
-    size_t len = 0;
-    char *out = calloc(1, 1);
-    unsigned expect = 1;
-    *first_at = 0;
-    while (out && sqlite3_step(s) == SQLITE_ROW) {
-        unsigned seq = (unsigned)sqlite3_column_int(s, 0);
-        const char *piece = (const char *)sqlite3_column_text(s, 1);
-        size_t add = strlen(piece) + (seq != expect ? 7 : 0);
-        char *grown = realloc(out, len + add + 1);
-        if (!grown)
-            abort();
-        out = grown;
-        len += (size_t)snprintf(out + len, add + 1, "%s%s", seq != expect ? " [...] " : "", piece);
-        expect = seq + 1;
-        if (!*route)
-            *route = column_dup(s, 2);
-        if (!*first_at)
-            *first_at = sqlite3_column_int64(s, 3);
-    }
-    *text = out;
-    return out != NULL;
-}
-
-static enum store_rc complete_concat(struct store *st, const char *sender, const char *recipient,
-                                     unsigned ref, unsigned total, bool complete, int64_t *id)
-{
-    char *text = NULL, *route = NULL;
-    int64_t first_at;
-    bool ok = assemble_parts(st, sender, ref, total, &text, &route, &first_at) &&
-              insert_inbound(st, sender, recipient, text, route, first_at, complete, id);
-    free(text);
-    free(route);
-    if (!ok)
-        return STORE_ERROR;
-    sqlite3_stmt *d = stmt(st, ST_INB_DROP);
-    bind_concat_key(d, sender, ref, total);
-    return sqlite3_step(d) == SQLITE_DONE ? STORE_OK : STORE_ERROR;
-}
-
-static enum store_rc add_part(struct store *st, const struct store_inbound_part *in, int64_t now,
-                              int64_t *id)
-{
-    sqlite3_stmt *s = stmt(st, ST_INB_PART);
-    bind_concat_key(s, in->sender, in->ref, in->total);
-    sqlite3_bind_int(s, 4, (int)in->seq);
-    sqlite3_bind_text(s, 5, in->text, -1, SQLITE_STATIC);
-    bind_text_or_null(s, 6, in->route);
-    sqlite3_bind_int64(s, 7, now);
-    if (sqlite3_step(s) != SQLITE_DONE)
-        return STORE_ERROR;
-    sqlite3_stmt *c = stmt(st, ST_INB_COUNT);
-    bind_concat_key(c, in->sender, in->ref, in->total);
-    if (sqlite3_step(c) != SQLITE_ROW)
-        return STORE_ERROR;
-    if ((unsigned)sqlite3_column_int(c, 0) < in->total)
-        return STORE_OK;
-    return complete_concat(st, in->sender, in->recipient, in->ref, in->total, true, id);
-}
-
-enum store_rc store_inbound_add(struct store *st, const struct store_inbound_part *in,
-                                int64_t now, int64_t *inbound_id, char *err, size_t err_size)
-{
-    *inbound_id = 0;
-    if (!exec(st, "BEGIN IMMEDIATE"))
-        return fail(st, err, err_size, "cannot start a transaction");
-    enum store_rc rc;
-    if (in->concat && in->total > 1)
-        rc = add_part(st, in, now, inbound_id);
-    else
-        rc = insert_inbound(st, in->sender, in->recipient, in->text, in->route, now, true,
-                            inbound_id) ? STORE_OK : STORE_ERROR;
-    if (rc == STORE_OK && exec(st, "COMMIT")) {
-        release(st);
-        return STORE_OK;
-    }
-    fail(st, err, err_size, "cannot store the received message");
-    rollback(st);
-    release(st);
-    return STORE_ERROR;
-}
-
-struct stale_key {
-    char *sender;
-    unsigned ref, total;
-};
-
-enum store_rc store_inbound_expire(struct store *st, int64_t before, int64_t now, int *n,
-                                   int64_t *ids, char *err, size_t err_size)
-{
-    (void)now;
-    struct stale_key keys[STORE_INBOUND_EXPIRE_MAX];
-    int found = 0;
-    *n = 0;
-    sqlite3_stmt *s = stmt(st, ST_INB_STALE);
-    sqlite3_bind_int64(s, 1, before);
-    while (found < STORE_INBOUND_EXPIRE_MAX && sqlite3_step(s) == SQLITE_ROW) {
-        keys[found].sender = column_dup(s, 0);
-        keys[found].ref = (unsigned)sqlite3_column_int(s, 1);
-        keys[found].total = (unsigned)sqlite3_column_int(s, 2);
-        found++;
-    }
-    sqlite3_reset(s);
-    enum store_rc rc = STORE_OK;
-    for (int i = 0; i < found; i++) {
-        int64_t id;
-        bool ok = rc == STORE_OK && exec(st, "BEGIN IMMEDIATE") &&
-                  complete_concat(st, keys[i].sender, NULL, keys[i].ref, keys[i].total, false,
-                                  &id) == STORE_OK && exec(st, "COMMIT");
-        if (ok) {
-            if (ids)
-                ids[*n] = id;
-            (*n)++;
-        } else if (rc == STORE_OK) {
-            rc = fail(st, err, err_size, "cannot deliver an incomplete message");
-            rollback(st);
-        }
-        free(keys[i].sender);
-    }
-    release(st);
-    return rc;
 }
 
 enum store_rc store_recover(struct store *st, int64_t now, int64_t *n, char *err, size_t err_size)
 {
-    sqlite3_stmt *s = stmt(st, ST_RECOVER);
+    sqlite3_stmt *s = store_stmt(st, ST_RECOVER);
     sqlite3_bind_int64(s, 1, now);
     enum store_rc rc = STORE_OK;
     if (sqlite3_step(s) != SQLITE_DONE)
-        rc = fail(st, err, err_size, "cannot requeue interrupted messages");
+        rc = store_fail(st, err, err_size, "cannot requeue interrupted messages");
     else
         *n = sqlite3_changes(st->db);
-    release(st);
+    store_release(st);
     return rc;
 }
 
@@ -1115,15 +944,15 @@ enum store_rc store_recover(struct store *st, int64_t now, int64_t *n, char *err
 
 static bool put_status(struct store *st, const struct store_driver_status *r, int64_t now)
 {
-    sqlite3_stmt *s = stmt(st, ST_STATUS_PUT);
+    sqlite3_stmt *s = store_stmt(st, ST_STATUS_PUT);
     sqlite3_bind_text(s, 1, r->name, -1, SQLITE_STATIC);
     sqlite3_bind_text(s, 2, r->kind, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 3, r->up);
     sqlite3_bind_text(s, 4, r->state ? r->state : "", -1, SQLITE_STATIC);
     if (r->signal_dbm)
         sqlite3_bind_int(s, 5, r->signal_dbm);
-    bind_text_or_null(s, 6, r->registration);
-    bind_text_or_null(s, 7, r->operator_name && *r->operator_name ? r->operator_name : NULL);
+    store_bind_text_or_null(s, 6, r->registration);
+    store_bind_text_or_null(s, 7, r->operator_name && *r->operator_name ? r->operator_name : NULL);
     sqlite3_bind_int(s, 8, r->in_flight);
     sqlite3_bind_int64(s, 9, now);
     return sqlite3_step(s) == SQLITE_DONE;
@@ -1132,16 +961,16 @@ static bool put_status(struct store *st, const struct store_driver_status *r, in
 enum store_rc store_driver_status_write(struct store *st, const struct store_driver_status *rows,
                                         size_t n, int64_t wall_now, char *err, size_t err_size)
 {
-    bool ok = exec(st, "BEGIN IMMEDIATE") && sqlite3_step(stmt(st, ST_STATUS_CLEAR)) == SQLITE_DONE;
+    bool ok = store_exec(st, "BEGIN IMMEDIATE") && sqlite3_step(store_stmt(st, ST_STATUS_CLEAR)) == SQLITE_DONE;
     for (size_t i = 0; ok && i < n; i++)
         ok = put_status(st, &rows[i], wall_now);
-    ok = ok && exec(st, "COMMIT");
+    ok = ok && store_exec(st, "COMMIT");
     enum store_rc rc = STORE_OK;
     if (!ok) {
-        rc = fail(st, err, err_size, "cannot write the driver status");
-        rollback(st);
+        rc = store_fail(st, err, err_size, "cannot write the driver status");
+        store_rollback(st);
     }
-    release(st);
+    store_release(st);
     return rc;
 }
 
@@ -1149,7 +978,7 @@ enum store_rc store_driver_status_list(struct store *st,
                                        void (*fn)(const struct store_driver_status *row, void *arg),
                                        void *arg, char *err, size_t err_size)
 {
-    sqlite3_stmt *s = stmt(st, ST_STATUS_LIST);
+    sqlite3_stmt *s = store_stmt(st, ST_STATUS_LIST);
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct store_driver_status r = {
@@ -1165,8 +994,8 @@ enum store_rc store_driver_status_list(struct store *st,
         };
         fn(&r, arg);
     }
-    enum store_rc out = rc == SQLITE_DONE ? STORE_OK : fail(st, err, err_size, "cannot read the driver status");
-    release(st);
+    enum store_rc out = rc == SQLITE_DONE ? STORE_OK : store_fail(st, err, err_size, "cannot read the driver status");
+    store_release(st);
     return out;
 }
 
@@ -1174,190 +1003,29 @@ enum store_rc store_part_counts(struct store *st, int64_t counts[PART_STATE_COUN
                                 int64_t *oldest_queued, char *err, size_t err_size)
 {
     memset(counts, 0, sizeof(int64_t) * PART_STATE_COUNT);
-    sqlite3_stmt *s = stmt(st, ST_PART_COUNTS);
+    sqlite3_stmt *s = store_stmt(st, ST_PART_COUNTS);
     int rc;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-        counts[part_state_parse((const char *)sqlite3_column_text(s, 0))] += sqlite3_column_int64(s, 1);
-    sqlite3_stmt *o = stmt(st, ST_OLDEST_QUEUED);
+        counts[store_part_state_parse((const char *)sqlite3_column_text(s, 0))] += sqlite3_column_int64(s, 1);
+    sqlite3_stmt *o = store_stmt(st, ST_OLDEST_QUEUED);
     bool ok = rc == SQLITE_DONE && sqlite3_step(o) == SQLITE_ROW;
     if (ok)
         *oldest_queued = sqlite3_column_int64(o, 0);
-    enum store_rc out = ok ? STORE_OK : fail(st, err, err_size, "cannot count parts");
-    release(st);
+    enum store_rc out = ok ? STORE_OK : store_fail(st, err, err_size, "cannot count parts");
+    store_release(st);
     return out;
 }
 
 enum store_rc store_suppress(struct store *st, int64_t msg_id, const char *why, int64_t now,
                              char *err, size_t err_size)
 {
-    sqlite3_stmt *s = stmt(st, ST_SUPPRESS);
+    sqlite3_stmt *s = store_stmt(st, ST_SUPPRESS);
     sqlite3_bind_int64(s, 1, msg_id);
     sqlite3_bind_text(s, 2, why, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 3, now);
     enum store_rc rc = sqlite3_step(s) == SQLITE_DONE ? STORE_OK
-                                                      : fail(st, err, err_size, "cannot suppress");
-    release(st);
+                                                      : store_fail(st, err, err_size, "cannot suppress");
+    store_release(st);
     return rc;
 }
 
-/* --- outbox ---------------------------------------------------------------- */
-
-enum store_rc store_outbox_add(struct store *st, const struct store_outbox_new *e, int64_t now,
-                               int64_t *id, char *err, size_t err_size)
-{
-    sqlite3_stmt *s = stmt(st, ST_OB_INSERT);
-    sqlite3_bind_text(s, 1, e->kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, e->method, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 3, e->url, -1, SQLITE_STATIC);
-    bind_text_or_null(s, 4, e->body);
-    sqlite3_bind_int64(s, 5, e->entity_id);
-    sqlite3_bind_int64(s, 6, now);
-    enum store_rc rc = STORE_OK;
-    if (sqlite3_step(s) != SQLITE_DONE)
-        rc = fail(st, err, err_size, "cannot add to the outbox");
-    else if (id)
-        *id = sqlite3_last_insert_rowid(st->db);
-    release(st);
-    return rc;
-}
-
-static bool read_due_rows(struct store *st, int64_t now, struct store_outbox_row *rows,
-                          size_t max, size_t *n)
-{
-    sqlite3_stmt *s = stmt(st, ST_OB_DUE);
-    sqlite3_bind_int64(s, 1, now);
-    sqlite3_bind_int64(s, 2, (sqlite3_int64)max);
-    int rc = SQLITE_DONE;
-    while (*n < max && (rc = sqlite3_step(s)) == SQLITE_ROW) {
-        struct store_outbox_row *r = &rows[(*n)++];
-        r->id = sqlite3_column_int64(s, 0);
-        r->kind = column_dup(s, 1);
-        r->method = column_dup(s, 2);
-        r->url = column_dup(s, 3);
-        r->body = column_dup(s, 4);
-        r->entity_id = sqlite3_column_int64(s, 5);
-        r->attempts = sqlite3_column_int(s, 6);
-        if (!r->kind || !r->method || !r->url)
-            abort();
-    }
-    return *n == max || rc == SQLITE_DONE;
-}
-
-static enum store_rc outbox_claim_statements(struct store *st, int64_t now,
-                                             struct store_outbox_row *rows, size_t max, size_t *n,
-                                             char *err, size_t err_size)
-{
-    /* A read first: an idle outbox costs no write transaction per tick. */
-    if (!read_due_rows(st, now, rows, max, n))
-        return fail(st, err, err_size, "cannot read the outbox");
-    sqlite3_reset(st->stmt[ST_OB_DUE]);
-    if (*n == 0)
-        return STORE_OK;
-    bool ok = exec(st, "BEGIN IMMEDIATE");
-    for (size_t i = 0; ok && i < *n; i++) {
-        sqlite3_stmt *u = stmt(st, ST_OB_MARK);
-        sqlite3_bind_int64(u, 1, rows[i].id);
-        sqlite3_bind_int64(u, 2, now);
-        ok = sqlite3_step(u) == SQLITE_DONE;
-    }
-    if (ok && exec(st, "COMMIT"))
-        return STORE_OK;
-    fail(st, err, err_size, "cannot claim outbox rows");
-    rollback(st);
-    for (size_t i = 0; i < *n; i++)
-        store_outbox_row_clear(&rows[i]);
-    *n = 0;
-    return STORE_ERROR;
-}
-
-enum store_rc store_outbox_claim(struct store *st, int64_t now, struct store_outbox_row *rows,
-                                 size_t max, size_t *n, char *err, size_t err_size)
-{
-    *n = 0;
-    enum store_rc rc = outbox_claim_statements(st, now, rows, max, n, err, err_size);
-    release(st);
-    return rc;
-}
-
-void store_outbox_row_clear(struct store_outbox_row *row)
-{
-    free(row->kind);
-    free(row->method);
-    free(row->url);
-    free(row->body);
-    memset(row, 0, sizeof *row);
-}
-
-enum store_rc store_outbox_done(struct store *st, int64_t id, char *err, size_t err_size)
-{
-    sqlite3_stmt *s = stmt(st, ST_OB_DELETE);
-    sqlite3_bind_int64(s, 1, id);
-    enum store_rc rc = sqlite3_step(s) == SQLITE_DONE
-                           ? STORE_OK : fail(st, err, err_size, "cannot remove an outbox row");
-    release(st);
-    return rc;
-}
-
-enum store_rc store_outbox_retry(struct store *st, int64_t id, int64_t next_at, bool give_up,
-                                 const char *error, int64_t now, char *err, size_t err_size)
-{
-    sqlite3_stmt *s = stmt(st, ST_OB_RETRY);
-    sqlite3_bind_int64(s, 1, id);
-    sqlite3_bind_int64(s, 2, next_at);
-    sqlite3_bind_int(s, 3, give_up);
-    bind_text_or_null(s, 4, error);
-    sqlite3_bind_int64(s, 5, now);
-    enum store_rc rc = sqlite3_step(s) == SQLITE_DONE
-                           ? STORE_OK : fail(st, err, err_size, "cannot reschedule an outbox row");
-    release(st);
-    return rc;
-}
-
-enum store_rc store_outbox_recover(struct store *st, int64_t now, int64_t *n,
-                                   char *err, size_t err_size)
-{
-    sqlite3_stmt *s = stmt(st, ST_OB_RECOVER);
-    sqlite3_bind_int64(s, 1, now);
-    enum store_rc rc = STORE_OK;
-    if (sqlite3_step(s) != SQLITE_DONE)
-        rc = fail(st, err, err_size, "cannot recover the outbox");
-    else
-        *n = sqlite3_changes(st->db);
-    release(st);
-    return rc;
-}
-
-enum store_rc store_inbound_get(struct store *st, int64_t id, struct store_inbound *out,
-                                char *err, size_t err_size)
-{
-    memset(out, 0, sizeof *out);
-    sqlite3_stmt *s = stmt(st, ST_INB_GET);
-    sqlite3_bind_int64(s, 1, id);
-    int rc = sqlite3_step(s);
-    enum store_rc out_rc = STORE_OK;
-    if (rc == SQLITE_ROW) {
-        out->id = sqlite3_column_int64(s, 0);
-        out->sender = column_dup(s, 1);
-        out->recipient = column_dup(s, 2);
-        out->text = column_dup(s, 3);
-        out->route = column_dup(s, 4);
-        out->received_at = sqlite3_column_int64(s, 5);
-        out->complete = sqlite3_column_int(s, 6) != 0;
-    } else if (rc == SQLITE_DONE) {
-        snprintf(err, err_size, "no inbound message with id %lld", (long long)id);
-        out_rc = STORE_NOT_FOUND;
-    } else {
-        out_rc = fail(st, err, err_size, "cannot read the inbound message");
-    }
-    release(st);
-    return out_rc;
-}
-
-void store_inbound_clear(struct store_inbound *in)
-{
-    free(in->sender);
-    free(in->recipient);
-    free(in->text);
-    free(in->route);
-    memset(in, 0, sizeof *in);
-}

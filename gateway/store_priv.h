@@ -1,0 +1,43 @@
+/*
+ * store_priv: what the files of the store share (store.c, store_inbound.c,
+ * store_outbox.c). Internal: nothing outside gateway/store*.c includes it.
+ * Every statement is prepared once at open time from the table in store.c.
+ */
+#ifndef HOMING_STORE_PRIV_H
+#define HOMING_STORE_PRIV_H
+
+#include <sqlite3.h>
+
+#include "gateway/store.h"
+
+enum stmt_id {
+    ST_FIND_IDEM, ST_INSERT_MSG, ST_EXPIRE, ST_SELECT_DUE, ST_MARK_SENDING,
+    ST_MSG_EXISTS, ST_UPSERT_PART, ST_PART_STATES, ST_SET_MSG_STATE,
+    ST_GET_MSG, ST_GET_PARTS, ST_LIST_MSGS, ST_COUNT_STATES,
+    ST_CLOCK_WRITE, ST_CLOCK_CLEAR, ST_CLOCK_READ,
+    ST_OPTOUT_FIND, ST_PART_COUNTS, ST_OLDEST_QUEUED, ST_STATUS_CLEAR, ST_STATUS_PUT, ST_STATUS_LIST,
+    ST_RECOVER, ST_SUPPRESS, ST_PLAN_PART, ST_PLAN_MSG, ST_REQUEUE, ST_ATTEMPTS, ST_FIND_PART,
+    ST_INB_PART, ST_INB_COUNT, ST_INB_TEXTS, ST_INB_DROP, ST_INB_INSERT, ST_INB_STALE,
+    ST_INB_GET, ST_OB_INSERT, ST_OB_DUE, ST_OB_MARK, ST_OB_DELETE, ST_OB_RETRY, ST_OB_RECOVER,
+    ST_COUNT
+};
+
+struct store {
+    sqlite3 *db;
+    int version;
+    sqlite3_stmt *stmt[ST_COUNT];
+};
+
+/* Writes "what: <sqlite's message>" into err; returns STORE_ERROR. */
+enum store_rc store_fail(struct store *st, char *err, size_t size, const char *what);
+bool store_exec(struct store *st, const char *sql);
+void store_rollback(struct store *st);
+/* The prepared statement `id`, reset and unbound. */
+sqlite3_stmt *store_stmt(struct store *st, enum stmt_id id);
+/* Resets every statement: call at the end of each public call (see store.c). */
+void store_release(struct store *st);
+void store_bind_text_or_null(sqlite3_stmt *s, int i, const char *v);
+char *store_column_dup(sqlite3_stmt *s, int i);
+enum part_state store_part_state_parse(const char *name);
+
+#endif
