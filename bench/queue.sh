@@ -19,7 +19,9 @@
 # Per line: requests/s and accepted/s (202 answers), CPU-seconds of the server
 # processes over the load (utime+stime from /proc/PID/stat, before and after;
 # Kannel = bearerbox + smsbox), peak RSS (VmHWM; Kannel = the sum of both),
-# latency. Nothing lost: homing's `messages` table must hold every 202 (and
+# latency, and "CPU wait": time the server's threads were runnable but waited
+# for a CPU (schedstat), i.e. how much other load on the machine held them
+# back (threads of Kannel that ended during the run are not counted). Nothing lost: homing's `messages` table must hold every 202 (and
 # at most CONNS more: requests in flight when wrk stops are committed but
 # their answers are not counted); for Kannel, smsc-sim must have received
 # every 202 once bearerbox has drained its queue.
@@ -119,6 +121,16 @@ cpu_ticks() {
     set -- $s
     echo $(( ${12} + ${13} ))
 }
+# Time the threads of a process spent runnable but waiting for a CPU, in ms
+# (field 2 of /proc/PID/task/*/schedstat): other load on the machine.
+wait_ms() {
+    cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $2 } END { printf "%d\n", s / 1e6 }'
+}
+# VmRSS split into anonymous memory and mapped files (shared libraries), on stderr.
+rss_detail() {
+    awk -v who="$1" '/^(VmHWM|VmRSS|RssAnon|RssFile):/ { a = a " " $1 $2 }
+        END { print "    " who ":" a " (kB)" }' "/proc/$2/status" >&2
+}
 hwm_kib() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
 
 # One line to smsc-sim's control socket.
@@ -146,23 +158,23 @@ run_wrk() {
 }
 
 rows=()
-# row NAME PATH CPU_TICKS HWM_KIB CHECK
+# row NAME PATH CPU_TICKS WAIT_MS HWM_KIB CHECK
 row() {
-    local name=$1 path=$2 ticks=$3 hwm=$4 check=$5
+    local name=$1 path=$2 ticks=$3 wait=$4 hwm=$5 check=$6
     rows+=("$(perl -e '
-        my ($name, $path, $req, $acc, $us, $ticks, $tick, $hwm, $p50, $p99, $check) = @ARGV;
+        my ($name, $path, $req, $acc, $us, $ticks, $tick, $wait, $hwm, $p50, $p99, $check) = @ARGV;
         my $s = $us / 1e6; my $cpu = $ticks / $tick;
-        printf "| %s | %s | %.0f | %.0f | %d | %.2f | %.3f | %.1f | %.1f | %.1f | %s |",
+        printf "| %s | %s | %.0f | %.0f | %d | %.2f | %.3f | %.1f | %.1f | %.1f | %.1f | %s |",
             $name, $path, $req / $s, $acc / $s, $acc, $cpu, $acc ? $cpu * 1000 / $acc : 0,
-            $hwm / 1024, $p50 / 1000, $p99 / 1000, $check;' \
-        "$name" "$path" "$W_requests" "$W_accepted" "$W_duration_us" "$ticks" "$TICK" "$hwm" \
+            $wait / 1000, $hwm / 1024, $p50 / 1000, $p99 / 1000, $check;' \
+        "$name" "$path" "$W_requests" "$W_accepted" "$W_duration_us" "$ticks" "$TICK" "$wait" "$hwm" \
         "$W_p50_us" "$W_p99_us" "$check")")
     echo "${rows[-1]}" >&2
 }
 
 # ---- homing ---------------------------------------------------------------
 homing_line() {
-    local which=$1 dir=$tmp/homing-$1 pid port t0 t1 hwm n check
+    local which=$1 dir=$tmp/homing-$1 pid port t0 t1 w0 w1 hwm n check
     mkdir -p "$dir"
     cat >"$dir/homing.conf" <<EOF
 # bench/queue.sh: no modem or bind; messages queue.
@@ -179,13 +191,16 @@ EOF
     [ -n "$port" ] || die "no http port in $dir/homing.log"
 
     t0=$(cpu_ticks "$pid")
+    w0=$(wait_ms "$pid")
     if [ "$which" = json ]; then
         run_wrk "http://127.0.0.1:$port" json "$TOKEN"
     else
         run_wrk "http://127.0.0.1:$port" kannel "$KUSER" "$KPASS"
     fi
     t1=$(cpu_ticks "$pid")
+    w1=$(wait_ms "$pid")
     hwm=$(hwm_kib "$pid")
+    rss_detail "homing $which" "$pid"
     stop_all
 
     n=$(sqlite3 "$dir/homing.db" 'SELECT count(*) FROM messages')
@@ -195,15 +210,15 @@ EOF
         check="LOST: $n in DB for $W_accepted accepted"
     fi
     if [ "$which" = json ]; then
-        row homing "POST /v1/messages" $((t1 - t0)) "$hwm" "$check"
+        row homing "POST /v1/messages" $((t1 - t0)) $((w1 - w0)) "$hwm" "$check"
     else
-        row homing "GET /cgi-bin/sendsms" $((t1 - t0)) "$hwm" "$check"
+        row homing "GET /cgi-bin/sendsms" $((t1 - t0)) $((w1 - w0)) "$hwm" "$check"
     fi
 }
 
 # ---- Kannel ---------------------------------------------------------------
 kannel_line() {
-    local dir=$tmp/kannel sim_port admin_port box_port http_port bb sb t0 t1 hwm i n check
+    local dir=$tmp/kannel sim_port admin_port box_port http_port bb sb t0 t1 w0 w1 hwm i n check
     mkdir -p "$dir"
     "$SIM" --listen 127.0.0.1:0 --port-file "$dir/sim.port" --control "$tmp/sim.ctl" \
         --system-id kannel --password kannelpw >"$dir/sim.out" 2>&1 &
@@ -269,9 +284,13 @@ EOF
     done
 
     t0=$(( $(cpu_ticks "$bb") + $(cpu_ticks "$sb") ))
+    w0=$(( $(wait_ms "$bb") + $(wait_ms "$sb") ))
     run_wrk "http://127.0.0.1:$http_port" kannel "$KUSER" "$KPASS"
     t1=$(( $(cpu_ticks "$bb") + $(cpu_ticks "$sb") ))
+    w1=$(( $(wait_ms "$bb") + $(wait_ms "$sb") ))
     hwm=$(( $(hwm_kib "$bb") + $(hwm_kib "$sb") ))
+    rss_detail bearerbox "$bb"
+    rss_detail smsbox "$sb"
     local at_end
     at_end=$(sim_accepted)
     # Let bearerbox drain its queue to the sink (at most 60 s).
@@ -288,7 +307,7 @@ EOF
     else
         check="LOST: $n at the sink for $W_accepted accepted"
     fi
-    row "Kannel 1.4.5" "GET /cgi-bin/sendsms" $((t1 - t0)) "$hwm" "$check"
+    row "Kannel 1.4.5" "GET /cgi-bin/sendsms" $((t1 - t0)) $((w1 - w0)) "$hwm" "$check"
 }
 
 # ---- homing send ----------------------------------------------------------
@@ -320,14 +339,14 @@ homing_line kannel
 if [ "$KANNEL" = 1 ]; then kannel_line; fi
 
 echo
-echo "| server | path | requests/s | accepted/s | accepted | CPU s | CPU s / 1000 msgs | peak RSS MiB | p50 ms | p99 ms | nothing lost |"
-echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+echo "| server | path | requests/s | accepted/s | accepted | CPU s | CPU s / 1000 msgs | CPU wait s | peak RSS MiB | p50 ms | p99 ms | nothing lost |"
+echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
 printf '%s\n' "${rows[@]}"
 
 if [ "$KANNEL" = 1 ]; then
     # homing's sendsms line against Kannel's: the same load on the same path.
     perl -e '
-        sub f { my @c = split /\s*\|\s*/, $_[0]; return @c[4, 7, 8]; }   # accepted/s, cpu/1000, rss
+        sub f { my @c = split /\s*\|\s*/, $_[0]; return @c[4, 7, 9]; }   # accepted/s, cpu/1000, rss
         my ($ha, $hc, $hr) = f($ARGV[0]); my ($ka, $kc, $kr) = f($ARGV[1]);
         printf "\nhoming / Kannel on /cgi-bin/sendsms: msgs/s x%.2f (target >= 2), " .
                "CPU per message x%.2f (target <= 0.5), peak RSS x%.2f (target <= 0.25)\n",
