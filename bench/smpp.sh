@@ -190,11 +190,26 @@ analyse() {
             $el > 0 ? ($n - 1) / $el : 0, $best;' "$1"
 }
 
+# msgs/s over each tenth of the submit log, in order (does the rate drift?).
+trend() {
+    perl -MTime::Local=timegm -e '
+        my @t;
+        while (<>) {
+            my ($y,$mo,$d,$h,$mi,$s,$ms) = /"time":"(\d+)-(\d+)-(\d+)T(\d+):(\d+):(\d+)\.(\d+)Z"/ or next;
+            push @t, timegm($s, $mi, $h, $d, $mo - 1, $y) + $ms / 1000;
+        }
+        @t = sort { $a <=> $b } @t;
+        my $k = int(@t / 10) or exit;
+        print join " ", map { my $el = $t[($_ + 1) * $k - 1] - $t[$_ * $k];
+                              $el > 0 ? sprintf("%.0f", ($k - 1) / $el) : "-" } 0 .. 9;' "$1"
+}
+
 # report WHO RUN M RECEIPTS END_TIME CPU_TICKS RSS_KB NOTE
 report() {
     local who=$1 run=$2 m=$3 receipts=$4 end=$5 ticks=$6 rss=$7 note=$8
     local count distinct first last rate best
     read -r count distinct first last rate best < <(analyse "$tmp/submits.jsonl")
+    echo "    $run: msgs/s per tenth of the messages: $(trend "$tmp/submits.jsonl")" >&2
     local check=ok
     if [ "$count" -ne "$distinct" ]; then
         check="DUPLICATED (count=$count distinct=$distinct)"
