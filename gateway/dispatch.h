@@ -17,8 +17,14 @@ struct store;
 struct conf;
 struct webhooks;
 
-/* `store` and `conf` are borrowed; see dispatch_set_conf() for reloads. */
-struct dispatch *dispatch_new(struct store *store, const struct conf *conf);
+struct loop;
+
+/*
+ * `store`, `conf` and `loop` are borrowed; see dispatch_set_conf() for
+ * reloads. Drivers' reports are committed together once per loop turn.
+ */
+struct dispatch *dispatch_new(struct store *store, const struct conf *conf, struct loop *loop);
+/* Commits the reports it still holds, then frees. */
 void dispatch_free(struct dispatch *d);
 void dispatch_set_conf(struct dispatch *d, const struct conf *conf);
 /* Receipts, part results and inbound messages are also reported there (borrowed; NULL: none). */

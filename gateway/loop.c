@@ -24,7 +24,12 @@ struct loop *loop_new(void)
     struct loop *loop = calloc(1, sizeof *loop);
     if (!loop)
         return NULL;
-    loop->base = event_base_new();
+    /* Coalesce epoll_ctl calls: a busy HTTP loop adds and drops fds all the time. */
+    struct event_config *cfg = event_config_new();
+    if (cfg)
+        event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+    loop->base = cfg ? event_base_new_with_config(cfg) : event_base_new();
+    event_config_free(cfg);
     if (!loop->base) {
         free(loop);
         return NULL;
@@ -78,6 +83,29 @@ struct loop_event *loop_timer_new(struct loop *loop, int64_t interval_ms, int re
         return NULL;
     }
     return t;
+}
+
+struct loop_event *loop_deferred_new(struct loop *loop, loop_fn *fn, void *arg)
+{
+    struct loop_event *t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    t->fn = fn;
+    t->arg = arg;
+    t->ev = event_new(loop->base, -1, 0, on_event, t);
+    if (!t->ev) {
+        loop_event_free(t);
+        return NULL;
+    }
+    return t;
+}
+
+void loop_event_arm(struct loop_event *t, int64_t delay_ms)
+{
+    if (!t || event_pending(t->ev, EV_TIMEOUT, NULL))
+        return;
+    struct timeval tv = { .tv_sec = delay_ms / 1000, .tv_usec = (delay_ms % 1000) * 1000 };
+    event_add(t->ev, &tv);
 }
 
 struct loop_event *loop_signal_new(struct loop *loop, int signo, loop_fn *fn, void *arg)

@@ -39,6 +39,11 @@ void loop_event_resume(struct loop_event *ev);
 /* Calls fn every `interval_ms` (repeat) or once after it. Free with loop_event_free(). */
 struct loop_event *loop_timer_new(struct loop *loop, int64_t interval_ms, int repeat,
                                   loop_fn *fn, void *arg);
+/* A timer that fires only when armed, once per arming: work deferred to the end of this loop turn. */
+struct loop_event *loop_deferred_new(struct loop *loop, loop_fn *fn, void *arg);
+/* Arms it to fire after `delay_ms` (0: once the current callbacks are done); no-op if armed. */
+void loop_event_arm(struct loop_event *ev, int64_t delay_ms);
+
 /* Calls fn when `signo` arrives (delivered on the loop, not in a signal handler). */
 struct loop_event *loop_signal_new(struct loop *loop, int signo, loop_fn *fn, void *arg);
 /* Accepts NULL. */

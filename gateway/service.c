@@ -155,7 +155,8 @@ static void on_tick(void *arg)
         log_info("messages expired count=%lld reason=validity", (long long)expired);
     dispatch_tick(svc->dispatch);
     publish_status(svc);
-    report_queue(svc);
+    if (dispatch_driver_count(svc->dispatch) == 0)
+        report_queue(svc); /* counting the table costs: only when nothing can send */
 }
 
 #define STOP_GRACE_MS 10000
@@ -242,7 +243,7 @@ static bool start_events(struct service *svc)
 /* Drivers report to the dispatcher; it must exist first and go last. */
 static void start_drivers(struct service *svc)
 {
-    svc->dispatch = dispatch_new(svc->store, svc->conf);
+    svc->dispatch = dispatch_new(svc->store, svc->conf, svc->loop);
     svc->webhooks = webhooks_new(svc->loop, svc->store, svc->conf);
     dispatch_set_webhooks(svc->dispatch, svc->webhooks);
     svc->n_modems = svc->conf->n_modems;

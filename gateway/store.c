@@ -39,8 +39,9 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_EXPIRE] = "UPDATE messages SET state = 'expired', updated_at = ?1, "
                   "last_error = 'validity passed before it could be sent' "
                   "WHERE state = 'queued' AND expires_at <= ?1",
+    /* Expiry is the tick's job (store_expire_due); a claim only skips the expired. */
     [ST_SELECT_DUE] = "SELECT id FROM messages WHERE state = 'queued' AND next_attempt_at <= ?1 "
-                      "ORDER BY next_attempt_at, id LIMIT ?2",
+                      "AND expires_at > ?1 ORDER BY next_attempt_at, id LIMIT ?2",
     [ST_MARK_SENDING] = "UPDATE messages SET state = 'sending', updated_at = ?2 WHERE id = ?1",
     [ST_MSG_EXISTS] = "SELECT state FROM messages WHERE id = ?1",
     [ST_UPSERT_PART] =
@@ -478,8 +479,7 @@ static enum store_rc claim_due_statements(struct store *st, int64_t now, int64_t
     *n = 0;
     if (!store_exec(st, "BEGIN IMMEDIATE"))
         return store_fail(st, err, err_size, "cannot start a transaction");
-    int64_t expired;
-    bool ok = expire_due_statements(st, now, &expired, err, err_size) == STORE_OK;
+    bool ok = true;
     sqlite3_stmt *s = store_stmt(st, ST_SELECT_DUE);
     sqlite3_bind_int64(s, 1, now);
     sqlite3_bind_int64(s, 2, (sqlite3_int64)max);
@@ -544,27 +544,36 @@ static bool rederive(struct store *st, int64_t msg_id, enum msg_state current,
     return sqlite3_step(u) == SQLITE_DONE;
 }
 
-static enum store_rc record_part_statements(struct store *st, int64_t msg_id,
-                                const struct store_part_update *u, int64_t now,
-                                char *err, size_t err_size)
+/* One part's update and its message's new state, inside the caller's transaction. */
+static enum store_rc record_part_rows(struct store *st, int64_t msg_id,
+                                      const struct store_part_update *u, int64_t now,
+                                      char *err, size_t err_size)
 {
-    if (!store_exec(st, "BEGIN IMMEDIATE"))
-        return store_fail(st, err, err_size, "cannot start a transaction");
     sqlite3_stmt *s = store_stmt(st, ST_MSG_EXISTS);
     sqlite3_bind_int64(s, 1, msg_id);
     if (sqlite3_step(s) != SQLITE_ROW) {
-        store_rollback(st);
         snprintf(err, err_size, "no message with id %lld", (long long)msg_id);
         return STORE_NOT_FOUND;
     }
     enum msg_state current = MSG_QUEUED;
     store_msg_state_parse((const char *)sqlite3_column_text(s, 0), &current);
-    if (upsert_part(st, msg_id, u, now) && rederive(st, msg_id, current, u->error, now) &&
-        store_exec(st, "COMMIT"))
+    if (upsert_part(st, msg_id, u, now) && rederive(st, msg_id, current, u->error, now))
         return STORE_OK;
-    store_fail(st, err, err_size, "cannot record the part");
-    store_rollback(st);
-    return STORE_ERROR;
+    return store_fail(st, err, err_size, "cannot record the part");
+}
+
+static enum store_rc record_part_statements(struct store *st, int64_t msg_id,
+                                            const struct store_part_update *u, int64_t now,
+                                            char *err, size_t err_size)
+{
+    if (!store_exec(st, "BEGIN IMMEDIATE"))
+        return store_fail(st, err, err_size, "cannot start a transaction");
+    enum store_rc rc = record_part_rows(st, msg_id, u, now, err, err_size);
+    if (rc == STORE_OK && !store_exec(st, "COMMIT"))
+        rc = store_fail(st, err, err_size, "cannot commit the part");
+    if (rc != STORE_OK)
+        store_rollback(st);
+    return rc;
 }
 
 static struct store_message *row_to_message(sqlite3_stmt *s)
@@ -827,12 +836,9 @@ enum store_rc store_clock_read(struct store *st, struct store_clock *c, char *er
 
 /* --- dispatch support ------------------------------------------------------ */
 
-static enum store_rc plan_parts_statements(struct store *st, int64_t msg_id, int n,
-                                           const char *route, int64_t now,
-                                           char *err, size_t err_size)
+static bool plan_parts_rows(struct store *st, int64_t msg_id, int n, const char *route,
+                            int64_t now)
 {
-    if (!store_exec(st, "BEGIN IMMEDIATE"))
-        return store_fail(st, err, err_size, "cannot start a transaction");
     bool ok = true;
     for (int i = 0; ok && i < n; i++) {
         sqlite3_stmt *s = store_stmt(st, ST_PLAN_PART);
@@ -846,12 +852,53 @@ static enum store_rc plan_parts_statements(struct store *st, int64_t msg_id, int
     sqlite3_bind_text(u, 2, route, -1, SQLITE_STATIC);
     sqlite3_bind_int(u, 3, n);
     sqlite3_bind_int64(u, 4, now);
-    ok = ok && sqlite3_step(u) == SQLITE_DONE;
-    if (ok && store_exec(st, "COMMIT"))
+    return ok && sqlite3_step(u) == SQLITE_DONE;
+}
+
+static enum store_rc plan_parts_statements(struct store *st, int64_t msg_id, int n,
+                                           const char *route, int64_t now,
+                                           char *err, size_t err_size)
+{
+    if (!store_exec(st, "BEGIN IMMEDIATE"))
+        return store_fail(st, err, err_size, "cannot start a transaction");
+    if (plan_parts_rows(st, msg_id, n, route, now) && store_exec(st, "COMMIT"))
         return STORE_OK;
     store_fail(st, err, err_size, "cannot record the parts");
     store_rollback(st);
     return STORE_ERROR;
+}
+
+/* Group commit of drivers' reports: see store_apply() in store.h. */
+static enum store_rc apply_statements(struct store *st, const struct store_update *u, size_t n,
+                                      int64_t now, char *err, size_t err_size)
+{
+    if (!store_exec(st, "BEGIN IMMEDIATE"))
+        return store_fail(st, err, err_size, "cannot start a transaction");
+    for (size_t i = 0; i < n; i++) {
+        enum store_rc rc = STORE_OK;
+        if (u[i].kind == STORE_UPDATE_PLAN)
+            rc = plan_parts_rows(st, u[i].msg_id, u[i].n_parts, u[i].route, now)
+                     ? STORE_OK : store_fail(st, err, err_size, "cannot record the parts");
+        else
+            rc = record_part_rows(st, u[i].msg_id, &u[i].part, now, err, err_size);
+        if (rc == STORE_ERROR) {
+            store_rollback(st);
+            return rc;
+        }
+    }
+    if (store_exec(st, "COMMIT"))
+        return STORE_OK;
+    store_fail(st, err, err_size, "cannot commit the reports");
+    store_rollback(st);
+    return STORE_ERROR;
+}
+
+enum store_rc store_apply(struct store *st, const struct store_update *u, size_t n, int64_t now,
+                          char *err, size_t err_size)
+{
+    enum store_rc rc = n ? apply_statements(st, u, n, now, err, err_size) : STORE_OK;
+    store_release(st);
+    return rc;
 }
 
 enum store_rc store_plan_parts(struct store *st, int64_t msg_id, int n, const char *route,

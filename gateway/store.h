@@ -119,7 +119,8 @@ enum store_rc store_optout_find(struct store *st, const char *recipient, char *k
 
 /*
  * Marks up to `max` due queued messages as sending and returns their ids in
- * order of due time, after first expiring any whose validity has passed.
+ * order of due time. Messages past their validity are left for
+ * store_expire_due(), which the service tick runs.
  */
 enum store_rc store_claim_due(struct store *st, int64_t now, int64_t *ids, size_t max,
                               size_t *n, char *err, size_t err_size);
@@ -144,6 +145,23 @@ enum store_rc store_record_part(struct store *st, int64_t msg_id,
  */
 enum store_rc store_plan_parts(struct store *st, int64_t msg_id, int n, const char *route,
                                int64_t now, char *err, size_t err_size);
+
+/* A driver's report, to be committed with others (store_apply). */
+struct store_update {
+    enum { STORE_UPDATE_PLAN, STORE_UPDATE_PART } kind;
+    int64_t msg_id;
+    int n_parts;                 /* PLAN */
+    const char *route;           /* PLAN */
+    struct store_part_update part; /* PART */
+};
+
+/*
+ * Group commit of drivers' reports: plans and part results in one
+ * transaction, in order. A report about a message that no longer exists is
+ * skipped; a database failure rolls back all of them.
+ */
+enum store_rc store_apply(struct store *st, const struct store_update *u, size_t n, int64_t now,
+                          char *err, size_t err_size);
 
 /*
  * Puts a claimed message back in the queue, due at `next_at`. With

@@ -35,6 +35,7 @@ static const char v1_sql[] =
     "  dlr_mask INTEGER NOT NULL DEFAULT 0"
     ");"
     "CREATE INDEX messages_due ON messages(state, next_attempt_at);"
+    "CREATE INDEX messages_expiry ON messages(state, expires_at);"
     "CREATE INDEX messages_recipient ON messages(recipient, created_at);"
     "CREATE TABLE parts ("
     "  message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,"

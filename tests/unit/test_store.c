@@ -147,6 +147,10 @@ START_TEST(claim_due_marks_sending_and_expires_the_stale)
     ck_assert_int_eq(n, 1);
     ck_assert_int_eq(ids[0], a);
     ck_assert_int_eq(state_of(st, a), MSG_SENDING);
+    ck_assert_int_eq(state_of(st, stale), MSG_QUEUED); /* skipped: expiry is the tick's */
+    int64_t expired = 0;
+    ck_assert_int_eq(store_expire_due(st, 200, &expired, err, sizeof err), STORE_OK);
+    ck_assert_int_eq(expired, 1);
     ck_assert_int_eq(state_of(st, stale), MSG_EXPIRED);
     ck_assert_int_eq(state_of(st, later), MSG_QUEUED);
     ck_assert_int_eq(store_claim_due(st, 200, ids, 8, &n, err, sizeof err), STORE_OK);
