@@ -265,9 +265,12 @@ static void early_expire(struct smpp *s, int64_t now, bool all)
 
 static void on_throttled(struct smpp *s, struct smpp_part *p, const char *why)
 {
-    if (smpp_rate_throttled(&s->rate, clock_mono_ms()))
-        log_info("bind=%s throttled by the SMSC (%s): rate now %.1f/s", s->name, why,
+    int64_t now = clock_mono_ms();
+    if (now - s->throttle_logged_ms >= 1000) { /* at most a line a second under load */
+        s->throttle_logged_ms = now;
+        log_info("bind=%s throttled by the SMSC (%s): resubmitting; rate %.1f/s", s->name, why,
                  s->rate.current);
+    }
     if (++p->throttled > THROTTLE_RETRIES) {
         report(s, p, DRIVER_TEMPORARY, NULL, why);
         return;
@@ -283,6 +286,8 @@ bool smpp_on_submit_resp(struct smpp *s, struct smpp_conn *c, const struct smpp_
     if (!p)
         return false;
     uint32_t st = pdu->h.command_status;
+    if (smpp_rate_answer(&s->rate, clock_mono_ms(), smpp_status_throttle(st)))
+        log_info("bind=%s throttled by the SMSC: rate now %.1f/s", s->name, s->rate.current);
     char why[SMPP_ERROR_MAX + 32], text[SMPP_ERROR_MAX];
     smpp_status_text(st, text, sizeof text);
     snprintf(why, sizeof why, "%s %s", smpp_command_name(pdu->h.command_id), text);

@@ -64,21 +64,27 @@ int64_t smpp_backoff_ms(int failures, int64_t base_ms, int64_t max_ms, double un
 /* --- submit rate ----------------------------------------------------------- */
 
 /*
- * A token bucket whose rate follows the SMSC: throttled -> the rate halves
- * (at most once a second, so one burst of throttle answers counts once,
- * never below 1/s); a second after the last cut it climbs back linearly to
- * the configured rate over five seconds. The burst is a tenth of a second
- * of the current rate (at least one submit).
+ * A token bucket whose rate follows the SMSC. Every submit answer is
+ * counted; at the end of each second the share that said "throttled" (or
+ * "queue full") decides: above RATE_CUT_SHARE the rate is cut by that share
+ * (30% throttled: 30% slower; never below 1/s); below RATE_CLIMB_SHARE it
+ * climbs back by a tenth of the configured rate; in between it holds. A few
+ * throttled answers are simply resubmitted: some SMSCs throttle a share of
+ * submits whatever the rate, and slowing down for them only loses time
+ * (Kannel pauses the whole bind for seconds each time). The burst is a
+ * tenth of a second of the current rate (at least one submit).
  */
 struct smpp_rate {
     double configured, current, tokens;
-    int64_t last_ms, last_cut_ms;
+    int64_t last_ms;
+    int64_t sample_start;        /* the current one-second sample */
+    int answers, throttles;      /* in it */
 };
 void smpp_rate_init(struct smpp_rate *r, double tps, int64_t now_ms);
 /* Takes one token if there is one. */
 bool smpp_rate_take(struct smpp_rate *r, int64_t now_ms);
-/* The SMSC said throttled or queue full; returns true when the rate was cut. */
-bool smpp_rate_throttled(struct smpp_rate *r, int64_t now_ms);
+/* Counts one submit answer; returns true when this closed a sample that cut the rate. */
+bool smpp_rate_answer(struct smpp_rate *r, int64_t now_ms, bool throttled);
 
 /* --- receipt id matching ---------------------------------------------------- */
 

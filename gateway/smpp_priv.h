@@ -71,6 +71,7 @@ struct smpp {
     struct smpp_part *queue, *queue_tail;
     int queued;
     bool draining;           /* shutting down: no new work */
+    int64_t throttle_logged_ms; /* last "throttled" log line */
     struct smpp_part **win;      /* `window` slots, NULL when free */
     int in_window;
     struct smpp_rate rate;

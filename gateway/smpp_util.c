@@ -103,13 +103,14 @@ int64_t smpp_backoff_ms(int failures, int64_t base_ms, int64_t max_ms, double un
 
 /* --- rate ------------------------------------------------------------------- */
 
-#define RATE_CUT_EVERY_MS 1000
-#define RATE_RECOVER_MS 5000
+#define RATE_SAMPLE_MS 1000
+#define RATE_CUT_SHARE 0.2
+#define RATE_CLIMB_SHARE 0.05
 
 void smpp_rate_init(struct smpp_rate *r, double tps, int64_t now_ms)
 {
     *r = (struct smpp_rate){ .configured = tps, .current = tps, .tokens = 1,
-                             .last_ms = now_ms, .last_cut_ms = now_ms - RATE_CUT_EVERY_MS };
+                             .last_ms = now_ms, .sample_start = now_ms };
 }
 
 static void rate_refill(struct smpp_rate *r, int64_t now_ms)
@@ -117,15 +118,7 @@ static void rate_refill(struct smpp_rate *r, int64_t now_ms)
     double dt = (double)(now_ms - r->last_ms);
     if (dt <= 0)
         return;
-    /* Recovery counts only the time from a second after the last cut. */
-    int64_t calm_from = r->last_cut_ms + RATE_CUT_EVERY_MS;
-    double calm = (double)(now_ms - (calm_from > r->last_ms ? calm_from : r->last_ms));
     r->last_ms = now_ms;
-    if (r->current < r->configured && calm > 0) {
-        r->current += r->configured * calm / RATE_RECOVER_MS;
-        if (r->current > r->configured)
-            r->current = r->configured;
-    }
     double burst = r->current / 10 > 1 ? r->current / 10 : 1;
     r->tokens += r->current * dt / 1000;
     if (r->tokens > burst)
@@ -141,16 +134,38 @@ bool smpp_rate_take(struct smpp_rate *r, int64_t now_ms)
     return true;
 }
 
-bool smpp_rate_throttled(struct smpp_rate *r, int64_t now_ms)
+/* Closes a one-second sample: the throttled share moves the rate. */
+static bool rate_adjust(struct smpp_rate *r)
+{
+    double share = r->answers ? (double)r->throttles / r->answers : 0;
+    bool cut = false;
+    if (share > RATE_CUT_SHARE) {
+        r->current *= 1 - share;
+        if (r->current < 1)
+            r->current = 1;
+        if (r->tokens > 1)
+            r->tokens = 1;
+        cut = true;
+    } else if (share < RATE_CLIMB_SHARE && r->current < r->configured) {
+        r->current += r->configured / 10;
+        if (r->current > r->configured)
+            r->current = r->configured;
+    }
+    r->answers = r->throttles = 0;
+    return cut;
+}
+
+bool smpp_rate_answer(struct smpp_rate *r, int64_t now_ms, bool throttled)
 {
     rate_refill(r, now_ms);
-    if (now_ms - r->last_cut_ms < RATE_CUT_EVERY_MS)
-        return false;
-    r->last_cut_ms = now_ms;
-    r->current = r->current / 2 > 1 ? r->current / 2 : 1;
-    if (r->tokens > 1)
-        r->tokens = 1;
-    return true;
+    bool cut = false;
+    if (now_ms - r->sample_start >= RATE_SAMPLE_MS) {
+        cut = rate_adjust(r);
+        r->sample_start = now_ms;
+    }
+    r->answers++;
+    r->throttles += throttled;
+    return cut;
 }
 
 /* --- ids ------------------------------------------------------------------- */

@@ -49,6 +49,16 @@ static int sent_in(struct smpp_rate *r, int64_t from, int64_t to, int64_t step)
     return n;
 }
 
+/* Answers over [from, to): every `step` ms one answer, `throttled_every`-th throttled (0: none). */
+static bool answers(struct smpp_rate *r, int64_t from, int64_t to, int64_t step, int throttled_every)
+{
+    bool cut = false;
+    int i = 0;
+    for (int64_t t = from; t < to; t += step, i++)
+        cut |= smpp_rate_answer(r, t, throttled_every && i % throttled_every == 0);
+    return cut;
+}
+
 START_TEST(rate)
 {
     struct smpp_rate r;
@@ -56,25 +66,21 @@ START_TEST(rate)
     int n = sent_in(&r, 0, 1000, 10);
     ck_assert_int_ge(n, 48);
     ck_assert_int_le(n, 52);
-    /* Throttled: halves, once per second however many answers say so. */
-    ck_assert(smpp_rate_throttled(&r, 1000));
-    ck_assert(!smpp_rate_throttled(&r, 1100));
-    ck_assert(r.current == 25);
-    n = sent_in(&r, 1000, 2000, 10);
+    /* 10% throttled: resubmitted, the rate holds. */
+    ck_assert(!answers(&r, 1000, 4000, 20, 10));
+    ck_assert(r.current == 50);
+    /* Half throttled (the SMSC's own limit): cut by the share, once per second. */
+    answers(&r, 4000, 5000, 20, 2);
+    ck_assert(answers(&r, 5000, 5020, 20, 0));
+    ck_assert(r.current > 24 && r.current < 26);
+    n = sent_in(&r, 6000, 7000, 10);
     ck_assert_int_le(n, 27);
-    ck_assert(smpp_rate_throttled(&r, 2000));
-    ck_assert(r.current > 12.4 && r.current < 12.6);
-    /* A second after the last cut it climbs back, to the configured rate at most. */
-    double before = r.current;
-    sent_in(&r, 2000, 3000, 10);
-    ck_assert(r.current == before);
-    sent_in(&r, 3000, 4000, 10);
-    ck_assert(r.current > before + 9);
-    sent_in(&r, 3000, 12000, 10);
+    /* Calm: it climbs back by a tenth of the configured rate a second, to 50 at most. */
+    answers(&r, 7000, 20000, 20, 0);
     ck_assert(r.current == 50);
     /* Never below one a second. */
-    for (int i = 0; i < 20; i++)
-        smpp_rate_throttled(&r, 20000 + i * 1000);
+    for (int i = 0; i < 30; i++)
+        answers(&r, 30000 + i * 1000, 31000 + i * 1000, 100, 1);
     ck_assert(r.current == 1);
 }
 END_TEST
