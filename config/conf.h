@@ -104,7 +104,11 @@ struct conf {
     struct conf_route *routes;
     size_t n_routes;
     struct { struct conf_kannel_user *users; size_t n_users; } kannel_compat;
-    struct { char *optout_reply; } keywords;
+    struct {
+        char *optout_reply, *optin_reply, *help_reply;
+        struct conf_strlist optout, optin, help;  /* added to the built-in words */
+        int64_t confirm_again_after;              /* seconds */
+    } keywords;
     struct { int64_t start; int64_t end; } quiet_hours;   /* minutes after midnight */
     struct { int64_t messages; int64_t per; } frequency_cap;
     struct conf_campaign *campaigns;

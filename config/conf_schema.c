@@ -207,6 +207,22 @@ static const struct conf_key keyword_keys[] = {
     KEY("optout_reply", CONF_T_STRING, struct conf, keywords.optout_reply,
         "You are unsubscribed. Reply START to resubscribe.", 1, 480, NULL,
         "the one confirmation sent after STOP"),
+    KEY("optin_reply", CONF_T_STRING, struct conf, keywords.optin_reply,
+        "You are subscribed again. Reply STOP to unsubscribe.", 1, 480, NULL,
+        "the confirmation sent after START"),
+    KEY("help_reply", CONF_T_STRING, struct conf, keywords.help_reply,
+        "Reply STOP to unsubscribe, START to subscribe again.", 1, 480, NULL,
+        "the answer to HELP"),
+    { .name = "optout", .type = CONF_T_STRLIST, .offset = offsetof(struct conf, keywords.optout),
+      .min = 0, .max = 50, .doc = "more opt-out words (ARRET, BAJA, STOPP), added to STOP, "
+      "STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT, OPTOUT, REVOKE" },
+    { .name = "optin", .type = CONF_T_STRLIST, .offset = offsetof(struct conf, keywords.optin),
+      .min = 0, .max = 50, .doc = "more opt-in words, added to START, UNSTOP, YES" },
+    { .name = "help", .type = CONF_T_STRLIST, .offset = offsetof(struct conf, keywords.help),
+      .min = 0, .max = 50, .doc = "more help words, added to HELP, INFO" },
+    KEY("confirm_again_after", CONF_T_DURATION, struct conf, keywords.confirm_again_after,
+        "24h", 0, 30 * DAY, NULL,
+        "a second STOP within this gets no second confirmation"),
     END
 };
 

@@ -24,6 +24,8 @@
 
 #include "config/conf.h"
 #include "gateway/clock.h"
+#include "gateway/codec.h"
+#include "gateway/keyword.h"
 #include "gateway/log.h"
 #include "gateway/loop.h"
 #include "gateway/phone.h"
@@ -56,6 +58,8 @@ struct dispatch {
     struct report *reports;
     size_t n_reports, cap_reports;
     bool run_wanted;
+    const char *reply_encoding[4];   /* of the keyword replies, by store_keyword */
+    int reply_segments[4];
     const struct conf *conf;
     struct driver_events events;
     struct driver *drivers;
@@ -191,6 +195,8 @@ static bool opted_out_since(struct dispatch *d, const struct store_message *m)
 {
     char keyword[64], err[256], why[200];
     int64_t at;
+    if (m->source && strcmp(m->source, "consent") == 0)
+        return false; /* the confirmation of an opt-out is the one message allowed after it */
     if (store_optout_find(d->store, m->to, keyword, sizeof keyword, &at, err, sizeof err) != STORE_OK)
         return false;
     snprintf(why, sizeof why, "recipient opted out (%s) after the message was queued", keyword);
@@ -451,6 +457,45 @@ static void on_receipt(const char *driver, const char *ref, const char *recipien
               store_part_state_name(ps), driver);
 }
 
+static enum store_keyword classify(const char *text, char *word, size_t size, void *arg)
+{
+    struct dispatch *d = arg;
+    return (enum store_keyword)keyword_match(d->conf, text, word, size);
+}
+
+/* The consent rules for a received message: keywords and the replies they queue. */
+static void consent_rules(struct dispatch *d, struct store_consent *c,
+                          struct store_new_message replies[4])
+{
+    const char *texts[4] = { NULL, d->conf->keywords.optout_reply, d->conf->keywords.optin_reply,
+                             d->conf->keywords.help_reply };
+    *c = (struct store_consent){ .classify = classify, .arg = d,
+                                 .confirm_again_after = d->conf->keywords.confirm_again_after };
+    for (int k = STORE_KW_OPTOUT; k <= STORE_KW_HELP; k++) {
+        replies[k] = (struct store_new_message){
+            .body = texts[k], .encoding = d->reply_encoding[k], .segments = d->reply_segments[k],
+            .source = "consent", .expires_at = clock_now() + d->conf->defaults.validity,
+        };
+        c->reply[k] = &replies[k];
+    }
+}
+
+static void log_inbound(const struct driver_inbound *in, const char *from,
+                        const struct store_inbound_result *r)
+{
+    char shown[32];
+    log_msisdn(from, shown, sizeof shown);
+    if (!r->id)
+        log_info("inbound part=%u/%u ref=%u driver=%s from=%s kept until complete",
+                 in->concat_seq, in->concat_total, in->concat_ref, in->driver, shown);
+    else if (r->keyword == STORE_KW_NONE)
+        log_info("inbound id=%lld driver=%s from=%s", (long long)r->id, in->driver, shown);
+    else
+        log_info("inbound id=%lld driver=%s from=%s keyword=%s suppressed=%d reply=%s",
+                 (long long)r->id, in->driver, shown, r->word, r->suppressed,
+                 r->reply_id ? "queued" : "none (already confirmed)");
+}
+
 static bool on_inbound(const struct driver_inbound *in, void *arg)
 {
     struct dispatch *d = arg;
@@ -458,26 +503,27 @@ static bool on_inbound(const struct driver_inbound *in, void *arg)
     /* Numbers become E.164; alphanumeric senders ("Acme") stay as they are. */
     const char *from = phone_normalize(in->from, d->conf->defaults.country, sender, why,
                                        sizeof why) ? sender : in->from;
+    struct store_consent consent;
+    struct store_new_message replies[4];
+    consent_rules(d, &consent, replies);
     struct store_inbound_part p = {
         .sender = from, .recipient = in->to, .text = in->text, .route = in->driver,
         .concat = in->concat, .ref = in->concat_ref, .total = in->concat_total,
-        .seq = in->concat_seq,
+        .seq = in->concat_seq, .consent = &consent,
     };
-    int64_t id;
-    if (store_inbound_add(d->store, &p, clock_now(), &id, err, sizeof err) != STORE_OK) {
+    struct store_inbound_result r;
+    if (store_inbound_add(d->store, &p, clock_now(), &r, err, sizeof err) != STORE_OK) {
         log_error("inbound driver=%s from=%s cannot be stored: %s", in->driver,
                   log_msisdn(from, shown, sizeof shown), err);
         return false;
     }
-    if (id) {
-        log_info("inbound id=%lld driver=%s from=%s", (long long)id, in->driver,
-                 log_msisdn(from, shown, sizeof shown));
-        webhooks_inbound(d->webhooks, id);
+    log_inbound(in, from, &r);
+    if (r.id)
+        webhooks_inbound(d->webhooks, r.id);
+    if (r.reply_id) {
+        d->run_wanted = true; /* send the confirmation now */
+        loop_event_arm(d->deferred, 0);
     }
-    else
-        log_info("inbound part=%u/%u ref=%u driver=%s from=%s kept until complete",
-                 in->concat_seq, in->concat_total, in->concat_ref, in->driver,
-                 log_msisdn(from, shown, sizeof shown));
     return true;
 }
 
@@ -508,6 +554,14 @@ struct dispatch *dispatch_new(struct store *store, const struct conf *conf, stru
 
 void dispatch_set_conf(struct dispatch *d, const struct conf *conf)
 {
+    static struct codec_message cm;
+    const char *texts[4] = { NULL, conf->keywords.optout_reply, conf->keywords.optin_reply,
+                             conf->keywords.help_reply };
+    for (int k = 1; k < 4; k++) {
+        bool ok = codec_encode(texts[k], strlen(texts[k]), NULL, &cm) == 0;
+        d->reply_encoding[k] = ok ? codec_encoding_name(cm.encoding) : "ucs2";
+        d->reply_segments[k] = ok ? (int)cm.nsegments : 1;
+    }
     d->conf = conf;
     free(d->cursors);
     d->cursors = calloc(conf->n_routes + 1, sizeof *d->cursors);

@@ -68,6 +68,21 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_CLOCK_CLEAR] = "DELETE FROM service_clock",
     [ST_CLOCK_READ] = "SELECT virtual_ms, scale, wall_ms FROM service_clock WHERE id = 1",
     [ST_OPTOUT_FIND] = "SELECT keyword, received_at FROM optouts WHERE recipient = ?1",
+    [ST_OPTOUT_CONFIRMED_AT] = "SELECT coalesce(confirmed_at, 0) FROM optouts WHERE recipient = ?1",
+    [ST_OPTOUT_PUT] = "INSERT INTO optouts (recipient, keyword, received_at, source) "
+                      "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (recipient) DO UPDATE SET "
+                      "keyword = excluded.keyword, received_at = excluded.received_at, "
+                      "source = excluded.source",
+    [ST_OPTOUT_CONFIRM] = "UPDATE optouts SET confirmed_at = ?2 WHERE recipient = ?1",
+    [ST_OPTOUT_DELETE] = "DELETE FROM optouts WHERE recipient = ?1",
+    [ST_SUPPRESS_RECIPIENT] = "UPDATE messages SET state = 'suppressed', updated_at = ?2, "
+                              "last_error = ?3 WHERE recipient = ?1 AND state = 'queued' "
+                              "AND source <> 'consent'",
+    [ST_ENROLL_OPTED_OUT] = "UPDATE enrollments SET state = 'opted_out', reason = ?3, "
+                            "updated_at = ?2 WHERE recipient = ?1 AND state = 'active'",
+    [ST_EVENT_ADD] = "INSERT INTO events (at, actor, entity, entity_id, action, detail) "
+                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_INB_KEYWORD] = "UPDATE inbound SET keyword = ?2 WHERE id = ?1",
     [ST_PART_COUNTS] = "SELECT state, count(*) FROM parts GROUP BY state",
     [ST_OLDEST_QUEUED] = "SELECT coalesce(min(created_at), 0) FROM messages WHERE state = 'queued'",
     [ST_STATUS_CLEAR] = "DELETE FROM driver_status",
@@ -406,7 +421,7 @@ static enum store_rc check_idempotency(struct store *st, const struct store_new_
     return STORE_CONFLICT;
 }
 
-static enum store_rc insert_message(struct store *st, const struct store_new_message *m,
+enum store_rc store_insert_message(struct store *st, const struct store_new_message *m,
                                     int64_t now, int64_t *id, char *err, size_t size)
 {
     sqlite3_stmt *s = store_stmt(st, ST_INSERT_MSG);
@@ -436,7 +451,7 @@ static enum store_rc enqueue_one(struct store *st, const struct store_new_messag
     if (m->idempotency_key)
         rc = check_idempotency(st, m, &r->id, r->error, sizeof r->error);
     if (rc == STORE_NOT_FOUND)
-        rc = insert_message(st, m, now, &r->id, r->error, sizeof r->error);
+        rc = store_insert_message(st, m, now, &r->id, r->error, sizeof r->error);
     r->rc = rc;
     return rc;
 }

@@ -182,21 +182,51 @@ enum store_rc store_find_part(struct store *st, const char *route, const char *r
                               const char *recipient, int64_t since, int64_t *msg_id, int *index,
                               char *err, size_t err_size);
 
+/* Keyword kinds a classifier reports (see gateway/keyword.h). */
+enum store_keyword { STORE_KW_NONE, STORE_KW_OPTOUT, STORE_KW_OPTIN, STORE_KW_HELP };
+
+/*
+ * Consent handling applied to a received message in the transaction that
+ * stores it: `classify` names the keyword of the complete text; an opt-out
+ * records the opt-out, suppresses every queued message to the sender, ends
+ * their active enrollments and writes an event; an opt-in removes it; each
+ * kind may queue its reply (reply[kind], sent to the sender; an opt-out's
+ * only if none was sent within confirm_again_after). Replies have source
+ * "consent", the one source the suppression lets through.
+ */
+struct store_consent {
+    enum store_keyword (*classify)(const char *text, char *word, size_t size, void *arg);
+    void *arg;
+    const struct store_new_message *reply[4];
+    int64_t confirm_again_after;
+};
+
 /* One received SMS, or one part of a long one. */
 struct store_inbound_part {
     const char *sender, *recipient, *text, *route;
     bool concat;
     unsigned ref, total, seq;    /* 1-based seq */
+    const struct store_consent *consent; /* or NULL */
+};
+
+/* What storing a received message did. */
+struct store_inbound_result {
+    int64_t id;                  /* the inbound row once complete, else 0 */
+    enum store_keyword keyword;
+    char word[32];
+    int64_t reply_id;            /* the reply queued, or 0 */
+    int suppressed;              /* queued messages suppressed by an opt-out */
 };
 
 /*
  * Commits a received message. A part of a long message is kept until all its
  * parts are in (duplicates ignored), then the whole text is committed as one
- * inbound row and the parts dropped. *inbound_id is the row's id once
- * complete, else 0.
+ * inbound row and the parts dropped, with its consent handling (in->consent)
+ * in the same transaction. res->id is the row's id once complete, else 0.
  */
 enum store_rc store_inbound_add(struct store *st, const struct store_inbound_part *in,
-                                int64_t now, int64_t *inbound_id, char *err, size_t err_size);
+                                int64_t now, struct store_inbound_result *res,
+                                char *err, size_t err_size);
 
 /*
  * Delivers, marked incomplete, long messages whose parts stopped coming before

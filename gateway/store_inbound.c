@@ -36,6 +36,106 @@ static bool insert_inbound(struct store *st, const char *sender, const char *rec
     return true;
 }
 
+/* --- consent --------------------------------------------------------------- */
+
+static bool add_event(struct store *st, int64_t now, const char *actor, const char *entity_id,
+                      const char *action, const char *detail)
+{
+    sqlite3_stmt *e = store_stmt(st, ST_EVENT_ADD);
+    sqlite3_bind_int64(e, 1, now);
+    sqlite3_bind_text(e, 2, actor ? actor : "sms", -1, SQLITE_STATIC);
+    sqlite3_bind_text(e, 3, "consent", -1, SQLITE_STATIC);
+    sqlite3_bind_text(e, 4, entity_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(e, 5, action, -1, SQLITE_STATIC);
+    store_bind_text_or_null(e, 6, detail);
+    return sqlite3_step(e) == SQLITE_DONE;
+}
+
+/* Was an opt-out confirmation sent to `who` since `since`? */
+static bool confirmed_since(struct store *st, const char *who, int64_t since)
+{
+    sqlite3_stmt *s = store_stmt(st, ST_OPTOUT_CONFIRMED_AT);
+    sqlite3_bind_text(s, 1, who, -1, SQLITE_STATIC);
+    return sqlite3_step(s) == SQLITE_ROW && sqlite3_column_int64(s, 0) > since;
+}
+
+static bool exec_recipient(struct store *st, enum stmt_id id, const char *who, int64_t now,
+                           const char *why)
+{
+    sqlite3_stmt *s = store_stmt(st, id);
+    sqlite3_bind_text(s, 1, who, -1, SQLITE_STATIC);
+    if (id != ST_OPTOUT_DELETE)
+        sqlite3_bind_int64(s, 2, now);
+    if (why)
+        sqlite3_bind_text(s, 3, why, -1, SQLITE_STATIC);
+    return sqlite3_step(s) == SQLITE_DONE;
+}
+
+static bool record_optout(struct store *st, const char *who, const char *word, const char *route,
+                          int64_t now, struct store_inbound_result *res)
+{
+    char why[96];
+    snprintf(why, sizeof why, "recipient opted out (%s)", word);
+    sqlite3_stmt *s = store_stmt(st, ST_OPTOUT_PUT);
+    sqlite3_bind_text(s, 1, who, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, word, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, now);
+    sqlite3_bind_text(s, 4, route ? route : "sms", -1, SQLITE_STATIC);
+    if (sqlite3_step(s) != SQLITE_DONE || !exec_recipient(st, ST_SUPPRESS_RECIPIENT, who, now, why))
+        return false;
+    res->suppressed = sqlite3_changes(st->db);
+    return exec_recipient(st, ST_ENROLL_OPTED_OUT, who, now, why) &&
+           add_event(st, now, route, who, "opt-out", word);
+}
+
+/* Queues the reply for this keyword; an opt-out's at most once per period. */
+static bool queue_reply(struct store *st, const struct store_consent *c, const char *who,
+                        int64_t now, struct store_inbound_result *res)
+{
+    const struct store_new_message *tmpl = c->reply[res->keyword];
+    if (!tmpl)
+        return true;
+    if (res->keyword == STORE_KW_OPTOUT && confirmed_since(st, who, now - c->confirm_again_after))
+        return true; /* one confirmation, then silence */
+    struct store_new_message m = *tmpl;
+    char err[128];
+    m.to = who;
+    m.source = "consent";
+    if (store_insert_message(st, &m, now, &res->reply_id, err, sizeof err) != STORE_OK)
+        return false;
+    return res->keyword != STORE_KW_OPTOUT ||
+           exec_recipient(st, ST_OPTOUT_CONFIRM, who, now, NULL);
+}
+
+static bool apply_consent(struct store *st, const struct store_consent *c, const char *who,
+                          const char *text, const char *route, int64_t now,
+                          struct store_inbound_result *res)
+{
+    res->keyword = c->classify(text, res->word, sizeof res->word, c->arg);
+    if (res->keyword == STORE_KW_NONE)
+        return true;
+    sqlite3_stmt *k = store_stmt(st, ST_INB_KEYWORD);
+    sqlite3_bind_int64(k, 1, res->id);
+    sqlite3_bind_text(k, 2, res->word, -1, SQLITE_STATIC);
+    bool ok = sqlite3_step(k) == SQLITE_DONE;
+    if (ok && res->keyword == STORE_KW_OPTOUT)
+        ok = record_optout(st, who, res->word, route, now, res);
+    if (ok && res->keyword == STORE_KW_OPTIN)
+        ok = exec_recipient(st, ST_OPTOUT_DELETE, who, now, NULL) &&
+             add_event(st, now, route, who, "opt-in", res->word);
+    return ok && queue_reply(st, c, who, now, res);
+}
+
+/* Inserts a complete message, then applies its consent handling. */
+static bool insert_complete(struct store *st, const struct store_inbound_part *in,
+                            const char *text, const char *route, int64_t at, int64_t now,
+                            struct store_inbound_result *res)
+{
+    if (!insert_inbound(st, in->sender, in->recipient, text, route, at, true, &res->id))
+        return false;
+    return !in->consent || apply_consent(st, in->consent, in->sender, text, route, now, res);
+}
+
 /* Joins the stored parts in order; a missing part shows as " [...] ". */
 static bool assemble_parts(struct store *st, const char *sender, unsigned ref, unsigned total,
                            char **text, char **route, int64_t *first_at)
@@ -65,13 +165,20 @@ static bool assemble_parts(struct store *st, const char *sender, unsigned ref, u
     return out != NULL;
 }
 
+/*
+ * Delivers the parts of (sender, ref, total) as one inbound row: complete
+ * (with the consent handling of `in`), or, when they timed out, incomplete.
+ */
 static enum store_rc complete_concat(struct store *st, const char *sender, const char *recipient,
-                                     unsigned ref, unsigned total, bool complete, int64_t *id)
+                                     unsigned ref, unsigned total,
+                                     const struct store_inbound_part *in, int64_t now,
+                                     struct store_inbound_result *res)
 {
     char *text = NULL, *route = NULL;
     int64_t first_at;
     bool ok = assemble_parts(st, sender, ref, total, &text, &route, &first_at) &&
-              insert_inbound(st, sender, recipient, text, route, first_at, complete, id);
+              (in ? insert_complete(st, in, text, route, first_at, now, res)
+                  : insert_inbound(st, sender, recipient, text, route, first_at, false, &res->id));
     free(text);
     free(route);
     if (!ok)
@@ -82,7 +189,7 @@ static enum store_rc complete_concat(struct store *st, const char *sender, const
 }
 
 static enum store_rc add_part(struct store *st, const struct store_inbound_part *in, int64_t now,
-                              int64_t *id)
+                              struct store_inbound_result *res)
 {
     sqlite3_stmt *s = store_stmt(st, ST_INB_PART);
     bind_concat_key(s, in->sender, in->ref, in->total);
@@ -98,21 +205,21 @@ static enum store_rc add_part(struct store *st, const struct store_inbound_part 
         return STORE_ERROR;
     if ((unsigned)sqlite3_column_int(c, 0) < in->total)
         return STORE_OK;
-    return complete_concat(st, in->sender, in->recipient, in->ref, in->total, true, id);
+    return complete_concat(st, in->sender, in->recipient, in->ref, in->total, in, now, res);
 }
 
 enum store_rc store_inbound_add(struct store *st, const struct store_inbound_part *in,
-                                int64_t now, int64_t *inbound_id, char *err, size_t err_size)
+                                int64_t now, struct store_inbound_result *res,
+                                char *err, size_t err_size)
 {
-    *inbound_id = 0;
+    memset(res, 0, sizeof *res);
     if (!store_exec(st, "BEGIN IMMEDIATE"))
         return store_fail(st, err, err_size, "cannot start a transaction");
     enum store_rc rc;
     if (in->concat && in->total > 1)
-        rc = add_part(st, in, now, inbound_id);
+        rc = add_part(st, in, now, res);
     else
-        rc = insert_inbound(st, in->sender, in->recipient, in->text, in->route, now, true,
-                            inbound_id) ? STORE_OK : STORE_ERROR;
+        rc = insert_complete(st, in, in->text, in->route, now, now, res) ? STORE_OK : STORE_ERROR;
     if (rc == STORE_OK && store_exec(st, "COMMIT")) {
         store_release(st);
         return STORE_OK;
@@ -146,10 +253,11 @@ enum store_rc store_inbound_expire(struct store *st, int64_t before, int64_t now
     sqlite3_reset(s);
     enum store_rc rc = STORE_OK;
     for (int i = 0; i < found; i++) {
-        int64_t id;
+        struct store_inbound_result r = { 0 };
         bool ok = rc == STORE_OK && store_exec(st, "BEGIN IMMEDIATE") &&
-                  complete_concat(st, keys[i].sender, NULL, keys[i].ref, keys[i].total, false,
-                                  &id) == STORE_OK && store_exec(st, "COMMIT");
+                  complete_concat(st, keys[i].sender, NULL, keys[i].ref, keys[i].total, NULL,
+                                  now, &r) == STORE_OK && store_exec(st, "COMMIT");
+        int64_t id = r.id;
         if (ok) {
             if (ids)
                 ids[*n] = id;

@@ -15,7 +15,8 @@ enum stmt_id {
     ST_MSG_EXISTS, ST_UPSERT_PART, ST_PART_STATES, ST_SET_MSG_STATE,
     ST_GET_MSG, ST_GET_PARTS, ST_LIST_MSGS, ST_COUNT_STATES,
     ST_CLOCK_WRITE, ST_CLOCK_CLEAR, ST_CLOCK_READ,
-    ST_OPTOUT_FIND, ST_PART_COUNTS, ST_OLDEST_QUEUED, ST_STATUS_CLEAR, ST_STATUS_PUT, ST_STATUS_LIST,
+    ST_OPTOUT_FIND, ST_OPTOUT_CONFIRMED_AT, ST_OPTOUT_PUT, ST_OPTOUT_CONFIRM, ST_OPTOUT_DELETE,
+    ST_SUPPRESS_RECIPIENT, ST_ENROLL_OPTED_OUT, ST_EVENT_ADD, ST_INB_KEYWORD, ST_PART_COUNTS, ST_OLDEST_QUEUED, ST_STATUS_CLEAR, ST_STATUS_PUT, ST_STATUS_LIST,
     ST_RECOVER, ST_SUPPRESS, ST_PLAN_PART, ST_PLAN_MSG, ST_REQUEUE, ST_ATTEMPTS, ST_FIND_PART,
     ST_INB_PART, ST_INB_COUNT, ST_INB_TEXTS, ST_INB_DROP, ST_INB_INSERT, ST_INB_STALE,
     ST_INB_GET, ST_OB_INSERT, ST_OB_DUE, ST_OB_MARK, ST_OB_DELETE, ST_OB_RETRY, ST_OB_RECOVER,
@@ -39,5 +40,8 @@ void store_release(struct store *st);
 void store_bind_text_or_null(sqlite3_stmt *s, int i, const char *v);
 char *store_column_dup(sqlite3_stmt *s, int i);
 enum part_state store_part_state_parse(const char *name);
+/* Inserts a queued message inside the caller's transaction. */
+enum store_rc store_insert_message(struct store *st, const struct store_new_message *m,
+                                   int64_t now, int64_t *id, char *err, size_t err_size);
 
 #endif

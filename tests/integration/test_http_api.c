@@ -251,7 +251,7 @@ START_TEST(idempotency_and_error_statuses)
     sqlite3 *db;
     ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
     sqlite3_busy_timeout(db, 5000);
-    ck_assert_int_eq(sqlite3_exec(db, "INSERT INTO optouts VALUES ('+353870000001', 'STOP', "
+    ck_assert_int_eq(sqlite3_exec(db, "INSERT INTO optouts (recipient, keyword, received_at, source) VALUES ('+353870000001', 'STOP', "
                                   "1700000000, 'test')", NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
     ck_assert_int_eq(http("POST", "/v1/messages", TOKEN, "application/json",

@@ -294,6 +294,98 @@ START_TEST(status_shows_modems_and_unregistered_modem_gets_no_work)
 }
 END_TEST
 
+static void sql(const char *statement)
+{
+    sqlite3 *db;
+    ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    char *err = NULL;
+    ck_assert_msg(sqlite3_exec(db, statement, NULL, NULL, &err) == SQLITE_OK, "%s: %s", statement,
+                  err ? err : "");
+    sqlite3_close(db);
+}
+
+static size_t count_texts_to(const char *to, const char *text_start)
+{
+    json_t *list = submits();
+    size_t n = 0, i;
+    json_t *j;
+    json_array_foreach(list, i, j) {
+        const char *t = json_string_value(json_object_get(j, "text"));
+        n += strcmp(json_string_value(json_object_get(j, "to")), to) == 0 && t &&
+             strncmp(t, text_start, strlen(text_start)) == 0;
+    }
+    json_decref(list);
+    return n;
+}
+
+START_TEST(stop_suppresses_ends_sequences_and_confirms_once)
+{
+    start_sim(NULL);
+    write_conf(NULL);
+    start_homing();
+    /* Three messages queued for later and an active sequence for +353871234599. */
+    sql("INSERT INTO messages (recipient, body, encoding, segments, state, next_attempt_at, "
+        "expires_at, source, created_at, updated_at) VALUES "
+        "('+353871234599', 'offer 1', 'gsm7', 1, 'queued', 4000000000, 4100000000, 'test', 0, 0), "
+        "('+353871234599', 'offer 2', 'gsm7', 1, 'queued', 4000000000, 4100000000, 'test', 0, 0), "
+        "('+353871234599', 'offer 3', 'gsm7', 1, 'queued', 4000000000, 4100000000, 'test', 0, 0);"
+        "INSERT INTO contacts (recipient, created_at, updated_at) VALUES ('+353871234599', 0, 0);"
+        "INSERT INTO enrollments (recipient, campaign, next_due_at, created_at, updated_at) "
+        "VALUES ('+353871234599', 'winback', 4000000000, 0, 0);");
+    ctl("sms +353871234599 \" Stop please!\"");
+    ck_assert(wait_for_query("SELECT count(*) FROM messages WHERE recipient = '+353871234599' "
+                             "AND state = 'suppressed' AND ?1", 1, "3", 10000));
+    ck_assert_str_eq(query("SELECT state FROM enrollments WHERE ?1", 1), "opted_out");
+    ck_assert_str_eq(query("SELECT keyword FROM optouts WHERE recipient = '+353871234599' AND ?1",
+                           1), "STOP");
+    ck_assert_str_eq(query("SELECT keyword FROM inbound WHERE ?1", 1), "STOP");
+    ck_assert(wait_for_query("SELECT state FROM messages WHERE source = 'consent' AND ?1", 1,
+                             "sent", 10000));
+    ck_assert_int_eq(count_texts_to("+353871234599", "You are unsubscribed"), 1);
+    ck_assert_str_eq(query("SELECT action FROM events WHERE entity_id = '+353871234599' AND ?1",
+                           1), "opt-out");
+
+    /* A second STOP within the period: no second confirmation. */
+    ctl("sms +353871234599 STOP");
+    ck_assert(testutil_wait_for_text(log_path, "reply=none (already confirmed)", 10000));
+    sleep(1);
+    ck_assert_int_eq(count_texts_to("+353871234599", "You are unsubscribed"), 1);
+
+    /* Nothing new gets through: the CLI refuses, naming the opt-out. */
+    const char *argv[] = { testutil_program("homing"), "send", "-c", conf_path, "+353871234599",
+                           "are you there?", NULL };
+    char *out = NULL, *err = NULL;
+    ck_assert_int_eq(testutil_exec(argv, NULL, 20000, &out, &err), 1);
+    ck_assert_ptr_nonnull(strstr(err, "+353871234599 opted out (STOP"));
+    free(out);
+    free(err);
+
+    /* START opts back in and confirms; HELP answers. */
+    ctl("sms +353871234599 start");
+    ck_assert(wait_for_query("SELECT count(*) FROM optouts WHERE ?1", 1, "0", 10000));
+    for (int i = 0; i < 100 && count_texts_to("+353871234599", "You are subscribed again") == 0; i++)
+        usleep(100 * 1000);
+    ck_assert_int_eq(count_texts_to("+353871234599", "You are subscribed again"), 1);
+    ctl("sms +353871234599 HELP");
+    for (int i = 0; i < 100 && count_texts_to("+353871234599", "Reply STOP to unsubscribe") == 0; i++)
+        usleep(100 * 1000);
+    ck_assert_int_eq(count_texts_to("+353871234599", "Reply STOP to unsubscribe"), 1);
+
+    /* A STOP split in two parts, delivered out of order, still opts out. */
+    ctl("sms --parts 2 --order 2,1 +353871234598 \"STOP sending me these offers, I am not "
+        "interested in them any more, thank you very much and goodbye from me\"");
+    ck_assert(wait_for_query("SELECT keyword FROM optouts WHERE recipient = '+353871234598' AND ?1",
+                             1, "STOP", 10000));
+    /* "Unstoppable deals" is a reply, not a keyword. */
+    ctl("sms +353871234597 \"Unstoppable deals, you say?\"");
+    ck_assert(testutil_wait_for_text(log_path, "from=+35387***97", 10000));
+    ck_assert_str_eq(query("SELECT count(*) FROM optouts WHERE recipient = '+353871234597' AND ?1",
+                           1), "0");
+    stop_all();
+}
+END_TEST
+
 START_TEST(wrong_pin_is_not_retried)
 {
     start_sim("1234");
@@ -380,6 +472,7 @@ static Suite *suite(void)
     tcase_add_test(t, inbound_is_stored_reassembled_and_swept_from_the_sim);
     tcase_add_test(t, pin_is_entered_once);
     tcase_add_test(t, status_shows_modems_and_unregistered_modem_gets_no_work);
+    tcase_add_test(t, stop_suppresses_ends_sequences_and_confirms_once);
     tcase_add_test(t, wrong_pin_is_not_retried);
     tcase_add_test(t, cms_errors_are_retried);
     tcase_add_test(t, hung_modem_recovers_and_its_work_moves);

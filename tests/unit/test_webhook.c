@@ -136,8 +136,9 @@ START_TEST(inbound_rows_read_back)
     struct store *st = store_open(path, err, sizeof err);
     ck_assert_msg(st != NULL, "%s", err);
     struct store_inbound_part p = { .sender = "+353861234567", .text = "hi", .route = "m1" };
-    int64_t id;
-    ck_assert_int_eq(store_inbound_add(st, &p, 1234, &id, err, sizeof err), STORE_OK);
+    struct store_inbound_result r;
+    ck_assert_int_eq(store_inbound_add(st, &p, 1234, &r, err, sizeof err), STORE_OK);
+    int64_t id = r.id;
     struct store_inbound in;
     ck_assert_int_eq(store_inbound_get(st, id, &in, err, sizeof err), STORE_OK);
     ck_assert_str_eq(in.sender, "+353861234567");
@@ -151,8 +152,8 @@ START_TEST(inbound_rows_read_back)
     /* A long message missing a part: delivered incomplete, and its id reported. */
     struct store_inbound_part part = { .sender = "+353861234567", .text = "first half",
                                        .concat = true, .ref = 9, .total = 2, .seq = 1 };
-    ck_assert_int_eq(store_inbound_add(st, &part, 2000, &id, err, sizeof err), STORE_OK);
-    ck_assert_int_eq(id, 0);
+    ck_assert_int_eq(store_inbound_add(st, &part, 2000, &r, err, sizeof err), STORE_OK);
+    ck_assert_int_eq(r.id, 0);
     int64_t ids[STORE_INBOUND_EXPIRE_MAX];
     int n = 0;
     ck_assert_int_eq(store_inbound_expire(st, 2001, 3000, &n, ids, err, sizeof err), STORE_OK);
