@@ -52,6 +52,13 @@ static const struct cli_command commands[] = {
       "modems, SMPP binds and queue depths, as the running service sees them",
       "Modems show signal, registration and operator; a service that has not written its\n"
       "status for 30 s is reported as not running.\n" },
+    { "optout", cmd_optout, "optout list [--json|--csv] | add NUMBER [--keyword K] | remove NUMBER",
+      "the suppression list: who said STOP, and changes by hand",
+      "  list      every opt-out with its keyword, time and source\n"
+      "  add       opt a number out by hand: queued messages to it are suppressed\n"
+      "  remove    take a number off the list (as START would, without the reply)\n" },
+    { "inbound", cmd_inbound, "inbound [--limit N] [--json]",
+      "received messages, newest first, with the keyword each one matched", "" },
     { "show", cmd_show, "show ID [--json]", "show one message with its parts and receipts", "" },
     { "segments", cmd_segments, "segments TEXT [--smart] [--max-segments N] [--json]",
       "show how a text is encoded and split into SMS segments",

@@ -11,6 +11,8 @@ int cmd_send(int argc, char **argv);     /* cmd_messages.c */
 int cmd_messages(int argc, char **argv); /* cmd_messages.c */
 int cmd_show(int argc, char **argv);     /* cmd_messages.c */
 int cmd_status(int argc, char **argv);   /* cmd_status.c */
+int cmd_optout(int argc, char **argv);   /* cmd_consent.c */
+int cmd_inbound(int argc, char **argv);  /* cmd_consent.c */
 int cmd_segments(int argc, char **argv); /* cmd_codec.c */
 int cmd_pdu(int argc, char **argv);      /* cmd_codec.c */
 int cmd_modems(int argc, char **argv);   /* cmd_modems.c */

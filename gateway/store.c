@@ -83,6 +83,10 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_EVENT_ADD] = "INSERT INTO events (at, actor, entity, entity_id, action, detail) "
                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_INB_KEYWORD] = "UPDATE inbound SET keyword = ?2 WHERE id = ?1",
+    [ST_OPTOUT_LIST] = "SELECT recipient, keyword, received_at, source FROM optouts "
+                       "ORDER BY received_at DESC, recipient",
+    [ST_INB_LIST] = "SELECT id, sender, text, route, keyword, received_at, complete FROM inbound "
+                    "ORDER BY id DESC LIMIT ?1",
     [ST_PART_COUNTS] = "SELECT state, count(*) FROM parts GROUP BY state",
     [ST_OLDEST_QUEUED] = "SELECT coalesce(min(created_at), 0) FROM messages WHERE state = 'queued'",
     [ST_STATUS_CLEAR] = "DELETE FROM driver_status",

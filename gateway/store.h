@@ -228,6 +228,31 @@ enum store_rc store_inbound_add(struct store *st, const struct store_inbound_par
                                 int64_t now, struct store_inbound_result *res,
                                 char *err, size_t err_size);
 
+/* Opt-outs entered by hand (`homing optout add|remove`): the same effects as STOP/START. */
+enum store_rc store_consent_optout(struct store *st, const char *recipient, const char *keyword,
+                                   const char *actor, int64_t now, int *suppressed,
+                                   char *err, size_t err_size);
+enum store_rc store_consent_optin(struct store *st, const char *recipient, const char *actor,
+                                  int64_t now, char *err, size_t err_size);
+
+struct store_optout {
+    const char *recipient, *keyword, *source;
+    int64_t at;
+};
+enum store_rc store_optout_list(struct store *st,
+                                void (*fn)(const struct store_optout *o, void *arg), void *arg,
+                                char *err, size_t err_size);
+
+struct store_inbound_row {
+    int64_t id, received_at;
+    const char *sender, *text, *route, *keyword;
+    bool complete;
+};
+/* Newest first, at most `limit`. */
+enum store_rc store_inbound_list(struct store *st, int limit,
+                                 void (*fn)(const struct store_inbound_row *r, void *arg),
+                                 void *arg, char *err, size_t err_size);
+
 /*
  * Delivers, marked incomplete, long messages whose parts stopped coming before
  * `before`: at most STORE_INBOUND_EXPIRE_MAX per call. *n says how many, and

@@ -306,3 +306,89 @@ void store_inbound_clear(struct store_inbound *in)
     free(in->route);
     memset(in, 0, sizeof *in);
 }
+
+/* --- by hand, and lists ------------------------------------------------------ */
+
+static enum store_rc in_transaction(struct store *st, bool ok_so_far, char *err, size_t err_size,
+                                    const char *what)
+{
+    enum store_rc rc = STORE_OK;
+    if (!ok_so_far || !store_exec(st, "COMMIT")) {
+        rc = store_fail(st, err, err_size, what);
+        store_rollback(st);
+    }
+    store_release(st);
+    return rc;
+}
+
+enum store_rc store_consent_optout(struct store *st, const char *recipient, const char *keyword,
+                                   const char *actor, int64_t now, int *suppressed,
+                                   char *err, size_t err_size)
+{
+    struct store_inbound_result r = { 0 };
+    bool ok = store_exec(st, "BEGIN IMMEDIATE") && record_optout(st, recipient, keyword, actor,
+                                                                  now, &r);
+    *suppressed = r.suppressed;
+    return in_transaction(st, ok, err, err_size, "cannot record the opt-out");
+}
+
+enum store_rc store_consent_optin(struct store *st, const char *recipient, const char *actor,
+                                  int64_t now, char *err, size_t err_size)
+{
+    bool ok = store_exec(st, "BEGIN IMMEDIATE") &&
+              exec_recipient(st, ST_OPTOUT_DELETE, recipient, now, NULL);
+    bool found = ok && sqlite3_changes(st->db) > 0;
+    ok = ok && (!found || add_event(st, now, actor, recipient, "opt-in", "by hand"));
+    enum store_rc rc = in_transaction(st, ok, err, err_size, "cannot remove the opt-out");
+    if (rc == STORE_OK && !found) {
+        snprintf(err, err_size, "%s has not opted out", recipient);
+        return STORE_NOT_FOUND;
+    }
+    return rc;
+}
+
+enum store_rc store_optout_list(struct store *st,
+                                void (*fn)(const struct store_optout *o, void *arg), void *arg,
+                                char *err, size_t err_size)
+{
+    sqlite3_stmt *s = store_stmt(st, ST_OPTOUT_LIST);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct store_optout o = {
+            .recipient = (const char *)sqlite3_column_text(s, 0),
+            .keyword = (const char *)sqlite3_column_text(s, 1),
+            .at = sqlite3_column_int64(s, 2),
+            .source = (const char *)sqlite3_column_text(s, 3),
+        };
+        fn(&o, arg);
+    }
+    enum store_rc out = rc == SQLITE_DONE ? STORE_OK
+                                          : store_fail(st, err, err_size, "cannot list opt-outs");
+    store_release(st);
+    return out;
+}
+
+enum store_rc store_inbound_list(struct store *st, int limit,
+                                 void (*fn)(const struct store_inbound_row *r, void *arg),
+                                 void *arg, char *err, size_t err_size)
+{
+    sqlite3_stmt *s = store_stmt(st, ST_INB_LIST);
+    sqlite3_bind_int(s, 1, limit > 0 ? limit : 100);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct store_inbound_row r = {
+            .id = sqlite3_column_int64(s, 0),
+            .sender = (const char *)sqlite3_column_text(s, 1),
+            .text = (const char *)sqlite3_column_text(s, 2),
+            .route = (const char *)sqlite3_column_text(s, 3),
+            .keyword = (const char *)sqlite3_column_text(s, 4),
+            .received_at = sqlite3_column_int64(s, 5),
+            .complete = sqlite3_column_int(s, 6) != 0,
+        };
+        fn(&r, arg);
+    }
+    enum store_rc out = rc == SQLITE_DONE ? STORE_OK
+                                          : store_fail(st, err, err_size, "cannot list inbound");
+    store_release(st);
+    return out;
+}

@@ -183,6 +183,42 @@ START_TEST(cli_follows_the_service_clock_under_time_scale)
 }
 END_TEST
 
+START_TEST(optout_by_hand_suppresses_and_refuses)
+{
+    char *out = NULL, *err = NULL;
+    ck_assert_int_eq(homing(&out, &err, "send", "0870000042", "queued before", NULL), 0);
+    free(out);
+    free(err);
+    ck_assert_int_eq(homing(&out, &err, "optout", "add", "0870000042", NULL), 0);
+    ck_assert_ptr_nonnull(strstr(out, "+353870000042 opted out; 1 queued message suppressed"));
+    free(out);
+    free(err);
+    ck_assert_int_eq(homing(&out, &err, "send", "+353870000042", "after", NULL), 1);
+    ck_assert_ptr_nonnull(strstr(err, "+353870000042 opted out (MANUAL"));
+    free(out);
+    free(err);
+    ck_assert_int_eq(homing(&out, &err, "optout", "list", "--json", NULL), 0);
+    json_error_t jerr;
+    json_t *j = json_loads(out, 0, &jerr);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(j, 0), "msisdn")),
+                     "+353870000042");
+    ck_assert_ptr_nonnull(json_object_get(json_array_get(j, 0), "at"));
+    json_decref(j);
+    free(out);
+    free(err);
+    ck_assert_int_eq(homing(&out, &err, "optout", "remove", "+353870000042", NULL), 0);
+    free(out);
+    free(err);
+    ck_assert_int_eq(homing(&out, &err, "send", "+353870000042", "welcome back", NULL), 0);
+    free(out);
+    free(err);
+    ck_assert_int_eq(homing(&out, &err, "optout", "remove", "+353870000042", NULL), 1);
+    ck_assert_ptr_nonnull(strstr(err, "has not opted out"));
+    free(out);
+    free(err);
+}
+END_TEST
+
 START_TEST(help_and_version)
 {
     char *out = NULL, *err = NULL;
@@ -191,7 +227,8 @@ START_TEST(help_and_version)
     ck_assert_ptr_nonnull(strstr(out, "homing "));
     free(out);
     free(err);
-    const char *cmds[] = { "run", "config", "send", "messages", "show" };
+    const char *cmds[] = { "run", "config", "send", "messages", "show", "status", "optout",
+                           "inbound", "segments", "pdu", "modems" };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
         const char *hargv[] = { testutil_program("homing"), cmds[i], "--help", NULL };
         ck_assert_int_eq(testutil_exec(hargv, NULL, 5000, &out, &err), 0);
@@ -218,6 +255,7 @@ static Suite *suite(void)
     tcase_add_test(t, run_refuses_a_broken_config_with_exit_2);
     tcase_add_test(t, cli_send_is_readable_while_the_service_runs);
     tcase_add_test(t, cli_follows_the_service_clock_under_time_scale);
+    tcase_add_test(t, optout_by_hand_suppresses_and_refuses);
     tcase_add_test(t, help_and_version);
     suite_add_tcase(s, t);
     return s;
