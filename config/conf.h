@@ -131,6 +131,9 @@ struct conf *conf_defaults(void);
 void conf_free(struct conf *conf);
 void conf_errors_free(struct conf_errors *errs);
 
+/* True when a modem or SMPP bind of `conf` has this name (they share one namespace). */
+bool conf_driver_exists(const struct conf *conf, const char *name);
+
 /* Prints the schema as a markdown reference (docs/configuration.md's table). */
 void conf_print_reference(FILE *out);
 /* Calls `fn` with the dotted path of every key in the schema ("modems[].baud"). */

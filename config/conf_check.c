@@ -101,7 +101,7 @@ static void check_drivers(struct conf_loader *ld, const struct conf *conf)
     free(seen);
 }
 
-static bool driver_exists(const struct conf *conf, const char *name)
+bool conf_driver_exists(const struct conf *conf, const char *name)
 {
     for (size_t i = 0; i < conf->n_modems; i++)
         if (strcmp(conf->modems[i].name, name) == 0)
@@ -126,7 +126,7 @@ static void check_route(struct conf_loader *ld, const struct conf *conf, size_t 
                               "'%s' is already matched by routes[%zu]: this route would never "
                               "be used", r->match, j);
     for (size_t v = 0; v < r->via.n; v++) {
-        if (driver_exists(conf, r->via.items[v]))
+        if (conf_driver_exists(conf, r->via.items[v]))
             continue;
         snprintf(path, sizeof path, "routes[%zu].via[%zu]", i, v);
         conf_loader_error(ld, path, "no modem or SMPP bind is named '%s'", r->via.items[v]);

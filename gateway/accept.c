@@ -18,17 +18,6 @@ static enum accept_status refuse(struct accepted *out, enum accept_status status
     return status;
 }
 
-static bool driver_exists(const struct conf *conf, const char *name)
-{
-    for (size_t i = 0; i < conf->n_modems; i++)
-        if (strcmp(conf->modems[i].name, name) == 0)
-            return true;
-    for (size_t i = 0; i < conf->n_smpp; i++)
-        if (strcmp(conf->smpp[i].name, name) == 0)
-            return true;
-    return false;
-}
-
 static enum accept_status check_fields(const struct conf *conf, const struct accept_request *req,
                                        struct accepted *out)
 {
@@ -54,7 +43,7 @@ static enum accept_status check_fields(const struct conf *conf, const struct acc
         snprintf(out->error, sizeof out->error, "from: must be 1 to 20 characters");
         return refuse(out, ACCEPT_BAD_FIELD, "from");
     }
-    if (req->route && !driver_exists(conf, req->route)) {
+    if (req->route && !conf_driver_exists(conf, req->route)) {
         snprintf(out->error, sizeof out->error, "route: no modem or SMPP bind is named '%s'",
                  req->route);
         return refuse(out, ACCEPT_BAD_FIELD, "route");

@@ -86,8 +86,8 @@ static void reply_error(struct evhttp_request *req, int code, const char *fmt, .
 
 /* --- auth ----------------------------------------------------------------- */
 
-/* Compares without an early exit, so the time taken says nothing about the token. */
-static bool same_secret(const char *given, const char *want)
+/* Compares without an early exit, so the time taken says nothing about the secret. */
+bool http_same_secret(const char *given, const char *want)
 {
     size_t gl = strlen(given), wl = strlen(want);
     unsigned char diff = (unsigned char)(gl != wl);
@@ -99,7 +99,7 @@ static bool same_secret(const char *given, const char *want)
 static bool authorised(struct http_api *api, struct evhttp_request *req)
 {
     const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
-    if (h && strncmp(h, "Bearer ", 7) == 0 && same_secret(h + 7, api->deps.conf->http.token))
+    if (h && strncmp(h, "Bearer ", 7) == 0 && http_same_secret(h + 7, api->deps.conf->http.token))
         return true;
     reply_error(req, 401, h ? "the bearer token is wrong" :
                 "missing Authorization: Bearer <token> (http.token in the configuration)");

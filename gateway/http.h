@@ -21,6 +21,7 @@
 #ifndef HOMING_HTTP_H
 #define HOMING_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct http_api;
@@ -35,6 +36,9 @@ struct http_deps {
     struct dispatch *dispatch;   /* live driver health for /v1/status and /metrics */
     const struct conf *conf;     /* borrowed; replaced with http_api_set_conf() on reload */
 };
+
+/* Compares a given secret with the expected one in constant time. */
+bool http_same_secret(const char *given, const char *want);
 
 /* Binds http.listen; NULL with the reason in err (address in use, bad host ...). */
 struct http_api *http_api_start(const struct http_deps *deps, char *err, size_t err_size);

@@ -10,6 +10,7 @@
 #include <sys/queue.h>
 
 #include "config/conf.h"
+#include "gateway/http.h"
 
 /* A parameter from the query or form, else from its X-Kannel-* header. */
 static const char *param(struct evhttp_request *req, struct kannel_sendsms *k, const char *name,
@@ -23,21 +24,12 @@ static const char *param(struct evhttp_request *req, struct kannel_sendsms *k, c
     return v;
 }
 
-static bool secret_equal(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    unsigned char diff = (unsigned char)(la != lb);
-    for (size_t i = 0; i < lb; i++)
-        diff |= (unsigned char)(b[i] ^ (i < la ? a[i] : 0));
-    return diff == 0;
-}
-
 static bool account_ok(const struct conf *conf, const char *user, const char *pass)
 {
     bool ok = false;
     for (size_t i = 0; user && pass && i < conf->kannel_compat.n_users; i++) {
         const struct conf_kannel_user *u = &conf->kannel_compat.users[i];
-        ok |= strcmp(u->username, user) == 0 && secret_equal(pass, u->password);
+        ok |= strcmp(u->username, user) == 0 && http_same_secret(pass, u->password);
     }
     return ok;
 }
