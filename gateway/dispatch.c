@@ -445,8 +445,13 @@ static void on_receipt(const char *driver, const char *ref, const char *recipien
     int64_t msg_id;
     int index;
     if (find_receipted_part(d, driver, ref, recipient, &msg_id, &index) != STORE_OK) {
-        log_info("receipt driver=%s ref=%s matches no part sent in the last 7 days: %s", driver,
-                 ref, detail);
+        char err[256];
+        log_info("receipt driver=%s ref=%s matches no part sent in the last 7 days: kept in "
+                 "receipts_unmatched: %s", driver, ref, detail);
+        if (store_receipt_unmatched(d->store, driver, ref, recipient,
+                                    state == DRIVER_RECEIPT_DELIVERED ? "delivered" : "undelivered",
+                                    detail, clock_now(), err, sizeof err) != STORE_OK)
+            log_error("receipt driver=%s ref=%s cannot be kept: %s", driver, ref, err);
         return;
     }
     enum part_state ps = state == DRIVER_RECEIPT_DELIVERED ? PART_DELIVERED : PART_UNDELIVERED;

@@ -83,6 +83,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_EVENT_ADD] = "INSERT INTO events (at, actor, entity, entity_id, action, detail) "
                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_INB_KEYWORD] = "UPDATE inbound SET keyword = ?2 WHERE id = ?1",
+    [ST_RECEIPT_UNMATCHED] = "INSERT INTO receipts_unmatched (route, ref, recipient, state, detail, "
+                             "received_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_OPTOUT_LIST] = "SELECT recipient, keyword, received_at, source FROM optouts "
                        "ORDER BY received_at DESC, recipient",
     [ST_INB_LIST] = "SELECT id, sender, text, route, keyword, received_at, complete FROM inbound "
@@ -1095,3 +1097,20 @@ enum store_rc store_suppress(struct store *st, int64_t msg_id, const char *why, 
     return rc;
 }
 
+
+enum store_rc store_receipt_unmatched(struct store *st, const char *route, const char *ref,
+                                      const char *recipient, const char *state,
+                                      const char *detail, int64_t now, char *err, size_t err_size)
+{
+    sqlite3_stmt *s = store_stmt(st, ST_RECEIPT_UNMATCHED);
+    sqlite3_bind_text(s, 1, route, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, ref, -1, SQLITE_STATIC);
+    store_bind_text_or_null(s, 3, recipient);
+    sqlite3_bind_text(s, 4, state, -1, SQLITE_STATIC);
+    store_bind_text_or_null(s, 5, detail);
+    sqlite3_bind_int64(s, 6, now);
+    enum store_rc rc = sqlite3_step(s) == SQLITE_DONE
+                           ? STORE_OK : store_fail(st, err, err_size, "cannot keep the receipt");
+    store_release(st);
+    return rc;
+}

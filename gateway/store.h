@@ -201,6 +201,11 @@ struct store_consent {
     int64_t confirm_again_after;
 };
 
+/* Keeps a receipt that matched no sent part (table receipts_unmatched). */
+enum store_rc store_receipt_unmatched(struct store *st, const char *route, const char *ref,
+                                      const char *recipient, const char *state,
+                                      const char *detail, int64_t now, char *err, size_t err_size);
+
 /* One received SMS, or one part of a long one. */
 struct store_inbound_part {
     const char *sender, *recipient, *text, *route;

@@ -122,6 +122,16 @@ static const char v1_sql[] =
     "  detail TEXT"
     ");"
     "CREATE INDEX events_entity ON events(entity, entity_id);"
+    /* Receipts that matched no sent part: kept for the operator, never dropped. */
+    "CREATE TABLE receipts_unmatched ("
+    "  id INTEGER PRIMARY KEY,"
+    "  route TEXT NOT NULL,"
+    "  ref TEXT NOT NULL,"
+    "  recipient TEXT,"
+    "  state TEXT NOT NULL,"
+    "  detail TEXT,"
+    "  received_at INTEGER NOT NULL"
+    ");"
     /* The running service's view of its modems and binds, for `homing status`. */
     "CREATE TABLE driver_status ("
     "  name TEXT PRIMARY KEY,"

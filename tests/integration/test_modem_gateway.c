@@ -217,6 +217,9 @@ START_TEST(sends_arrive_as_sent_and_receipts_mark_them)
     ck_assert(wait_for_query(STATE_OF, two, "undelivered", 10000));
     ck_assert_str_eq(query("SELECT dlr_state FROM parts WHERE message_id = ?1 AND part_index = 1",
                            two), "TP-ST 70: validity period expired");
+    /* A report for nothing homing sent is kept, not dropped. */
+    ctl("report --to +353870000000 250 0");
+    ck_assert(wait_for_query("SELECT ref FROM receipts_unmatched WHERE ?1", 1, "m1:250", 10000));
     stop_all();
 }
 END_TEST
