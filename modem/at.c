@@ -129,14 +129,21 @@ static void complete(struct at_engine *e, enum at_status status, enum at_final f
     if (!e->head)
         e->tail = NULL;
     e->in_flight = false;
+    /* The lines move out of the engine: the callback may submit, which starts afresh. */
+    char **lines = e->info;
+    size_t n_lines = e->n_info;
+    e->info = NULL;
+    e->n_info = e->cap_info = 0;
     struct at_response res = {
         .status = status, .final = final, .code = code, .final_line = final_line,
-        .lines = (const char *const *)e->info, .n_lines = e->n_info,
+        .lines = (const char *const *)lines, .n_lines = n_lines,
     };
     if (c->done)
         c->done(&res, c->arg);
     cmd_free(c);
-    clear_info(e);
+    for (size_t i = 0; i < n_lines; i++)
+        free(lines[i]);
+    free(lines);
     start_next(e, now_ms);
 }
 
