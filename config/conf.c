@@ -169,7 +169,9 @@ static void apply_default(const struct conf_key *k, void *field)
             abort();
         break;
     case CONF_T_CLOCK:
-        if (k->def && !conf_parse_clock(def, field, why, sizeof why))
+        if (!k->def)
+            *(int64_t *)field = -1; /* unset: 00:00 is a real time */
+        else if (!conf_parse_clock(def, field, why, sizeof why))
             abort();
         break;
     default:
@@ -526,6 +528,7 @@ struct conf *conf_load(const char *path, struct conf_errors *errs)
     conf->path = xstrdup(path);
     if (parse_file(&ld, &cfg, path)) {
         load_keys(&ld, config_root_setting(&cfg), conf_schema_root, conf, "");
+        conf_inherit_campaign_limits(conf);
         conf_check(&ld, conf);
     }
     config_destroy(&cfg);

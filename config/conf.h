@@ -67,14 +67,35 @@ struct conf_kannel_user {
     char *password;
 };
 
-struct conf_step {
-    int64_t after;       /* seconds */
-    char *text;
+struct conf_variant {
+    char *name;          /* "A", "B" ...: how reports name it */
+    char *text;          /* template */
+    int64_t weight;      /* relative share of enrollments that get it */
 };
 
+struct conf_step {
+    int64_t after;       /* seconds */
+    char *from;          /* "previous" (the previous step went) | "enrollment" */
+    char *text;          /* template; "" when the step has variants */
+    struct conf_variant *variants;
+    size_t n_variants;
+};
+
+/*
+ * Campaign quiet hours and frequency cap: left out of the file they inherit
+ * the global ones (conf_load copies them in), so users of the struct always
+ * see the values that apply.
+ */
 struct conf_campaign {
     char *name;
     struct conf_strlist exit_on;
+    char *from;                  /* sender id, "" for the route's default */
+    char *route;                 /* the only modem or bind it may use, "" for routing */
+    bool consent_required;
+    int64_t reenroll_after;      /* seconds after an enrollment ends */
+    int64_t attribution_window;  /* seconds after a step in which a conversion is credited to it */
+    struct { int64_t start; int64_t end; } quiet_hours;   /* minutes after midnight */
+    struct { int64_t messages; int64_t per; } frequency_cap;
     struct conf_step *steps;
     size_t n_steps;
 };

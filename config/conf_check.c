@@ -133,22 +133,62 @@ static void check_route(struct conf_loader *ld, const struct conf *conf, size_t 
     }
 }
 
+static void check_steps(struct conf_loader *ld, const struct conf_campaign *c, size_t i)
+{
+    char path[96];
+    for (size_t s = 0; s < c->n_steps; s++) {
+        const struct conf_step *step = &c->steps[s];
+        snprintf(path, sizeof path, "campaigns[%zu].steps[%zu]", i, s);
+        if (step->text[0] && step->n_variants)
+            conf_loader_error(ld, path, "give text or variants, not both");
+        else if (!step->text[0] && !step->n_variants)
+            conf_loader_error(ld, path, "a step needs text or variants");
+        for (size_t v = 0; v < step->n_variants; v++)
+            for (size_t w = 0; w < v; w++)
+                if (strcmp(step->variants[v].name, step->variants[w].name) == 0) {
+                    snprintf(path, sizeof path, "campaigns[%zu].steps[%zu].variants[%zu].name",
+                             i, s, v);
+                    conf_loader_error(ld, path, "the variant name '%s' is used twice in this "
+                                      "step", step->variants[v].name);
+                }
+    }
+}
+
 static void check_campaigns(struct conf_loader *ld, const struct conf *conf)
 {
     char path[96];
     for (size_t i = 0; i < conf->n_campaigns; i++) {
-        const char *name = conf->campaigns[i].name;
+        const struct conf_campaign *c = &conf->campaigns[i];
         elem_path(path, sizeof path, "campaigns", i, "name");
-        if (!name_ok(name))
+        if (!name_ok(c->name))
             conf_loader_error(ld, path, "'%s' is not a valid name: use letters, digits, '-' "
-                              "and '_'", name);
+                              "and '_'", c->name);
         for (size_t j = 0; j < i; j++)
-            if (strcmp(conf->campaigns[j].name, name) == 0)
+            if (strcmp(conf->campaigns[j].name, c->name) == 0)
                 conf_loader_error(ld, path, "the campaign name '%s' is already used by "
-                                  "campaigns[%zu]", name, j);
-        if (conf->campaigns[i].n_steps == 0)
+                                  "campaigns[%zu]", c->name, j);
+        if (c->route[0] && !conf_driver_exists(conf, c->route))
+            conf_loader_error(ld, elem_path(path, sizeof path, "campaigns", i, "route"),
+                              "no modem or SMPP bind is named '%s'", c->route);
+        if (c->n_steps == 0)
             conf_loader_error(ld, elem_path(path, sizeof path, "campaigns", i, "steps"),
                               "a campaign needs at least one step");
+        check_steps(ld, c, i);
+    }
+}
+
+void conf_inherit_campaign_limits(struct conf *conf)
+{
+    for (size_t i = 0; i < conf->n_campaigns; i++) {
+        struct conf_campaign *c = &conf->campaigns[i];
+        if (c->quiet_hours.start < 0)
+            c->quiet_hours.start = conf->quiet_hours.start;
+        if (c->quiet_hours.end < 0)
+            c->quiet_hours.end = conf->quiet_hours.end;
+        if (c->frequency_cap.messages == 0)
+            c->frequency_cap.messages = conf->frequency_cap.messages;
+        if (c->frequency_cap.per == 0)
+            c->frequency_cap.per = conf->frequency_cap.per;
     }
 }
 

@@ -22,5 +22,7 @@ void conf_loader_error(struct conf_loader *ld, const char *path, const char *fmt
 int conf_loader_line(const struct conf_loader *ld, const char *path);
 
 void conf_check(struct conf_loader *ld, const struct conf *conf);
+/* Gives campaigns that set no quiet_hours / frequency_cap of their own the global ones. */
+void conf_inherit_campaign_limits(struct conf *conf);
 
 #endif

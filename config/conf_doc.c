@@ -90,6 +90,8 @@ static void print_row(const struct conf_key *k, const char *path, void *arg)
         snprintf(def, sizeof def, "`()`");
     else if (k->type == CONF_T_STRLIST)
         snprintf(def, sizeof def, "`[]`");
+    else if (!k->def && k->type != CONF_T_STRING && k->type != CONF_T_ENUM)
+        snprintf(def, sizeof def, "inherited");
     else if (k->type == CONF_T_STRING || k->type == CONF_T_ENUM)
         snprintf(def, sizeof def, "`\"%s\"`", k->def ? k->def : "");
     else

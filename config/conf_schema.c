@@ -242,11 +242,45 @@ static const struct conf_key cap_keys[] = {
     END
 };
 
+static const struct conf_key variant_keys[] = {
+    REQ("name", CONF_T_STRING, struct conf_variant, name, 1, 16, NULL,
+        "the variant's name in reports (\"A\", \"B\" ...)"),
+    REQ("text", CONF_T_STRING, struct conf_variant, text, 1, 1600, NULL,
+        "the variant's template"),
+    KEY("weight", CONF_T_INT, struct conf_variant, weight, "1", 1, 1000, NULL,
+        "relative share of enrollments that get this variant"),
+    END
+};
+
 static const struct conf_key step_keys[] = {
     KEY("after", CONF_T_DURATION, struct conf_step, after, "0s", 0, 366 * DAY, NULL,
-        "delay of this step after the previous one (the first: after enrollment)"),
-    REQ("text", CONF_T_STRING, struct conf_step, text, 1, 1600, NULL,
-        "the message template; {name} and other contact fields are filled in"),
+        "delay of this step, counted as `from` says"),
+    KEY("from", CONF_T_ENUM, struct conf_step, from, "previous", 0, 0, "previous|enrollment",
+        "count `after` from when the previous step went (the first step: from enrollment) "
+        "or from enrollment"),
+    KEY("text", CONF_T_STRING, struct conf_step, text, "", 0, 1600, NULL,
+        "the template: {name}, {code} or any contact field, {field|fallback}; "
+        "give text or variants, not both"),
+    { .name = "variants", .type = CONF_T_GROUPLIST, .offset = offsetof(struct conf_step, variants),
+      .count_offset = offsetof(struct conf_step, n_variants), .elem_size = sizeof(struct conf_variant),
+      .children = variant_keys, .doc = "A/B variants of the text, each enrollment gets one by weight" },
+    END
+};
+
+/* No defaults: a campaign that leaves these out inherits the global groups. */
+static const struct conf_key campaign_quiet_keys[] = {
+    KEY("start", CONF_T_CLOCK, struct conf_campaign, quiet_hours.start, NULL, 0, 0, NULL,
+        "this campaign's quiet hours start; default: quiet_hours.start"),
+    KEY("end", CONF_T_CLOCK, struct conf_campaign, quiet_hours.end, NULL, 0, 0, NULL,
+        "this campaign's quiet hours end; default: quiet_hours.end"),
+    END
+};
+
+static const struct conf_key campaign_cap_keys[] = {
+    KEY("messages", CONF_T_INT, struct conf_campaign, frequency_cap.messages, NULL, 1, 1000, NULL,
+        "default: frequency_cap.messages"),
+    KEY("per", CONF_T_DURATION, struct conf_campaign, frequency_cap.per, NULL, 3600, 366 * DAY,
+        NULL, "default: frequency_cap.per"),
     END
 };
 
@@ -255,6 +289,18 @@ static const struct conf_key campaign_keys[] = {
     { .name = "exit_on", .type = CONF_T_STRLIST, .offset = offsetof(struct conf_campaign, exit_on),
       .def = "", .min = 0, .max = 2, .choices = "conversion|reply",
       .doc = "what ends an enrollment early besides opt-out: conversion, reply" },
+    KEY("from", CONF_T_STRING, struct conf_campaign, from, "", 0, 16, NULL,
+        "sender id of the campaign's messages; \"\": the route's default"),
+    KEY("route", CONF_T_STRING, struct conf_campaign, route, "", 0, 32, NULL,
+        "the only modem or bind the campaign may use; \"\": the routes decide"),
+    KEY("consent_required", CONF_T_BOOL, struct conf_campaign, consent_required, "true", 0, 0,
+        NULL, "enroll only contacts whose consent is recorded"),
+    KEY("reenroll_after", CONF_T_DURATION, struct conf_campaign, reenroll_after, "90d", 0,
+        3660 * DAY, NULL, "how long after an enrollment ends the recipient may be enrolled again"),
+    KEY("attribution_window", CONF_T_DURATION, struct conf_campaign, attribution_window, "7d",
+        0, 366 * DAY, NULL, "a conversion within this time of a step is credited to that step"),
+    GROUP("quiet_hours", campaign_quiet_keys, "this campaign's quiet hours"),
+    GROUP("frequency_cap", campaign_cap_keys, "this campaign's frequency cap"),
     { .name = "steps", .type = CONF_T_GROUPLIST, .offset = offsetof(struct conf_campaign, steps),
       .count_offset = offsetof(struct conf_campaign, n_steps), .elem_size = sizeof(struct conf_step),
       .children = step_keys, .required = true, .doc = "the messages of the sequence, in order" },

@@ -34,8 +34,9 @@ static const char *const stmt_sql[ST_COUNT] = {
                      "WHERE idempotency_key = ?1",
     [ST_INSERT_MSG] = "INSERT INTO messages (recipient, sender, body, encoding, segments, route_forced, "
                       "state, next_attempt_at, expires_at, idempotency_key, source, created_at, "
-                      "updated_at, dlr_url, dlr_mask) "
-                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?8, ?9, ?10, ?7, ?7, ?11, ?12)",
+                      "updated_at, dlr_url, dlr_mask, campaign, step, enrollment_id, variant) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?8, ?9, ?10, ?7, ?7, ?11, ?12, "
+                      "?13, ?14, ?15, ?16)",
     [ST_EXPIRE] = "UPDATE messages SET state = 'expired', updated_at = ?1, "
                   "last_error = 'validity passed before it could be sent' "
                   "WHERE state = 'queued' AND expires_at <= ?1",
@@ -399,6 +400,11 @@ int store_schema_version(const struct store *st)
     return st->version;
 }
 
+struct sqlite3 *store_handle(struct store *st)
+{
+    return st->db;
+}
+
 int store_schema_latest(void)
 {
     return store_migrations[store_migration_count - 1].version;
@@ -443,6 +449,12 @@ enum store_rc store_insert_message(struct store *st, const struct store_new_mess
     sqlite3_bind_text(s, 10, m->source, -1, SQLITE_STATIC);
     store_bind_text_or_null(s, 11, m->dlr_url);
     sqlite3_bind_int(s, 12, m->dlr_mask);
+    if (m->campaign) {
+        sqlite3_bind_text(s, 13, m->campaign, -1, SQLITE_STATIC);
+        sqlite3_bind_int(s, 14, m->step);
+        sqlite3_bind_int64(s, 15, m->enrollment_id);
+        store_bind_text_or_null(s, 16, m->variant);
+    }
     if (sqlite3_step(s) != SQLITE_DONE)
         return store_fail(st, err, size, "cannot insert the message");
     *id = sqlite3_last_insert_rowid(st->db);

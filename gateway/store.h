@@ -63,6 +63,11 @@ enum msg_state store_derive_state(const enum part_state *parts, size_t n, enum m
 struct store *store_open(const char *path, char *err, size_t err_size);
 void store_close(struct store *st);
 int store_schema_version(const struct store *st);
+/*
+ * The open sqlite connection, for the scheduler's own prepared statements
+ * (scheduler/sched_db.c): they share this connection and its transactions.
+ */
+struct sqlite3 *store_handle(struct store *st);
 /* The schema version this binary writes. */
 int store_schema_latest(void);
 
@@ -78,6 +83,11 @@ struct store_new_message {
     int64_t expires_at;
     const char *dlr_url;         /* Kannel dlr-url to call on receipt events, or NULL */
     int dlr_mask;                /* Kannel dlr-mask: which events call it */
+    /* Campaign messages only (source "campaign"); NULL / 0 otherwise. */
+    const char *campaign;
+    int step;                    /* index of the step in its campaign, from 0 */
+    int64_t enrollment_id;
+    const char *variant;         /* A/B variant name, or NULL */
 };
 
 /* Commits a new queued message. STORE_DUPLICATE and STORE_CONFLICT set *id to the earlier one. */

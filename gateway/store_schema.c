@@ -173,8 +173,42 @@ static const char v1_sql[] =
     ");"
     "CREATE INDEX outbox_due ON outbox(state, next_attempt_at);";
 
+/*
+ * v2, the win-back scheduler. An enrollment carries the variables given when
+ * it was made (`vars`, JSON), when its last step went (`last_sent_at`, for
+ * conversion attribution) and when it ended (`ended_at`, for reenroll_after).
+ * At most one active enrollment per recipient and campaign, enforced by the
+ * database rather than by a check that could race. Campaign messages record
+ * their A/B variant; conversions are kept with the step they are credited to.
+ */
+static const char v2_sql[] =
+    "ALTER TABLE enrollments ADD COLUMN vars TEXT NOT NULL DEFAULT '{}';"
+    "ALTER TABLE enrollments ADD COLUMN source TEXT NOT NULL DEFAULT 'cli';"
+    "ALTER TABLE enrollments ADD COLUMN last_sent_at INTEGER;"
+    "ALTER TABLE enrollments ADD COLUMN ended_at INTEGER;"
+    "CREATE UNIQUE INDEX enrollments_one_active ON enrollments(recipient, campaign) "
+    "  WHERE state = 'active';"
+    "CREATE INDEX enrollments_campaign ON enrollments(campaign, recipient, ended_at);"
+    "ALTER TABLE messages ADD COLUMN variant TEXT;"
+    "CREATE INDEX messages_enrollment ON messages(enrollment_id) WHERE enrollment_id IS NOT NULL;"
+    "CREATE TABLE conversions ("
+    "  id INTEGER PRIMARY KEY,"
+    "  recipient TEXT NOT NULL,"
+    "  value REAL,"
+    "  at INTEGER NOT NULL,"
+    "  source TEXT NOT NULL,"
+    "  enrollment_id INTEGER REFERENCES enrollments(id),"
+    "  campaign TEXT,"
+    "  step INTEGER,"
+    "  variant TEXT,"
+    "  message_id INTEGER REFERENCES messages(id)"
+    ");"
+    "CREATE INDEX conversions_campaign ON conversions(campaign, step);"
+    "CREATE INDEX conversions_recipient ON conversions(recipient, at);";
+
 const struct store_migration store_migrations[] = {
     { 1, "messages, parts, inbound, optouts, contacts, campaigns, enrollments, events, clock, outbox", v1_sql },
+    { 2, "scheduler: enrollment vars and times, one active enrollment, variants, conversions", v2_sql },
 };
 
 const int store_migration_count = sizeof store_migrations / sizeof store_migrations[0];
