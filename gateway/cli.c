@@ -52,11 +52,17 @@ static const struct cli_command commands[] = {
       "modems, SMPP binds and queue depths, as the running service sees them",
       "Modems show signal, registration and operator; a service that has not written its\n"
       "status for 30 s is reported as not running.\n" },
-    { "optout", cmd_optout, "optout list [--json|--csv] | add NUMBER [--keyword K] | remove NUMBER",
+    { "optout", cmd_optout,
+      "optout list [--json|--csv] | add NUMBER [--keyword K] | remove NUMBER | import FILE.csv",
       "the suppression list: who said STOP, and changes by hand",
       "  list      every opt-out with its keyword, time and source\n"
+      "            --csv prints msisdn,keyword,at,source (a file import reads back)\n"
       "  add       opt a number out by hand: queued messages to it are suppressed\n"
-      "  remove    take a number off the list (as START would, without the reply)\n" },
+      "  remove    take a number off the list (as START would, without the reply)\n"
+      "  import    add the numbers of a CSV file with a header row: a msisdn (or phone)\n"
+      "            column, optional keyword and at (ISO 8601); numbers are read with\n"
+      "            defaults.country; a bad row is reported with its line and skipped\n"
+      "            (exit 1), the rest committed together; no SMS is sent\n" },
     { "inbound", cmd_inbound, "inbound [--limit N] [--json]",
       "received messages, newest first, with the keyword each one matched", "" },
     { "show", cmd_show, "show ID [--json]", "show one message with its parts and receipts", "" },

@@ -1,13 +1,21 @@
 /*
- * `homing optout list|add|remove` and `homing inbound`: the suppression list
- * and received messages, from the service's database. Adding or removing an
- * opt-out by hand has the effects of STOP and START (queued messages
- * suppressed, sequences ended, an event recorded), without the SMS reply.
+ * `homing optout list|add|remove|import` and `homing inbound`: the
+ * suppression list and received messages, from the service's database.
+ * Adding or removing an opt-out by hand, or importing a list, has the effects
+ * of STOP and START (queued messages suppressed, sequences ended, events
+ * recorded), without the SMS reply.
+ *
+ * The import reads CSV line by line (a quoted field may not span lines: a
+ * suppression list has no use for one); a bad row is reported with its line
+ * and skipped, and the good rows are committed together.
  */
+#include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "config/conf.h"
 #include "gateway/cli.h"
@@ -49,6 +57,22 @@ static int parse(const char *cmd, int argc, char **argv, struct consent_args *a)
     return CLI_OK;
 }
 
+/* One CSV field, quoted when it must be (RFC 4180), then `end`. */
+static void csv_field(const char *v, char end)
+{
+    if (strpbrk(v, ",\"\r\n") == NULL) {
+        printf("%s%c", v, end);
+        return;
+    }
+    putchar('"');
+    for (; *v; v++) {
+        if (*v == '"')
+            putchar('"');
+        putchar(*v);
+    }
+    printf("\"%c", end);
+}
+
 static void print_optout(const struct store_optout *o, void *arg)
 {
     struct consent_args *a = arg;
@@ -58,8 +82,12 @@ static void print_optout(const struct store_optout *o, void *arg)
         json_array_append_new(a->list, json_pack("{s:s, s:s, s:s, s:s}", "msisdn", o->recipient,
                                                  "keyword", o->keyword, "at", at, "source",
                                                  o->source));
-    else if (a->csv)
-        printf("%s,%s,%s,%s\n", o->recipient, o->keyword, at, o->source);
+    else if (a->csv) {
+        csv_field(o->recipient, ',');
+        csv_field(o->keyword, ',');
+        csv_field(at, ',');
+        csv_field(o->source, '\n');
+    }
     else
         printf("%-16s %-12s %-25s %s\n", o->recipient, o->keyword, at, o->source);
 }
@@ -86,6 +114,235 @@ static int optout_change(const char *what, const char *number, struct consent_ar
     return CLI_OK;
 }
 
+/* --- import ------------------------------------------------------------------ */
+
+#define CSV_MAX_FIELDS 32
+#define IMPORT_KEYWORD_MAX 31   /* as long as a matched keyword may be */
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && isspace((unsigned char)s[n - 1]))
+        s[--n] = '\0';
+    return s;
+}
+
+/* Reads one quoted field at *r (past its opening quote) into w; returns the new w or NULL. */
+static char *csv_quoted(char **r, char *w, char *why, size_t why_size)
+{
+    char *p = *r;
+    for (;;) {
+        if (*p == '\0') {
+            snprintf(why, why_size, "a quoted field is not closed on its line");
+            return NULL;
+        }
+        if (*p == '"' && p[1] != '"')
+            break;
+        p += *p == '"'; /* "" is one quote */
+        *w++ = *p++;
+    }
+    p++;
+    if (*p != ',' && *p != '\0') {
+        snprintf(why, why_size, "text after the closing quote of a field");
+        return NULL;
+    }
+    *r = p;
+    return w;
+}
+
+/* Splits one CSV line in place (RFC 4180 quoting); the count, or -1 with why. */
+static int csv_split(char *line, char **fields, int max, char *why, size_t why_size)
+{
+    int n = 0;
+    char *r = line, *w = line;
+    for (;;) {
+        if (n == max) {
+            snprintf(why, why_size, "more than %d fields", max);
+            return -1;
+        }
+        char *start = w;
+        if (*r == '"') {
+            r++;
+            if (!(w = csv_quoted(&r, w, why, why_size)))
+                return -1;
+        } else {
+            while (*r && *r != ',')
+                *w++ = *r++;
+        }
+        char c = *r;
+        *w++ = '\0';
+        fields[n++] = trim(start);
+        if (c == '\0')
+            return n;
+        r++;
+    }
+}
+
+/* Which column holds what; -1 when absent. */
+struct import_cols {
+    int number, keyword, at;
+};
+
+static bool import_header(char **f, int n, struct import_cols *c, char *why, size_t why_size)
+{
+    static const char *const number_names[] = { "msisdn", "phone", "number", "mobile", NULL };
+    *c = (struct import_cols){ -1, -1, -1 };
+    for (int i = 0; i < n; i++) {
+        int *col = NULL;
+        for (size_t k = 0; number_names[k]; k++)
+            if (strcasecmp(f[i], number_names[k]) == 0)
+                col = &c->number;
+        if (strcasecmp(f[i], "keyword") == 0)
+            col = &c->keyword;
+        if (strcasecmp(f[i], "at") == 0)
+            col = &c->at;
+        if (col && *col >= 0) {
+            snprintf(why, why_size, "column '%s' is given twice", f[i]);
+            return false;
+        }
+        if (col)
+            *col = i;
+    }
+    if (c->number < 0)
+        snprintf(why, why_size, "the header names no msisdn or phone column (a first line "
+                 "such as msisdn,keyword,at)");
+    return c->number >= 0;
+}
+
+struct import {
+    const char *path;
+    const struct conf *conf;
+    int64_t now;
+    struct import_cols cols;
+    struct store_optout_import *rows;
+    char **owned;                /* the rows' strings, two per row */
+    size_t n, cap;
+    int skipped;
+};
+
+static const char *field(char **f, int n, int col)
+{
+    return col >= 0 && col < n ? f[col] : "";
+}
+
+/* Checks one data row; on success appends it to im->rows. */
+static bool import_row(struct import *im, char **f, int n, char *why, size_t why_size)
+{
+    char e164[PHONE_E164_MAX], reason[200];
+    const char *number = field(f, n, im->cols.number), *kw = field(f, n, im->cols.keyword);
+    const char *at_text = field(f, n, im->cols.at);
+    int64_t at = im->now;
+    if (!*number) {
+        snprintf(why, why_size, "no number");
+        return false;
+    }
+    if (!phone_normalize(number, im->conf->defaults.country, e164, reason, sizeof reason)) {
+        snprintf(why, why_size, "%s", reason);
+        return false;
+    }
+    if (strlen(kw) > IMPORT_KEYWORD_MAX) {
+        snprintf(why, why_size, "keyword is longer than %d characters", IMPORT_KEYWORD_MAX);
+        return false;
+    }
+    if (*at_text && !clock_parse_iso8601(at_text, &at)) {
+        snprintf(why, why_size, "at '%.40s' is not an ISO 8601 time (2026-11-01T09:30:00Z)",
+                 at_text);
+        return false;
+    }
+    if (at > im->now) {
+        snprintf(why, why_size, "at '%.40s' is in the future", at_text);
+        return false;
+    }
+    if (im->n == im->cap) {
+        im->cap = im->cap ? 2 * im->cap : 64;
+        im->rows = realloc(im->rows, im->cap * sizeof *im->rows);
+        im->owned = realloc(im->owned, 2 * im->cap * sizeof *im->owned);
+        if (!im->rows || !im->owned)
+            abort();
+    }
+    char *to = im->owned[2 * im->n] = strdup(e164);
+    char *word = im->owned[2 * im->n + 1] = strdup(*kw ? kw : "IMPORT");
+    if (!to || !word)
+        abort();
+    im->rows[im->n++] = (struct store_optout_import){ .recipient = to, .keyword = word, .at = at };
+    return true;
+}
+
+/* One line of the file: the header (line 1), blank, or a row. False: stop reading. */
+static bool import_line(struct import *im, char *line, long lineno)
+{
+    char *f[CSV_MAX_FIELDS], why[256];
+    line[strcspn(line, "\r\n")] = '\0';
+    if (lineno == 1 && strncmp(line, "\xEF\xBB\xBF", 3) == 0)
+        line += 3; /* a byte order mark, as spreadsheets write it */
+    if (*trim(line) == '\0' && lineno > 1)
+        return true;
+    int n = csv_split(line, f, CSV_MAX_FIELDS, why, sizeof why);
+    bool ok = n > 0 && (lineno == 1 ? import_header(f, n, &im->cols, why, sizeof why)
+                                    : import_row(im, f, n, why, sizeof why));
+    if (ok)
+        return true;
+    fprintf(stderr, "homing optout: %s:%ld: %s%s\n", im->path, lineno, why,
+            lineno == 1 ? "" : "; row skipped");
+    im->skipped += lineno > 1;
+    return lineno > 1;
+}
+
+static void import_free(struct import *im)
+{
+    for (size_t i = 0; i < 2 * im->n; i++)
+        free(im->owned[i]);
+    free(im->owned);
+    free(im->rows);
+}
+
+/* Reads the whole file; false when it cannot be read or its header is wrong. */
+static bool import_read(struct import *im)
+{
+    FILE *fp = fopen(im->path, "r");
+    if (!fp) {
+        fprintf(stderr, "homing optout: cannot open %s: %s\n", im->path, strerror(errno));
+        return false;
+    }
+    char *line = NULL;
+    size_t size = 0;
+    long lineno = 0;
+    bool ok = true;
+    while (ok && getline(&line, &size, fp) != -1)
+        ok = import_line(im, line, ++lineno);
+    if (ok && lineno == 0) {
+        fprintf(stderr, "homing optout: %s:1: the file is empty (a header such as "
+                "msisdn,keyword,at comes first)\n", im->path);
+        ok = false;
+    }
+    free(line);
+    fclose(fp);
+    return ok;
+}
+
+static int optout_import(const char *path, const struct conf *conf, struct store *st)
+{
+    struct import im = { .path = path, .conf = conf, .now = clock_now() };
+    struct store_import_result r;
+    char err[256];
+    int rc = CLI_FAIL;
+    if (import_read(&im)) {
+        if (store_consent_import(st, im.rows, im.n, path, im.now, &r, err, sizeof err) != STORE_OK)
+            cli_error("optout", "%s", err);
+        else {
+            printf("%s: %d opted out, %d already on the list, %d row%s skipped; %d queued "
+                   "message%s suppressed, %d enrollment%s ended\n", path, r.added, r.already,
+                   im.skipped, im.skipped == 1 ? "" : "s", r.suppressed,
+                   r.suppressed == 1 ? "" : "s", r.ended, r.ended == 1 ? "" : "s");
+            rc = im.skipped ? CLI_FAIL : CLI_OK;
+        }
+    }
+    import_free(&im);
+    return rc;
+}
+
 static int optout_run(struct consent_args *a, int argc, char **argv, const struct conf *conf,
                       struct store *st)
 {
@@ -104,8 +361,13 @@ static int optout_run(struct consent_args *a, int argc, char **argv, const struc
         }
         return CLI_OK;
     }
+    if (strcmp(what, "import") == 0) {
+        if (optind + 2 != argc)
+            return cli_usage("optout", "import takes one CSV file");
+        return optout_import(argv[optind + 1], conf, st);
+    }
     if (strcmp(what, "add") != 0 && strcmp(what, "remove") != 0)
-        return cli_usage("optout", "no subcommand '%s' (list, add or remove)", what);
+        return cli_usage("optout", "no subcommand '%s' (list, add, remove or import)", what);
     if (optind + 2 != argc)
         return cli_usage("optout", "%s takes one number", what);
     return optout_change(what, argv[optind + 1], a, conf, st);
@@ -118,7 +380,7 @@ int cmd_optout(int argc, char **argv)
     struct store *st = NULL;
     int rc = parse("optout", argc, argv, &a);
     if (rc == CLI_OK && optind >= argc)
-        rc = cli_usage("optout", "say what to do: list, add NUMBER or remove NUMBER");
+        rc = cli_usage("optout", "say what to do: list, add NUMBER, remove NUMBER or import FILE");
     if (rc == CLI_OK && (rc = cli_load_config("optout", a.common.config_path, &conf)) == CLI_OK &&
         (rc = cli_open_store("optout", conf, &st)) == CLI_OK)
         rc = optout_run(&a, argc, argv, conf, st);

@@ -468,13 +468,29 @@ static enum store_keyword classify(const char *text, char *word, size_t size, vo
     return (enum store_keyword)keyword_match(d->conf, text, word, size);
 }
 
+/* A reply ends enrollments in campaigns whose exit_on has "reply". */
+static bool exits_on_reply(const char *campaign, void *arg)
+{
+    struct dispatch *d = arg;
+    for (size_t i = 0; i < d->conf->n_campaigns; i++) {
+        const struct conf_campaign *c = &d->conf->campaigns[i];
+        if (strcmp(c->name, campaign) != 0)
+            continue;
+        for (size_t k = 0; k < c->exit_on.n; k++)
+            if (strcmp(c->exit_on.items[k], "reply") == 0)
+                return true;
+    }
+    return false;
+}
+
 /* The consent rules for a received message: keywords and the replies they queue. */
 static void consent_rules(struct dispatch *d, struct store_consent *c,
                           struct store_new_message replies[4])
 {
     const char *texts[4] = { NULL, d->conf->keywords.optout_reply, d->conf->keywords.optin_reply,
                              d->conf->keywords.help_reply };
-    *c = (struct store_consent){ .classify = classify, .arg = d,
+    *c = (struct store_consent){ .classify = classify, .exits_on_reply = exits_on_reply,
+                                 .arg = d,
                                  .confirm_again_after = d->conf->keywords.confirm_again_after };
     for (int k = STORE_KW_OPTOUT; k <= STORE_KW_HELP; k++) {
         replies[k] = (struct store_new_message){
@@ -494,7 +510,8 @@ static void log_inbound(const struct driver_inbound *in, const char *from,
         log_info("inbound part=%u/%u ref=%u driver=%s from=%s kept until complete",
                  in->concat_seq, in->concat_total, in->concat_ref, in->driver, shown);
     else if (r->keyword == STORE_KW_NONE)
-        log_info("inbound id=%lld driver=%s from=%s", (long long)r->id, in->driver, shown);
+        log_info("inbound id=%lld driver=%s from=%s enrollments_ended=%d", (long long)r->id,
+                 in->driver, shown, r->ended);
     else
         log_info("inbound id=%lld driver=%s from=%s keyword=%s suppressed=%d reply=%s",
                  (long long)r->id, in->driver, shown, r->word, r->suppressed,

@@ -69,7 +69,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_CLOCK_CLEAR] = "DELETE FROM service_clock",
     [ST_CLOCK_READ] = "SELECT virtual_ms, scale, wall_ms FROM service_clock WHERE id = 1",
     [ST_OPTOUT_FIND] = "SELECT keyword, received_at FROM optouts WHERE recipient = ?1",
-    [ST_OPTOUT_CONFIRMED_AT] = "SELECT coalesce(confirmed_at, 0) FROM optouts WHERE recipient = ?1",
+    [ST_OPTOUT_CONFIRMED_AT] = "SELECT confirmed_at FROM optouts WHERE recipient = ?1 "
+                               "AND confirmed_at IS NOT NULL",
     [ST_OPTOUT_PUT] = "INSERT INTO optouts (recipient, keyword, received_at, source) "
                       "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (recipient) DO UPDATE SET "
                       "keyword = excluded.keyword, received_at = excluded.received_at, "
@@ -79,8 +80,10 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_SUPPRESS_RECIPIENT] = "UPDATE messages SET state = 'suppressed', updated_at = ?2, "
                               "last_error = ?3 WHERE recipient = ?1 AND state = 'queued' "
                               "AND source <> 'consent'",
-    [ST_ENROLL_OPTED_OUT] = "UPDATE enrollments SET state = 'opted_out', reason = ?3, "
-                            "updated_at = ?2 WHERE recipient = ?1 AND state = 'active'",
+    [ST_ENROLL_ACTIVE] = "SELECT id, campaign FROM enrollments WHERE recipient = ?1 "
+                         "AND state = 'active' ORDER BY id",
+    [ST_ENROLL_END] = "UPDATE enrollments SET state = ?2, reason = ?3, updated_at = ?4, "
+                      "ended_at = ?4 WHERE id = ?1 AND state = 'active'",
     [ST_EVENT_ADD] = "INSERT INTO events (at, actor, entity, entity_id, action, detail) "
                      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_INB_KEYWORD] = "UPDATE inbound SET keyword = ?2 WHERE id = ?1",

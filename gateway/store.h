@@ -202,10 +202,14 @@ enum store_keyword { STORE_KW_NONE, STORE_KW_OPTOUT, STORE_KW_OPTIN, STORE_KW_HE
  * their active enrollments and writes an event; an opt-in removes it; each
  * kind may queue its reply (reply[kind], sent to the sender; an opt-out's
  * only if none was sent within confirm_again_after). Replies have source
- * "consent", the one source the suppression lets through.
+ * "consent", the one source the suppression lets through. A text that is no
+ * keyword is a reply: it ends the sender's active enrollments in campaigns
+ * for which exits_on_reply() says so (their exit_on has "reply"; NULL: none),
+ * as 'replied', with an event each. Both callbacks get `arg`.
  */
 struct store_consent {
     enum store_keyword (*classify)(const char *text, char *word, size_t size, void *arg);
+    bool (*exits_on_reply)(const char *campaign, void *arg);
     void *arg;
     const struct store_new_message *reply[4];
     int64_t confirm_again_after;
@@ -231,6 +235,7 @@ struct store_inbound_result {
     char word[32];
     int64_t reply_id;            /* the reply queued, or 0 */
     int suppressed;              /* queued messages suppressed by an opt-out */
+    int ended;                   /* enrollments ended by an opt-out or a reply */
 };
 
 /*
@@ -249,6 +254,29 @@ enum store_rc store_consent_optout(struct store *st, const char *recipient, cons
                                    char *err, size_t err_size);
 enum store_rc store_consent_optin(struct store *st, const char *recipient, const char *actor,
                                   int64_t now, char *err, size_t err_size);
+
+/* One opt-out of a suppression list being imported (`homing optout import`). */
+struct store_optout_import {
+    const char *recipient;       /* E.164 */
+    const char *keyword;
+    int64_t at;                  /* when they opted out (optouts.received_at) */
+};
+
+struct store_import_result {
+    int added;                   /* new opt-outs */
+    int already;                 /* numbers already opted out: kept as they were */
+    int suppressed;              /* queued messages suppressed */
+    int ended;                   /* enrollments ended */
+};
+
+/*
+ * Commits a list of opt-outs in one transaction, each with the effects of
+ * STOP but no reply, and events with actor "import" (one per number and one
+ * for the whole import, naming `what`, e.g. the file).
+ */
+enum store_rc store_consent_import(struct store *st, const struct store_optout_import *rows,
+                                   size_t n, const char *what, int64_t now,
+                                   struct store_import_result *res, char *err, size_t err_size);
 
 struct store_optout {
     const char *recipient, *keyword, *source;

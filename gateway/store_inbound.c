@@ -38,17 +38,24 @@ static bool insert_inbound(struct store *st, const char *sender, const char *rec
 
 /* --- consent --------------------------------------------------------------- */
 
-static bool add_event(struct store *st, int64_t now, const char *actor, const char *entity_id,
-                      const char *action, const char *detail)
+/* An audit row: `actor` is the source (a route, "cli", "import"); "sms" if none. */
+static bool add_event(struct store *st, int64_t now, const char *actor, const char *entity,
+                      const char *entity_id, const char *action, const char *detail)
 {
     sqlite3_stmt *e = store_stmt(st, ST_EVENT_ADD);
     sqlite3_bind_int64(e, 1, now);
     sqlite3_bind_text(e, 2, actor ? actor : "sms", -1, SQLITE_STATIC);
-    sqlite3_bind_text(e, 3, "consent", -1, SQLITE_STATIC);
+    sqlite3_bind_text(e, 3, entity, -1, SQLITE_STATIC);
     sqlite3_bind_text(e, 4, entity_id, -1, SQLITE_STATIC);
     sqlite3_bind_text(e, 5, action, -1, SQLITE_STATIC);
     store_bind_text_or_null(e, 6, detail);
     return sqlite3_step(e) == SQLITE_DONE;
+}
+
+static bool consent_event(struct store *st, int64_t now, const char *actor, const char *who,
+                          const char *action, const char *detail)
+{
+    return add_event(st, now, actor, "consent", who, action, detail);
 }
 
 /* Was an opt-out confirmation sent to `who` since `since`? */
@@ -71,21 +78,102 @@ static bool exec_recipient(struct store *st, enum stmt_id id, const char *who, i
     return sqlite3_step(s) == SQLITE_DONE;
 }
 
-static bool record_optout(struct store *st, const char *who, const char *word, const char *route,
-                          int64_t now, struct store_inbound_result *res)
+/* How a recipient's enrollments end: by opt-out (every campaign) or by a reply. */
+struct enroll_exit {
+    const char *state;           /* "opted_out" or "replied" */
+    const char *reason;
+    const char *actor;           /* the source, for the events */
+    bool (*applies)(const char *campaign, void *arg); /* NULL: every campaign */
+    void *arg;
+};
+
+static bool end_enrollment(struct store *st, int64_t id, const char *campaign,
+                           const struct enroll_exit *x, int64_t now)
+{
+    char id_text[24], detail[200];
+    sqlite3_stmt *u = store_stmt(st, ST_ENROLL_END);
+    sqlite3_bind_int64(u, 1, id);
+    sqlite3_bind_text(u, 2, x->state, -1, SQLITE_STATIC);
+    sqlite3_bind_text(u, 3, x->reason, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(u, 4, now);
+    if (sqlite3_step(u) != SQLITE_DONE)
+        return false;
+    snprintf(id_text, sizeof id_text, "%lld", (long long)id);
+    snprintf(detail, sizeof detail, "campaign %s: %s", campaign, x->reason);
+    return add_event(st, now, x->actor, "enrollment", id_text, x->state, detail);
+}
+
+/*
+ * Ends the active enrollments of `who` that x applies to, each with its own
+ * event. They are read first and changed after, so no read runs over rows
+ * being updated. *ended counts them.
+ */
+static bool end_enrollments(struct store *st, const char *who, const struct enroll_exit *x,
+                            int64_t now, int *ended)
+{
+    struct { int64_t id; char *campaign; } *list = NULL;
+    size_t n = 0, cap = 0;
+    sqlite3_stmt *s = store_stmt(st, ST_ENROLL_ACTIVE);
+    sqlite3_bind_text(s, 1, who, -1, SQLITE_STATIC);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *campaign = (const char *)sqlite3_column_text(s, 1);
+        if (x->applies && !x->applies(campaign, x->arg))
+            continue;
+        if (n == cap && !(list = realloc(list, (cap = cap ? 2 * cap : 4) * sizeof *list)))
+            abort();
+        list[n].id = sqlite3_column_int64(s, 0);
+        list[n++].campaign = store_column_dup(s, 1);
+    }
+    sqlite3_reset(s);
+    bool ok = rc == SQLITE_DONE;
+    for (size_t i = 0; i < n; i++) {
+        ok = ok && end_enrollment(st, list[i].id, list[i].campaign, x, now);
+        free(list[i].campaign);
+    }
+    free(list);
+    if (ok)
+        *ended += (int)n;
+    return ok;
+}
+
+/* One opt-out to record: STOP, `optout add`, or a row of an import. */
+struct optout_in {
+    const char *who, *word;
+    const char *actor;           /* route, "cli", "import" */
+    int64_t at;                  /* when they opted out */
+};
+
+static bool record_optout(struct store *st, const struct optout_in *o, int64_t now,
+                          struct store_inbound_result *res)
 {
     char why[96];
-    snprintf(why, sizeof why, "recipient opted out (%s)", word);
+    snprintf(why, sizeof why, "recipient opted out (%s)", o->word);
     sqlite3_stmt *s = store_stmt(st, ST_OPTOUT_PUT);
-    sqlite3_bind_text(s, 1, who, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 2, word, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 3, now);
-    sqlite3_bind_text(s, 4, route ? route : "sms", -1, SQLITE_STATIC);
-    if (sqlite3_step(s) != SQLITE_DONE || !exec_recipient(st, ST_SUPPRESS_RECIPIENT, who, now, why))
+    sqlite3_bind_text(s, 1, o->who, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, o->word, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 3, o->at);
+    sqlite3_bind_text(s, 4, o->actor ? o->actor : "sms", -1, SQLITE_STATIC);
+    if (sqlite3_step(s) != SQLITE_DONE ||
+        !exec_recipient(st, ST_SUPPRESS_RECIPIENT, o->who, now, why))
         return false;
-    res->suppressed = sqlite3_changes(st->db);
-    return exec_recipient(st, ST_ENROLL_OPTED_OUT, who, now, why) &&
-           add_event(st, now, route, who, "opt-out", word);
+    res->suppressed += sqlite3_changes(st->db);
+    struct enroll_exit x = { .state = "opted_out", .reason = why, .actor = o->actor };
+    return end_enrollments(st, o->who, &x, now, &res->ended) &&
+           consent_event(st, now, o->actor, o->who, "opt-out", o->word);
+}
+
+/* A reply that is no keyword ends enrollments in campaigns that exit on reply. */
+static bool record_reply(struct store *st, const struct store_consent *c, const char *who,
+                         const char *route, int64_t now, struct store_inbound_result *res)
+{
+    if (!c->exits_on_reply)
+        return true;
+    char why[64];
+    snprintf(why, sizeof why, "recipient replied (inbound %lld)", (long long)res->id);
+    struct enroll_exit x = { .state = "replied", .reason = why, .actor = route,
+                             .applies = c->exits_on_reply, .arg = c->arg };
+    return end_enrollments(st, who, &x, now, &res->ended);
 }
 
 /* Queues the reply for this keyword; an opt-out's at most once per period. */
@@ -113,16 +201,17 @@ static bool apply_consent(struct store *st, const struct store_consent *c, const
 {
     res->keyword = c->classify(text, res->word, sizeof res->word, c->arg);
     if (res->keyword == STORE_KW_NONE)
-        return true;
+        return record_reply(st, c, who, route, now, res);
     sqlite3_stmt *k = store_stmt(st, ST_INB_KEYWORD);
     sqlite3_bind_int64(k, 1, res->id);
     sqlite3_bind_text(k, 2, res->word, -1, SQLITE_STATIC);
     bool ok = sqlite3_step(k) == SQLITE_DONE;
+    struct optout_in o = { .who = who, .word = res->word, .actor = route, .at = now };
     if (ok && res->keyword == STORE_KW_OPTOUT)
-        ok = record_optout(st, who, res->word, route, now, res);
+        ok = record_optout(st, &o, now, res);
     if (ok && res->keyword == STORE_KW_OPTIN)
         ok = exec_recipient(st, ST_OPTOUT_DELETE, who, now, NULL) &&
-             add_event(st, now, route, who, "opt-in", res->word);
+             consent_event(st, now, route, who, "opt-in", res->word);
     return ok && queue_reply(st, c, who, now, res);
 }
 
@@ -326,8 +415,8 @@ enum store_rc store_consent_optout(struct store *st, const char *recipient, cons
                                    char *err, size_t err_size)
 {
     struct store_inbound_result r = { 0 };
-    bool ok = store_exec(st, "BEGIN IMMEDIATE") && record_optout(st, recipient, keyword, actor,
-                                                                  now, &r);
+    struct optout_in o = { .who = recipient, .word = keyword, .actor = actor, .at = now };
+    bool ok = store_exec(st, "BEGIN IMMEDIATE") && record_optout(st, &o, now, &r);
     *suppressed = r.suppressed;
     return in_transaction(st, ok, err, err_size, "cannot record the opt-out");
 }
@@ -338,12 +427,51 @@ enum store_rc store_consent_optin(struct store *st, const char *recipient, const
     bool ok = store_exec(st, "BEGIN IMMEDIATE") &&
               exec_recipient(st, ST_OPTOUT_DELETE, recipient, now, NULL);
     bool found = ok && sqlite3_changes(st->db) > 0;
-    ok = ok && (!found || add_event(st, now, actor, recipient, "opt-in", "by hand"));
+    ok = ok && (!found || consent_event(st, now, actor, recipient, "opt-in", "by hand"));
     enum store_rc rc = in_transaction(st, ok, err, err_size, "cannot remove the opt-out");
     if (rc == STORE_OK && !found) {
         snprintf(err, err_size, "%s has not opted out", recipient);
         return STORE_NOT_FOUND;
     }
+    return rc;
+}
+
+/* An import keeps an existing opt-out as it was (its date and keyword are the record). */
+static bool import_one(struct store *st, const struct store_optout_import *row, int64_t now,
+                       struct store_import_result *res)
+{
+    sqlite3_stmt *f = store_stmt(st, ST_OPTOUT_FIND);
+    sqlite3_bind_text(f, 1, row->recipient, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(f);
+    if (rc == SQLITE_ROW) {
+        res->already++;
+        return true;
+    }
+    struct store_inbound_result r = { 0 };
+    struct optout_in o = { .who = row->recipient, .word = row->keyword, .actor = "import",
+                           .at = row->at };
+    if (rc != SQLITE_DONE || !record_optout(st, &o, now, &r))
+        return false;
+    res->added++;
+    res->suppressed += r.suppressed;
+    res->ended += r.ended;
+    return true;
+}
+
+enum store_rc store_consent_import(struct store *st, const struct store_optout_import *rows,
+                                   size_t n, const char *what, int64_t now,
+                                   struct store_import_result *res, char *err, size_t err_size)
+{
+    char detail[300];
+    memset(res, 0, sizeof *res);
+    bool ok = store_exec(st, "BEGIN IMMEDIATE");
+    for (size_t i = 0; ok && i < n; i++)
+        ok = import_one(st, &rows[i], now, res);
+    snprintf(detail, sizeof detail, "%d added, %d already opted out", res->added, res->already);
+    ok = ok && add_event(st, now, "import", "consent", what, "import", detail);
+    enum store_rc rc = in_transaction(st, ok, err, err_size, "cannot import the opt-outs");
+    if (rc != STORE_OK)
+        memset(res, 0, sizeof *res);
     return rc;
 }
 
