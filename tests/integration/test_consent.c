@@ -1,0 +1,460 @@
+/*
+ * Consent end to end through tools/smsc-sim: a reply that is no keyword ends
+ * the sender's enrollments in campaigns that exit on reply (and only those)
+ * and still reaches the inbound list and webhook; 28 STOP spellings and
+ * look-alikes have the outcome the keyword rules promise, with exactly one
+ * confirmation per opt-out; a STOP cut in two parts delivered out of order
+ * opts out for every concatenation method (8- and 16-bit UDH, SAR); an
+ * imported suppression list suppresses what was queued, ends enrollments and
+ * sends nothing.
+ */
+#include <jansson.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "tests/testutil.h"
+
+static char dir[512], conf_path[700], log_path[700], sim_out[700], sub_log[700], ctl_path[700];
+static char db_path[700], port_file[700];
+static pid_t sim_pid, homing_pid;
+static int sim_port;
+
+#define OPTOUT_REPLY "You are unsubscribed"
+#define HELP_REPLY "Reply STOP to unsubscribe"
+
+static void paths(void)
+{
+    snprintf(dir, sizeof dir, "%s", testutil_tmpdir());
+    snprintf(conf_path, sizeof conf_path, "%s/homing.conf", dir);
+    snprintf(log_path, sizeof log_path, "%s/homing.log", dir);
+    snprintf(sim_out, sizeof sim_out, "%s/sim.out", dir);
+    snprintf(sub_log, sizeof sub_log, "%s/submits.jsonl", dir);
+    snprintf(ctl_path, sizeof ctl_path, "%s/ctl", dir);
+    snprintf(db_path, sizeof db_path, "%s/homing.db", dir);
+    snprintf(port_file, sizeof port_file, "%s/port", dir);
+}
+
+static void start_sim(void)
+{
+    const char *argv[] = { testutil_program("smsc-sim"), "--listen", "127.0.0.1:0",
+                           "--port-file", port_file, "--control", ctl_path, "--log", sub_log,
+                           NULL };
+    sim_pid = testutil_spawn(argv, sim_out);
+    ck_assert_msg(testutil_wait_for_text(sim_out, "listening port=", 10000), "sim not ready");
+    char *port = testutil_read_file(port_file);
+    ck_assert(port != NULL);
+    sim_port = atoi(port);
+    free(port);
+    ck_assert_int_gt(sim_port, 0);
+}
+
+/* One SMPP bind; "winback" exits on reply, "news" only on conversion. */
+static void write_conf(void)
+{
+    char text[4096];
+    snprintf(text, sizeof text,
+             "database = \"%s\";\n"
+             "defaults = { country = \"IE\"; };\n"
+             "http = { listen = \"127.0.0.1:0\"; };\n"
+             "retry = { backoff = \"1s\"; attempts = 20; max_backoff = \"2s\"; };\n"
+             "webhooks = { inbound = \"http://127.0.0.1:9/inbound\"; backoff = \"1h\"; };\n"
+             "keywords = { optout_reply = \"" OPTOUT_REPLY ". Reply START to resubscribe.\";\n"
+             "  help_reply = \"" HELP_REPLY ", START to subscribe again.\"; };\n"
+             "smpp = ( { name = \"carrier\"; host = \"127.0.0.1\"; port = %d;\n"
+             "  system_id = \"homing\"; password = \"secret\"; enquire_link = \"1s\";\n"
+             "  response_timeout = \"2s\"; reconnect_max = \"2s\"; receipts = false; } );\n"
+             "campaigns = (\n"
+             "  { name = \"winback\"; exit_on = [ \"conversion\", \"reply\" ];\n"
+             "    steps = ( { after = \"30d\"; text = \"We miss you\"; } ); },\n"
+             "  { name = \"news\"; exit_on = [ \"conversion\" ];\n"
+             "    steps = ( { after = \"30d\"; text = \"News\"; } ); }\n);\n",
+             db_path, sim_port);
+    testutil_write_file(dir, "homing.conf", text);
+}
+
+static void start_homing(void)
+{
+    const char *argv[] = { testutil_program("homing"), "run", "-c", conf_path, NULL };
+    homing_pid = testutil_spawn(argv, log_path);
+    ck_assert_msg(testutil_wait_for_text(log_path, "bind=carrier bound (transceiver)", 10000),
+                  "not bound");
+}
+
+static void start_all(void)
+{
+    start_sim();
+    write_conf();
+    start_homing();
+}
+
+static void stop_all(void)
+{
+    if (homing_pid > 0) {
+        kill(homing_pid, SIGTERM);
+        ck_assert_int_eq(testutil_wait_exit(homing_pid, 15000), 0);
+        homing_pid = 0;
+    }
+    if (sim_pid > 0) {
+        kill(sim_pid, SIGTERM);
+        testutil_wait_exit(sim_pid, 5000);
+        sim_pid = 0;
+    }
+}
+
+static void ctl(const char *cmd)
+{
+    char reply[4096];
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%.100s", ctl_path);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    ck_assert(write(fd, cmd, strlen(cmd)) == (ssize_t)strlen(cmd) && write(fd, "\n", 1) == 1);
+    ssize_t n = 0, got;
+    while ((got = read(fd, reply + n, sizeof reply - 1 - (size_t)n)) > 0) {
+        n += got;
+        if (memchr(reply, '\n', (size_t)n))
+            break;
+    }
+    close(fd);
+    reply[n > 0 ? n : 0] = '\0';
+    ck_assert_msg(strncmp(reply, "ok", 2) == 0, "control '%s' answered '%s'", cmd, reply);
+}
+
+static void sql(const char *statement)
+{
+    sqlite3 *db;
+    char *e = NULL;
+    ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    ck_assert_msg(sqlite3_exec(db, statement, NULL, NULL, &e) == SQLITE_OK, "%s: %s", statement,
+                  e ? e : "");
+    sqlite3_close(db);
+}
+
+/* One value as text ("" when no row); ?1 is bound to `arg` as text. */
+static const char *query(const char *statement, const char *arg)
+{
+    static char value[4096];
+    sqlite3 *db;
+    sqlite3_stmt *s;
+    value[0] = '\0';
+    ck_assert_int_eq(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    ck_assert_msg(sqlite3_prepare_v2(db, statement, -1, &s, NULL) == SQLITE_OK, "%s: %s",
+                  statement, sqlite3_errmsg(db));
+    if (sqlite3_bind_parameter_count(s) > 0)
+        sqlite3_bind_text(s, 1, arg, -1, SQLITE_STATIC);
+    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+        snprintf(value, sizeof value, "%s", (const char *)sqlite3_column_text(s, 0));
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return value;
+}
+
+static bool wait_for_query(const char *statement, const char *arg, const char *want,
+                           int timeout_ms)
+{
+    for (int waited = 0; waited < timeout_ms; waited += 100) {
+        if (strcmp(query(statement, arg), want) == 0)
+            return true;
+        usleep(100 * 1000);
+    }
+    fprintf(stderr, "query %s (%s) is '%s', wanted '%s'\n", statement, arg ? arg : "",
+            query(statement, arg), want);
+    return false;
+}
+
+/* Submits the simulator accepted for `to` (E.164) whose text starts with `prefix`. */
+static int submits_to(const char *to, const char *prefix)
+{
+    char *text = testutil_read_file(sub_log);
+    int n = 0;
+    for (char *line = text ? strtok(text, "\n") : NULL; line; line = strtok(NULL, "\n")) {
+        json_error_t e;
+        json_t *j = json_loads(line, 0, &e);
+        ck_assert_msg(j != NULL, "bad log line: %s", line);
+        const char *d = json_string_value(json_object_get(json_object_get(j, "destination"),
+                                                          "addr"));
+        const char *t = json_string_value(json_object_get(j, "text"));
+        n += d && t && strcmp(d, to + 1) == 0 && strncmp(t, prefix, strlen(prefix)) == 0;
+        json_decref(j);
+    }
+    free(text);
+    return n;
+}
+
+/* Runs `homing ARGS... -c CONF`; returns the exit status, output in *out and *err. */
+static int homing(char **out, char **err, const char *a1, const char *a2, const char *a3)
+{
+    const char *argv[] = { testutil_program("homing"), a1, "-c", conf_path, a2, a3, NULL };
+    return testutil_exec(argv, NULL, 20000, out, err);
+}
+
+/* An active enrollment of `who` in `campaign`, due in the far future (SQL: the enroll
+ * command is not this test's subject). */
+static void enroll(const char *who, const char *campaign)
+{
+    char text[600];
+    snprintf(text, sizeof text,
+             "INSERT OR IGNORE INTO contacts (recipient, created_at, updated_at) "
+             "VALUES ('%s', 0, 0);"
+             "INSERT INTO enrollments (recipient, campaign, next_due_at, created_at, updated_at) "
+             "VALUES ('%s', '%s', 4000000000, 0, 0);", who, who, campaign);
+    sql(text);
+}
+
+/* A message to `who` queued for the far future, so only consent can change it. */
+static void queue_later(const char *who, const char *body)
+{
+    char text[600];
+    snprintf(text, sizeof text,
+             "INSERT INTO messages (recipient, body, encoding, segments, state, next_attempt_at, "
+             "expires_at, source, created_at, updated_at) VALUES ('%s', '%s', 'gsm7', 1, "
+             "'queued', 4000000000, 4100000000, 'test', 0, 0);", who, body);
+    sql(text);
+}
+
+#define ENROLL_STATE "SELECT group_concat(campaign || ':' || state, ' ') FROM " \
+                     "(SELECT * FROM enrollments WHERE recipient = ?1 ORDER BY id)"
+
+START_TEST(a_reply_ends_enrollments_that_exit_on_reply)
+{
+    start_all();
+    enroll("+353871000001", "winback");
+    enroll("+353871000001", "news");
+    enroll("+353871000002", "news");
+    ctl("mo +353871000001 +353870000000 Is the offer still on?");
+    ctl("mo +353871000002 +353870000000 What news?");
+    ck_assert(wait_for_query(ENROLL_STATE, "+353871000001", "winback:replied news:active", 10000));
+    ck_assert_str_eq(query("SELECT reason IS NOT NULL AND ended_at > 0 FROM enrollments "
+                           "WHERE recipient = ?1 AND campaign = 'winback'", "+353871000001"),
+                     "1");
+    ck_assert_str_eq(query("SELECT actor || ' ' || entity || ' ' || action FROM events "
+                           "WHERE detail LIKE 'campaign winback:%' AND ?1 = ?1", ""),
+                     "carrier enrollment replied");
+    /* A campaign without exit_on reply keeps its enrollment. */
+    ck_assert(wait_for_query("SELECT count(*) FROM inbound WHERE ?1 = ?1", "", "2", 10000));
+    ck_assert_str_eq(query(ENROLL_STATE, "+353871000002"), "news:active");
+    /* The reply is still received: listed, and handed to the inbound webhook. */
+    char *out = NULL, *err = NULL;
+    ck_assert_int_eq(homing(&out, &err, "inbound", "--json", NULL), 0);
+    ck_assert_ptr_nonnull(strstr(out, "Is the offer still on?"));
+    free(out);
+    free(err);
+    ck_assert_str_eq(query("SELECT count(*) FROM outbox WHERE kind = 'inbound' AND body LIKE ?1",
+                           "%Is the offer still on?%"), "1");
+    /* No keyword, no reply, no opt-out. */
+    ck_assert_str_eq(query("SELECT count(*) FROM messages WHERE ?1 = ?1", ""), "0");
+    ck_assert_str_eq(query("SELECT count(*) FROM optouts WHERE ?1 = ?1", ""), "0");
+    stop_all();
+}
+END_TEST
+
+/* What a text sent to homing must do: opt out (with its keyword), ask for help, or nothing. */
+enum outcome { OPTS_OUT, HELPS, NOTHING };
+
+static const struct spelling {
+    const char *text;            /* as the control channels take it (\n escapes) */
+    enum outcome outcome;
+    const char *keyword;         /* the word recorded */
+} spellings[] = {
+    { "Stop", OPTS_OUT, "STOP" },
+    { " STOP!", OPTS_OUT, "STOP" },
+    { "stop please", OPTS_OUT, "STOP" },
+    { "ＳＴＯＰ", OPTS_OUT, "STOP" },              /* full width */
+    { "ＳＴＯＰ　ｐｌｅａｓｅ", OPTS_OUT, "STOP" }, /* full width, ideographic space */
+    { "UNSUBSCRIBE", OPTS_OUT, "UNSUBSCRIBE" },
+    { "quit", OPTS_OUT, "QUIT" },
+    { "stop.", OPTS_OUT, "STOP" },
+    { "sToP", OPTS_OUT, "STOP" },
+    { "STOP STOP STOP", OPTS_OUT, "STOP" },
+    { "...stop...", OPTS_OUT, "STOP" },
+    { "Stop\\nthanks", OPTS_OUT, "STOP" },
+    { "stop, thanks", OPTS_OUT, "STOP" },
+    { "¡Stop!", OPTS_OUT, "STOP" },
+    { "StopAll", OPTS_OUT, "STOPALL" },
+    { "Cancel", OPTS_OUT, "CANCEL" },
+    { "end", OPTS_OUT, "END" },
+    { "OptOut", OPTS_OUT, "OPTOUT" },
+    { "revoke", OPTS_OUT, "REVOKE" },
+    { "don't stop", NOTHING, NULL },
+    { "Unstoppable deals", NOTHING, NULL },
+    { "stopping by later", NOTHING, NULL },
+    { "STOPP", NOTHING, NULL },
+    { "stop2", NOTHING, NULL },
+    { "non-stop offers?", NOTHING, NULL },
+    { "I'll stop by on Friday", NOTHING, NULL },
+    { "endless summer", NOTHING, NULL },
+    { "help me", HELPS, NULL },
+};
+#define N_SPELLINGS (sizeof spellings / sizeof spellings[0])
+
+static void sender_of(size_t i, char *out, size_t size)
+{
+    snprintf(out, size, "+3538720%05zu", i);
+}
+
+/* Checks every spelling's outcome once all of them were received. */
+static void check_spellings(int (*sent_to)(const char *to, const char *prefix))
+{
+    char from[32];
+    int optouts = 0, helps = 0;
+    for (size_t i = 0; i < N_SPELLINGS; i++) {
+        optouts += spellings[i].outcome == OPTS_OUT;
+        helps += spellings[i].outcome == HELPS;
+    }
+    char want[16];
+    snprintf(want, sizeof want, "%zu", N_SPELLINGS);
+    ck_assert(wait_for_query("SELECT count(*) FROM inbound WHERE ?1 = ?1", "", want, 20000));
+    snprintf(want, sizeof want, "%d", optouts + helps);
+    ck_assert(wait_for_query("SELECT count(*) FROM messages WHERE source = 'consent' AND state "
+                             "IN ('sent', 'delivered') AND ?1 = ?1", "", want, 20000));
+    snprintf(want, sizeof want, "%d", optouts);
+    ck_assert_str_eq(query("SELECT count(*) FROM optouts WHERE ?1 = ?1", ""), want);
+    for (size_t i = 0; i < N_SPELLINGS; i++) {
+        const struct spelling *s = &spellings[i];
+        sender_of(i, from, sizeof from);
+        const char *kw = query("SELECT keyword FROM optouts WHERE recipient = ?1", from);
+        ck_assert_msg(strcmp(kw, s->outcome == OPTS_OUT ? s->keyword : "") == 0,
+                      "'%s': opt-out keyword '%s'", s->text, kw);
+        int confirmations = sent_to(from, OPTOUT_REPLY), help = sent_to(from, HELP_REPLY);
+        ck_assert_msg(confirmations == (s->outcome == OPTS_OUT), "'%s': %d confirmations",
+                      s->text, confirmations);
+        ck_assert_msg(help == (s->outcome == HELPS), "'%s': %d help replies", s->text, help);
+    }
+}
+
+START_TEST(stop_spellings_and_look_alikes)
+{
+    char cmd[300], from[32];
+    start_all();
+    for (size_t i = 0; i < N_SPELLINGS; i++) {
+        sender_of(i, from, sizeof from);
+        snprintf(cmd, sizeof cmd, "mo %s +353870000000 %s", from, spellings[i].text);
+        ctl(cmd);
+    }
+    check_spellings(submits_to);
+    stop_all();
+}
+END_TEST
+
+START_TEST(a_split_stop_out_of_order_opts_out_for_every_concat)
+{
+    static const char *const methods[] = { "udh", "udh16", "sar" };
+    char cmd[400], from[32];
+    start_all();
+    for (int i = 0; i < 3; i++) {
+        snprintf(from, sizeof from, "+35387300000%d", i);
+        enroll(from, "news");
+        queue_later(from, "offer");
+        snprintf(cmd, sizeof cmd, "mo --concat %s --parts 2 --order 2,1 %s +353870000000 STOP "
+                 "sending me these offers, I am not interested in them any more, thank you",
+                 methods[i], from);
+        ctl(cmd);
+    }
+    for (int i = 0; i < 3; i++) {
+        snprintf(from, sizeof from, "+35387300000%d", i);
+        ck_assert_msg(wait_for_query("SELECT keyword FROM optouts WHERE recipient = ?1", from,
+                                     "STOP", 10000), "%s", methods[i]);
+        ck_assert_str_eq(query(ENROLL_STATE, from), "news:opted_out");
+        ck_assert_str_eq(query("SELECT state FROM messages WHERE recipient = ?1 AND "
+                               "source = 'test'", from), "suppressed");
+        ck_assert(wait_for_query("SELECT state FROM messages WHERE recipient = ?1 AND "
+                                 "source = 'consent'", from, "sent", 10000));
+        ck_assert_int_eq(submits_to(from, OPTOUT_REPLY), 1);
+    }
+    ck_assert_str_eq(query("SELECT count(*) FROM inbound_parts WHERE ?1 = ?1", ""), "0");
+    stop_all();
+}
+END_TEST
+
+START_TEST(an_imported_list_suppresses_and_sends_nothing)
+{
+    start_all();
+    queue_later("+353874000001", "offer 1");
+    queue_later("+353874000001", "offer 2");
+    queue_later("+353874000002", "offer 3");
+    queue_later("+353874000009", "not on the list");
+    enroll("+353874000001", "winback");
+    testutil_write_file(dir, "list.csv",
+                        "Phone,Keyword,At\n"
+                        "087 400 0001,STOP,2026-01-02T03:04:05Z\n"
+                        "+353 87 400 0002,,\n"
+                        "0874000003\n"
+                        "not a number,STOP,\n"
+                        "0874000004,STOP,yesterday\n");
+    char path[700], *out = NULL, *err = NULL;
+    snprintf(path, sizeof path, "%s/list.csv", dir);
+    /* Two bad rows: reported with their lines, skipped, the rest committed (exit 1). */
+    ck_assert_int_eq(homing(&out, &err, "optout", "import", path), 1);
+    ck_assert_ptr_nonnull(strstr(err, "list.csv:5: "));
+    ck_assert_ptr_nonnull(strstr(err, "list.csv:6: at 'yesterday' is not an ISO 8601 time"));
+    ck_assert_ptr_nonnull(strstr(out, "3 opted out, 0 already on the list, 2 rows skipped; "
+                                      "3 queued messages suppressed, 1 enrollment ended"));
+    free(out);
+    free(err);
+    ck_assert_str_eq(query("SELECT group_concat(recipient || ' ' || keyword || ' ' || source, "
+                           "', ') FROM (SELECT * FROM optouts ORDER BY recipient) WHERE ?1 = ?1",
+                           ""),
+                     "+353874000001 STOP import, +353874000002 IMPORT import, "
+                     "+353874000003 IMPORT import");
+    ck_assert_str_eq(query("SELECT received_at FROM optouts WHERE recipient = ?1",
+                           "+353874000001"), "1767323045");
+    ck_assert_str_eq(query("SELECT count(*) FROM messages WHERE state = 'suppressed' AND ?1 = ?1",
+                           ""), "3");
+    ck_assert_str_eq(query("SELECT state FROM messages WHERE recipient = ?1", "+353874000009"),
+                     "queued");
+    ck_assert_str_eq(query(ENROLL_STATE, "+353874000001"), "winback:opted_out");
+    ck_assert_str_eq(query("SELECT count(*) FROM events WHERE actor = 'import' AND ?1 = ?1", ""),
+                     "5");
+    /* The list reads back as CSV, and importing it again changes nothing. */
+    ck_assert_int_eq(homing(&out, &err, "optout", "list", "--csv"), 0);
+    ck_assert_ptr_nonnull(strstr(out, "msisdn,keyword,at,source\n"));
+    ck_assert_ptr_nonnull(strstr(out, "+353874000002,IMPORT,"));
+    char *back = strdup(testutil_write_file(dir, "back.csv", out));
+    free(out);
+    free(err);
+    ck_assert_int_eq(homing(&out, &err, "optout", "import", back), 0);
+    ck_assert_ptr_nonnull(strstr(out, "0 opted out, 3 already on the list, 0 rows skipped"));
+    free(out);
+    free(err);
+    free(back);
+    /* No confirmation for an import, and nothing new gets through. */
+    const char *argv[] = { testutil_program("homing"), "send", "-c", conf_path, "0874000003",
+                           "hello", NULL };
+    ck_assert_int_eq(testutil_exec(argv, NULL, 20000, &out, &err), 1);
+    ck_assert_ptr_nonnull(strstr(err, "+353874000003 opted out (IMPORT"));
+    free(out);
+    free(err);
+    sleep(1);
+    ck_assert_str_eq(query("SELECT count(*) FROM messages WHERE source = 'consent' AND ?1 = ?1",
+                           ""), "0");
+    ck_assert_int_eq(submits_to("+353874000001", ""), 0);
+    stop_all();
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("consent");
+    TCase *t = tcase_create("smsc-sim");
+    tcase_set_timeout(t, 60);
+    tcase_add_checked_fixture(t, paths, NULL);
+    tcase_add_test(t, a_reply_ends_enrollments_that_exit_on_reply);
+    tcase_add_test(t, stop_spellings_and_look_alikes);
+    tcase_add_test(t, a_split_stop_out_of_order_opts_out_for_every_concat);
+    tcase_add_test(t, an_imported_list_suppresses_and_sends_nothing);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+int main(void)
+{
+    return testutil_run(suite());
+}
