@@ -18,6 +18,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "tests/integration/consent_cases.h"
 #include "tests/testutil.h"
 
 static char dir[512], conf_path[700], log_path[700], sim_out[700], sub_log[700], ctl_path[700];
@@ -47,7 +48,9 @@ static void start_sim(void)
                            NULL };
     sim_pid = testutil_spawn(argv, sim_out);
     ck_assert_msg(testutil_wait_for_text(sim_out, "listening port=", 10000), "sim not ready");
-    char *port = testutil_read_file(port_file);
+    char *port = NULL;
+    for (int i = 0; i < 100 && !(port = testutil_read_file(port_file)); i++)
+        usleep(50 * 1000); /* the file may follow the line */
     ck_assert(port != NULL);
     sim_port = atoi(port);
     free(port);
@@ -255,45 +258,6 @@ START_TEST(a_reply_ends_enrollments_that_exit_on_reply)
     stop_all();
 }
 END_TEST
-
-/* What a text sent to homing must do: opt out (with its keyword), ask for help, or nothing. */
-enum outcome { OPTS_OUT, HELPS, NOTHING };
-
-static const struct spelling {
-    const char *text;            /* as the control channels take it (\n escapes) */
-    enum outcome outcome;
-    const char *keyword;         /* the word recorded */
-} spellings[] = {
-    { "Stop", OPTS_OUT, "STOP" },
-    { " STOP!", OPTS_OUT, "STOP" },
-    { "stop please", OPTS_OUT, "STOP" },
-    { "ＳＴＯＰ", OPTS_OUT, "STOP" },              /* full width */
-    { "ＳＴＯＰ　ｐｌｅａｓｅ", OPTS_OUT, "STOP" }, /* full width, ideographic space */
-    { "UNSUBSCRIBE", OPTS_OUT, "UNSUBSCRIBE" },
-    { "quit", OPTS_OUT, "QUIT" },
-    { "stop.", OPTS_OUT, "STOP" },
-    { "sToP", OPTS_OUT, "STOP" },
-    { "STOP STOP STOP", OPTS_OUT, "STOP" },
-    { "...stop...", OPTS_OUT, "STOP" },
-    { "Stop\\nthanks", OPTS_OUT, "STOP" },
-    { "stop, thanks", OPTS_OUT, "STOP" },
-    { "¡Stop!", OPTS_OUT, "STOP" },
-    { "StopAll", OPTS_OUT, "STOPALL" },
-    { "Cancel", OPTS_OUT, "CANCEL" },
-    { "end", OPTS_OUT, "END" },
-    { "OptOut", OPTS_OUT, "OPTOUT" },
-    { "revoke", OPTS_OUT, "REVOKE" },
-    { "don't stop", NOTHING, NULL },
-    { "Unstoppable deals", NOTHING, NULL },
-    { "stopping by later", NOTHING, NULL },
-    { "STOPP", NOTHING, NULL },
-    { "stop2", NOTHING, NULL },
-    { "non-stop offers?", NOTHING, NULL },
-    { "I'll stop by on Friday", NOTHING, NULL },
-    { "endless summer", NOTHING, NULL },
-    { "help me", HELPS, NULL },
-};
-#define N_SPELLINGS (sizeof spellings / sizeof spellings[0])
 
 static void sender_of(size_t i, char *out, size_t size)
 {

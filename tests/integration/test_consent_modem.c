@@ -1,0 +1,269 @@
+/*
+ * Consent end to end through tools/modem-sim: the same STOP spellings and
+ * look-alikes as the SMPP test (tests/integration/consent_cases.h), each with
+ * exactly one confirmation per opt-out; a reply that is no keyword ends the
+ * enrollments that exit on reply and keeps the others; a STOP cut in two
+ * parts delivered out of order still opts out.
+ */
+#include <jansson.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "tests/integration/consent_cases.h"
+#include "tests/testutil.h"
+
+static char dir[512], conf_path[700], log_path[700], sim_log[700], sub_log[700], ctl_path[700];
+static char db_path[700];
+static pid_t sim_pid, homing_pid;
+
+#define OPTOUT_REPLY "You are unsubscribed"
+#define HELP_REPLY "Reply STOP to unsubscribe"
+
+static void paths(void)
+{
+    snprintf(dir, sizeof dir, "%s", testutil_tmpdir());
+    snprintf(conf_path, sizeof conf_path, "%s/homing.conf", dir);
+    snprintf(log_path, sizeof log_path, "%s/homing.log", dir);
+    snprintf(sim_log, sizeof sim_log, "%s/sim.out", dir);
+    snprintf(sub_log, sizeof sub_log, "%s/submits.jsonl", dir);
+    snprintf(ctl_path, sizeof ctl_path, "%s/ctl", dir);
+    snprintf(db_path, sizeof db_path, "%s/homing.db", dir);
+}
+
+static void start_all(void)
+{
+    char m1[600], text[4096];
+    snprintf(m1, sizeof m1, "m1:%s/m1", dir);
+    const char *sim[] = { testutil_program("modem-sim"), "--control", ctl_path, "--log", sub_log,
+                          "--modem", m1, "--slots", "60", NULL };
+    sim_pid = testutil_spawn(sim, sim_log);
+    ck_assert_msg(testutil_wait_for_text(sim_log, "modem-sim ready", 10000), "sim not ready");
+    snprintf(text, sizeof text,
+             "database = \"%s\";\n"
+             "defaults = { country = \"IE\"; };\n"
+             "http = { listen = \"127.0.0.1:0\"; };\n"
+             "retry = { backoff = \"1s\"; attempts = 6; };\n"
+             "keywords = { optout_reply = \"" OPTOUT_REPLY ". Reply START to resubscribe.\";\n"
+             "  help_reply = \"" HELP_REPLY ", START to subscribe again.\"; };\n"
+             "modems = ( { name = \"m1\"; port = \"%s/m1\"; sends_per_minute = 6000;\n"
+             "  send_timeout = \"3s\"; poll = \"1s\"; } );\n"
+             "campaigns = (\n"
+             "  { name = \"winback\"; exit_on = [ \"reply\" ];\n"
+             "    steps = ( { after = \"30d\"; text = \"We miss you\"; } ); },\n"
+             "  { name = \"news\"; exit_on = [ \"conversion\" ];\n"
+             "    steps = ( { after = \"30d\"; text = \"News\"; } ); }\n);\n",
+             db_path, dir);
+    testutil_write_file(dir, "homing.conf", text);
+    const char *run[] = { testutil_program("homing"), "run", "-c", conf_path, NULL };
+    homing_pid = testutil_spawn(run, log_path);
+    ck_assert_msg(testutil_wait_for_text(log_path, "modem=m1 ready", 15000), "m1 not ready");
+}
+
+static void stop_all(void)
+{
+    if (homing_pid > 0) {
+        kill(homing_pid, SIGTERM);
+        ck_assert_int_eq(testutil_wait_exit(homing_pid, 15000), 0);
+        homing_pid = 0;
+    }
+    if (sim_pid > 0) {
+        kill(sim_pid, SIGTERM);
+        testutil_wait_exit(sim_pid, 5000);
+        sim_pid = 0;
+    }
+}
+
+static void ctl(const char *cmd)
+{
+    char reply[4096];
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%.100s", ctl_path);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    ck_assert(write(fd, cmd, strlen(cmd)) == (ssize_t)strlen(cmd) && write(fd, "\n", 1) == 1);
+    ssize_t n = 0, got;
+    while ((got = read(fd, reply + n, sizeof reply - 1 - (size_t)n)) > 0) {
+        n += got;
+        if (memchr(reply, '\n', (size_t)n))
+            break;
+    }
+    close(fd);
+    reply[n > 0 ? n : 0] = '\0';
+    ck_assert_msg(strncmp(reply, "ok", 2) == 0, "control '%s' answered '%s'", cmd, reply);
+}
+
+/* An inbound SMS from `from`; the text is quoted for the control channel. */
+static void sms(const char *options, const char *from, const char *text)
+{
+    char cmd[1024];
+    size_t n = (size_t)snprintf(cmd, sizeof cmd, "sms %s %s \"", options, from);
+    for (const char *p = text; *p && n + 3 < sizeof cmd; p++) {
+        if (*p == '"')
+            cmd[n++] = '\\';
+        cmd[n++] = *p;
+    }
+    cmd[n++] = '"';
+    cmd[n] = '\0';
+    ctl(cmd);
+}
+
+static void sql(const char *statement)
+{
+    sqlite3 *db;
+    char *e = NULL;
+    ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    ck_assert_msg(sqlite3_exec(db, statement, NULL, NULL, &e) == SQLITE_OK, "%s: %s", statement,
+                  e ? e : "");
+    sqlite3_close(db);
+}
+
+/* One value as text ("" when no row); ?1, if the statement has it, is `arg`. */
+static const char *query(const char *statement, const char *arg)
+{
+    static char value[4096];
+    sqlite3 *db;
+    sqlite3_stmt *s;
+    value[0] = '\0';
+    ck_assert_int_eq(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    ck_assert_msg(sqlite3_prepare_v2(db, statement, -1, &s, NULL) == SQLITE_OK, "%s: %s",
+                  statement, sqlite3_errmsg(db));
+    if (sqlite3_bind_parameter_count(s) > 0)
+        sqlite3_bind_text(s, 1, arg, -1, SQLITE_STATIC);
+    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+        snprintf(value, sizeof value, "%s", (const char *)sqlite3_column_text(s, 0));
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return value;
+}
+
+static bool wait_for_query(const char *statement, const char *arg, const char *want,
+                           int timeout_ms)
+{
+    for (int waited = 0; waited < timeout_ms; waited += 100) {
+        if (strcmp(query(statement, arg), want) == 0)
+            return true;
+        usleep(100 * 1000);
+    }
+    fprintf(stderr, "query %s (%s) is '%s', wanted '%s'\n", statement, arg ? arg : "",
+            query(statement, arg), want);
+    return false;
+}
+
+/* Messages the modem sent to `to` whose text starts with `prefix` (the simulator's log). */
+static int submits_to(const char *to, const char *prefix)
+{
+    char *text = testutil_read_file(sub_log);
+    int n = 0;
+    for (char *line = text ? strtok(text, "\n") : NULL; line; line = strtok(NULL, "\n")) {
+        json_error_t e;
+        json_t *j = json_loads(line, 0, &e);
+        ck_assert_msg(j != NULL, "bad log line: %s", line);
+        const char *d = json_string_value(json_object_get(j, "to"));
+        const char *t = json_string_value(json_object_get(j, "text"));
+        n += d && t && strcmp(d, to) == 0 && strncmp(t, prefix, strlen(prefix)) == 0;
+        json_decref(j);
+    }
+    free(text);
+    return n;
+}
+
+static void enroll(const char *who, const char *campaign)
+{
+    char text[600];
+    snprintf(text, sizeof text,
+             "INSERT OR IGNORE INTO contacts (recipient, created_at, updated_at) "
+             "VALUES ('%s', 0, 0);"
+             "INSERT INTO enrollments (recipient, campaign, next_due_at, created_at, updated_at) "
+             "VALUES ('%s', '%s', 4000000000, 0, 0);", who, who, campaign);
+    sql(text);
+}
+
+#define ENROLL_STATE "SELECT group_concat(campaign || ':' || state, ' ') FROM " \
+                     "(SELECT * FROM enrollments WHERE recipient = ?1 ORDER BY id)"
+
+static void sender_of(size_t i, char *out, size_t size)
+{
+    snprintf(out, size, "+3538720%05zu", i);
+}
+
+START_TEST(stop_spellings_and_look_alikes)
+{
+    char from[32], want[16];
+    int optouts = 0, helps = 0;
+    start_all();
+    for (size_t i = 0; i < N_SPELLINGS; i++) {
+        sender_of(i, from, sizeof from);
+        sms("", from, spellings[i].text);
+        optouts += spellings[i].outcome == OPTS_OUT;
+        helps += spellings[i].outcome == HELPS;
+    }
+    snprintf(want, sizeof want, "%zu", N_SPELLINGS);
+    ck_assert(wait_for_query("SELECT count(*) FROM inbound WHERE ?1 = ?1", "", want, 30000));
+    snprintf(want, sizeof want, "%d", optouts + helps);
+    ck_assert(wait_for_query("SELECT count(*) FROM messages WHERE source = 'consent' AND state "
+                             "IN ('sent', 'delivered') AND ?1 = ?1", "", want, 30000));
+    snprintf(want, sizeof want, "%d", optouts);
+    ck_assert_str_eq(query("SELECT count(*) FROM optouts WHERE ?1 = ?1", ""), want);
+    for (size_t i = 0; i < N_SPELLINGS; i++) {
+        const struct spelling *s = &spellings[i];
+        sender_of(i, from, sizeof from);
+        const char *kw = query("SELECT keyword FROM optouts WHERE recipient = ?1", from);
+        ck_assert_msg(strcmp(kw, s->outcome == OPTS_OUT ? s->keyword : "") == 0,
+                      "'%s': opt-out keyword '%s'", s->text, kw);
+        int confirmations = submits_to(from, OPTOUT_REPLY), help = submits_to(from, HELP_REPLY);
+        ck_assert_msg(confirmations == (s->outcome == OPTS_OUT), "'%s': %d confirmations",
+                      s->text, confirmations);
+        ck_assert_msg(help == (s->outcome == HELPS), "'%s': %d help replies", s->text, help);
+    }
+    stop_all();
+}
+END_TEST
+
+START_TEST(a_reply_ends_enrollments_that_exit_on_reply)
+{
+    start_all();
+    enroll("+353871000001", "winback");
+    enroll("+353871000001", "news");
+    sms("", "+353871000001", "Sounds good, see you Saturday");
+    ck_assert(wait_for_query(ENROLL_STATE, "+353871000001", "winback:replied news:active", 10000));
+    ck_assert_str_eq(query("SELECT actor || ' ' || action FROM events WHERE entity = "
+                           "'enrollment' AND ?1 = ?1", ""), "m1 replied");
+    ck_assert_str_eq(query("SELECT text FROM inbound WHERE sender = ?1", "+353871000001"),
+                     "Sounds good, see you Saturday");
+    /* A STOP in two parts, second part first: opts out and ends the rest. */
+    sms("--parts 2 --order 2,1", "+353871000001", "STOP sending me these offers, I am not "
+        "interested in them any more, thank you very much and goodbye from me");
+    ck_assert(wait_for_query("SELECT keyword FROM optouts WHERE recipient = ?1", "+353871000001",
+                             "STOP", 10000));
+    ck_assert_str_eq(query(ENROLL_STATE, "+353871000001"), "winback:replied news:opted_out");
+    ck_assert(wait_for_query("SELECT state FROM messages WHERE source = 'consent' AND ?1 = ?1", "",
+                             "sent", 10000));
+    ck_assert_int_eq(submits_to("+353871000001", OPTOUT_REPLY), 1);
+    stop_all();
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("consent_modem");
+    TCase *t = tcase_create("modem-sim");
+    tcase_set_timeout(t, 60);
+    tcase_add_checked_fixture(t, paths, NULL);
+    tcase_add_test(t, stop_spellings_and_look_alikes);
+    tcase_add_test(t, a_reply_ends_enrollments_that_exit_on_reply);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+int main(void)
+{
+    return testutil_run(suite());
+}
