@@ -658,8 +658,11 @@ void dispatch_tick(struct dispatch *d)
     int n = 0;
     char err[256];
     int64_t now = clock_now(), ids[STORE_INBOUND_EXPIRE_MAX];
-    if (store_inbound_expire(d->store, now - d->conf->inbound.reassembly_timeout, now, &n, ids,
-                             err, sizeof err) != STORE_OK)
+    struct store_consent consent;
+    struct store_new_message replies[4];
+    consent_rules(d, &consent, replies);
+    if (store_inbound_expire(d->store, now - d->conf->inbound.reassembly_timeout, now, &consent,
+                             &n, ids, err, sizeof err) != STORE_OK)
         log_error("inbound: %s", err);
     else if (n > 0)
         log_warnx("inbound messages delivered incomplete count=%d: parts missing after %llds", n,

@@ -300,10 +300,14 @@ enum store_rc store_inbound_list(struct store *st, int limit,
  * Delivers, marked incomplete, long messages whose parts stopped coming before
  * `before`: at most STORE_INBOUND_EXPIRE_MAX per call. *n says how many, and
  * `ids` (NULL, or room for STORE_INBOUND_EXPIRE_MAX) gets their inbound ids.
+ * With `consent` (or NULL), one that has its first part gets the keyword
+ * handling of a complete one (a lost second part must not swallow a STOP);
+ * one without it counts as a reply.
  */
 #define STORE_INBOUND_EXPIRE_MAX 100
-enum store_rc store_inbound_expire(struct store *st, int64_t before, int64_t now, int *n,
-                                   int64_t *ids, char *err, size_t err_size);
+enum store_rc store_inbound_expire(struct store *st, int64_t before, int64_t now,
+                                   const struct store_consent *consent, int *n, int64_t *ids,
+                                   char *err, size_t err_size);
 
 struct store_part {
     int index;

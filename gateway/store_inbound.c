@@ -227,8 +227,9 @@ static bool insert_complete(struct store *st, const struct store_inbound_part *i
 
 /* Joins the stored parts in order; a missing part shows as " [...] ". */
 static bool assemble_parts(struct store *st, const char *sender, unsigned ref, unsigned total,
-                           char **text, char **route, int64_t *first_at)
+                           char **text, char **route, int64_t *first_at, bool *has_first)
 {
+    *has_first = false;
     sqlite3_stmt *s = store_stmt(st, ST_INB_TEXTS);
     bind_concat_key(s, sender, ref, total);
     size_t len = 0;
@@ -237,6 +238,7 @@ static bool assemble_parts(struct store *st, const char *sender, unsigned ref, u
     *first_at = 0;
     while (out && sqlite3_step(s) == SQLITE_ROW) {
         unsigned seq = (unsigned)sqlite3_column_int(s, 0);
+        *has_first = *has_first || seq == 1;
         const char *piece = (const char *)sqlite3_column_text(s, 1);
         size_t add = strlen(piece) + (seq != expect ? 7 : 0);
         char *grown = realloc(out, len + add + 1);
@@ -255,25 +257,44 @@ static bool assemble_parts(struct store *st, const char *sender, unsigned ref, u
 }
 
 /*
- * Delivers the parts of (sender, ref, total) as one inbound row: complete
- * (with the consent handling of `in`), or, when they timed out, incomplete.
+ * A long message whose parts stopped coming is still a message from a
+ * person: with its first part (where a keyword would be) it gets the
+ * keyword handling, so "STOP ..." whose second part was lost still opts out;
+ * without it, it is a reply.
  */
-static enum store_rc complete_concat(struct store *st, const char *sender, const char *recipient,
-                                     unsigned ref, unsigned total,
-                                     const struct store_inbound_part *in, int64_t now,
-                                     struct store_inbound_result *res)
+static bool insert_incomplete(struct store *st, const struct store_inbound_part *in,
+                              const char *text, const char *route, int64_t at, bool has_first,
+                              int64_t now, struct store_inbound_result *res)
+{
+    if (!insert_inbound(st, in->sender, in->recipient, text, route, at, false, &res->id))
+        return false;
+    if (!in->consent)
+        return true;
+    return has_first ? apply_consent(st, in->consent, in->sender, text, route, now, res)
+                     : record_reply(st, in->consent, in->sender, route, now, res);
+}
+
+/*
+ * Delivers the parts of (in->sender, in->ref, in->total) as one inbound row,
+ * with the consent handling of in->consent: complete, or, when they timed
+ * out, incomplete.
+ */
+static enum store_rc complete_concat(struct store *st, const struct store_inbound_part *in,
+                                     bool complete, int64_t now, struct store_inbound_result *res)
 {
     char *text = NULL, *route = NULL;
     int64_t first_at;
-    bool ok = assemble_parts(st, sender, ref, total, &text, &route, &first_at) &&
-              (in ? insert_complete(st, in, text, route, first_at, now, res)
-                  : insert_inbound(st, sender, recipient, text, route, first_at, false, &res->id));
+    bool has_first;
+    bool ok = assemble_parts(st, in->sender, in->ref, in->total, &text, &route, &first_at,
+                             &has_first) &&
+              (complete ? insert_complete(st, in, text, route, first_at, now, res)
+                        : insert_incomplete(st, in, text, route, first_at, has_first, now, res));
     free(text);
     free(route);
     if (!ok)
         return STORE_ERROR;
     sqlite3_stmt *d = store_stmt(st, ST_INB_DROP);
-    bind_concat_key(d, sender, ref, total);
+    bind_concat_key(d, in->sender, in->ref, in->total);
     return sqlite3_step(d) == SQLITE_DONE ? STORE_OK : STORE_ERROR;
 }
 
@@ -294,7 +315,7 @@ static enum store_rc add_part(struct store *st, const struct store_inbound_part 
         return STORE_ERROR;
     if ((unsigned)sqlite3_column_int(c, 0) < in->total)
         return STORE_OK;
-    return complete_concat(st, in->sender, in->recipient, in->ref, in->total, in, now, res);
+    return complete_concat(st, in, true, now, res);
 }
 
 enum store_rc store_inbound_add(struct store *st, const struct store_inbound_part *in,
@@ -324,10 +345,10 @@ struct stale_key {
     unsigned ref, total;
 };
 
-enum store_rc store_inbound_expire(struct store *st, int64_t before, int64_t now, int *n,
-                                   int64_t *ids, char *err, size_t err_size)
+enum store_rc store_inbound_expire(struct store *st, int64_t before, int64_t now,
+                                   const struct store_consent *consent, int *n, int64_t *ids,
+                                   char *err, size_t err_size)
 {
-    (void)now;
     struct stale_key keys[STORE_INBOUND_EXPIRE_MAX];
     int found = 0;
     *n = 0;
@@ -343,9 +364,11 @@ enum store_rc store_inbound_expire(struct store *st, int64_t before, int64_t now
     enum store_rc rc = STORE_OK;
     for (int i = 0; i < found; i++) {
         struct store_inbound_result r = { 0 };
+        struct store_inbound_part key = { .sender = keys[i].sender, .ref = keys[i].ref,
+                                          .total = keys[i].total, .consent = consent };
         bool ok = rc == STORE_OK && store_exec(st, "BEGIN IMMEDIATE") &&
-                  complete_concat(st, keys[i].sender, NULL, keys[i].ref, keys[i].total, NULL,
-                                  now, &r) == STORE_OK && store_exec(st, "COMMIT");
+                  complete_concat(st, &key, false, now, &r) == STORE_OK &&
+                  store_exec(st, "COMMIT");
         int64_t id = r.id;
         if (ok) {
             if (ids)

@@ -3,7 +3,9 @@
  * ends enrollments only in campaigns that exit on reply (with ended_at and
  * an event each); an opt-out ends every enrollment and stamps ended_at; an
  * imported list suppresses queued messages, ends enrollments, keeps numbers
- * already opted out as they were, queues no reply and is audited.
+ * already opted out as they were, queues no reply and is audited; a long
+ * message delivered incomplete still opts out when its first part says STOP,
+ * and counts as a reply otherwise.
  */
 #include <sqlite3.h>
 #include <stdio.h>
@@ -227,6 +229,55 @@ START_TEST(an_import_suppresses_ends_and_sends_nothing)
 }
 END_TEST
 
+static const struct store_consent *rules(void)
+{
+    static const struct store_consent consent = {
+        .classify = classify, .exits_on_reply = exits_on_reply,
+        .reply = { NULL, &reply, NULL, NULL }, .confirm_again_after = 86400,
+    };
+    return &consent;
+}
+
+static void part(struct store *st, const char *from, unsigned ref, unsigned seq, const char *text,
+                 int64_t now)
+{
+    struct store_inbound_part p = { .sender = from, .text = text, .route = "m1", .concat = true,
+                                    .ref = ref, .total = 2, .seq = seq, .consent = rules() };
+    struct store_inbound_result r;
+    ck_assert_int_eq(store_inbound_add(st, &p, now, &r, err, sizeof err), STORE_OK);
+    ck_assert_int_eq(r.id, 0);
+}
+
+START_TEST(an_incomplete_message_still_counts)
+{
+    struct store *st = fresh_store();
+    enroll("+353870000001");
+    enroll("+353870000002");
+    /* Its first part came: the keyword is in it, so STOP holds though part 2 was lost. */
+    part(st, "+353870000001", 7, 1, "STOP", 1000);
+    /* Only its second part came: no keyword can be read, but it is a reply. */
+    part(st, "+353870000002", 8, 2, "and that is all", 1000);
+    int n = 0;
+    int64_t ids[STORE_INBOUND_EXPIRE_MAX];
+    ck_assert_int_eq(store_inbound_expire(st, 1500, 2000, rules(), &n, ids, err, sizeof err),
+                     STORE_OK);
+    ck_assert_int_eq(n, 2);
+    ck_assert_str_eq(query("SELECT keyword || ',' || received_at FROM optouts WHERE recipient = "
+                           "'+353870000001'"), "STOP,2000");
+    ck_assert_str_eq(query("SELECT count(*) FROM messages WHERE source = 'consent' AND "
+                           "recipient = '+353870000001'"), "1");
+    ck_assert_str_eq(query("SELECT group_concat(state, ' ') FROM enrollments WHERE recipient = "
+                           "'+353870000001'"), "opted_out opted_out");
+    ck_assert_str_eq(query("SELECT group_concat(campaign || ':' || state, ' ') FROM (SELECT * "
+                           "FROM enrollments WHERE recipient = '+353870000002' ORDER BY id)"),
+                     "winback:replied news:active");
+    ck_assert_str_eq(query("SELECT group_concat(coalesce(keyword, '-') || ':' || complete, ' ') "
+                           "FROM (SELECT * FROM inbound ORDER BY sender)"), "STOP:0 -:0");
+    ck_assert_str_eq(query("SELECT count(*) FROM inbound_parts"), "0");
+    store_close(st);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("consent");
@@ -236,6 +287,7 @@ static Suite *suite(void)
     tcase_add_test(t, an_opt_out_ends_every_enrollment_with_ended_at);
     tcase_add_test(t, optout_by_hand_ends_enrollments_too);
     tcase_add_test(t, an_import_suppresses_ends_and_sends_nothing);
+    tcase_add_test(t, an_incomplete_message_still_counts);
     suite_add_tcase(s, t);
     return s;
 }

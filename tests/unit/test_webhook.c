@@ -156,7 +156,7 @@ START_TEST(inbound_rows_read_back)
     ck_assert_int_eq(r.id, 0);
     int64_t ids[STORE_INBOUND_EXPIRE_MAX];
     int n = 0;
-    ck_assert_int_eq(store_inbound_expire(st, 2001, 3000, &n, ids, err, sizeof err), STORE_OK);
+    ck_assert_int_eq(store_inbound_expire(st, 2001, 3000, NULL, &n, ids, err, sizeof err), STORE_OK);
     ck_assert_int_eq(n, 1);
     ck_assert_int_eq(store_inbound_get(st, ids[0], &in, err, sizeof err), STORE_OK);
     ck_assert(!in.complete);
