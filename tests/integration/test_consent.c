@@ -4,9 +4,10 @@
  * and still reaches the inbound list and webhook; 28 STOP spellings and
  * look-alikes have the outcome the keyword rules promise, with exactly one
  * confirmation per opt-out; a STOP cut in two parts delivered out of order
- * opts out for every concatenation method (8- and 16-bit UDH, SAR); an
- * imported suppression list suppresses what was queued, ends enrollments and
- * sends nothing.
+ * opts out for every concatenation method (8- and 16-bit UDH, SAR), and one
+ * whose second part never comes opts out when the rest times out; local
+ * words from the config opt out; an imported suppression list suppresses
+ * what was queued, ends enrollments and sends nothing.
  */
 #include <jansson.h>
 #include <signal.h>
@@ -57,8 +58,11 @@ static void start_sim(void)
     ck_assert_int_gt(sim_port, 0);
 }
 
-/* One SMPP bind; "winback" exits on reply, "news" only on conversion. */
-static void write_conf(void)
+/*
+ * One SMPP bind; "winback" exits on reply, "news" only on conversion.
+ * `keywords` goes into the keywords group, `extra` at the top level.
+ */
+static void write_conf(const char *keywords, const char *extra)
 {
     char text[4096];
     snprintf(text, sizeof text,
@@ -68,7 +72,7 @@ static void write_conf(void)
              "retry = { backoff = \"1s\"; attempts = 20; max_backoff = \"2s\"; };\n"
              "webhooks = { inbound = \"http://127.0.0.1:9/inbound\"; backoff = \"1h\"; };\n"
              "keywords = { optout_reply = \"" OPTOUT_REPLY ". Reply START to resubscribe.\";\n"
-             "  help_reply = \"" HELP_REPLY ", START to subscribe again.\"; };\n"
+             "  help_reply = \"" HELP_REPLY ", START to subscribe again.\"; %s };\n%s\n"
              "smpp = ( { name = \"carrier\"; host = \"127.0.0.1\"; port = %d;\n"
              "  system_id = \"homing\"; password = \"secret\"; enquire_link = \"1s\";\n"
              "  response_timeout = \"2s\"; reconnect_max = \"2s\"; receipts = false; } );\n"
@@ -77,13 +81,15 @@ static void write_conf(void)
              "    steps = ( { after = \"30d\"; text = \"We miss you\"; } ); },\n"
              "  { name = \"news\"; exit_on = [ \"conversion\" ];\n"
              "    steps = ( { after = \"30d\"; text = \"News\"; } ); }\n);\n",
-             db_path, sim_port);
+             db_path, keywords, extra, sim_port);
     testutil_write_file(dir, "homing.conf", text);
 }
 
-static void start_homing(void)
+/* `homing run`, at `time_scale` times real time when not NULL. */
+static void start_homing(const char *time_scale)
 {
-    const char *argv[] = { testutil_program("homing"), "run", "-c", conf_path, NULL };
+    const char *argv[] = { testutil_program("homing"), "run", "-c", conf_path,
+                           time_scale ? "--time-scale" : NULL, time_scale, NULL };
     homing_pid = testutil_spawn(argv, log_path);
     ck_assert_msg(testutil_wait_for_text(log_path, "bind=carrier bound (transceiver)", 10000),
                   "not bound");
@@ -92,8 +98,8 @@ static void start_homing(void)
 static void start_all(void)
 {
     start_sim();
-    write_conf();
-    start_homing();
+    write_conf("", "");
+    start_homing(NULL);
 }
 
 static void stop_all(void)
@@ -404,6 +410,39 @@ START_TEST(an_imported_list_suppresses_and_sends_nothing)
 }
 END_TEST
 
+START_TEST(local_words_and_a_stop_whose_last_part_never_came)
+{
+    start_sim();
+    /* A minute of reassembly_timeout passes in half a second at 120 times real time. */
+    write_conf("optout = [ \"STOPP\", \"ARRET\" ];",
+               "inbound = { reassembly_timeout = \"60s\"; };");
+    start_homing("120");
+    enroll("+353875000003", "news");
+    ctl("mo +353875000001 +353870000000 Stopp");
+    ctl("mo +353875000002 +353870000000 arret svp");
+    ctl("mo --parts 2 --order 1 +353875000003 +353870000000 STOP texting me, I have had "
+        "enough of these offers and I do not want any more of them at all, thanks");
+    ck_assert(wait_for_query("SELECT keyword FROM optouts WHERE recipient = ?1", "+353875000001",
+                             "STOPP", 10000));
+    ck_assert(wait_for_query("SELECT keyword FROM optouts WHERE recipient = ?1", "+353875000002",
+                             "ARRET", 10000));
+    /* The second part never comes: what arrived is delivered incomplete, and still opts out. */
+    ck_assert(wait_for_query("SELECT keyword FROM optouts WHERE recipient = ?1", "+353875000003",
+                             "STOP", 10000));
+    ck_assert_str_eq(query("SELECT complete FROM inbound WHERE sender = ?1", "+353875000003"),
+                     "0");
+    ck_assert_str_eq(query(ENROLL_STATE, "+353875000003"), "news:opted_out");
+    for (int i = 1; i <= 3; i++) {
+        char who[32];
+        snprintf(who, sizeof who, "+35387500000%d", i);
+        ck_assert(wait_for_query("SELECT state FROM messages WHERE recipient = ?1 AND "
+                                 "source = 'consent'", who, "sent", 10000));
+        ck_assert_int_eq(submits_to(who, OPTOUT_REPLY), 1);
+    }
+    stop_all();
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("consent");
@@ -414,6 +453,7 @@ static Suite *suite(void)
     tcase_add_test(t, stop_spellings_and_look_alikes);
     tcase_add_test(t, a_split_stop_out_of_order_opts_out_for_every_concat);
     tcase_add_test(t, an_imported_list_suppresses_and_sends_nothing);
+    tcase_add_test(t, local_words_and_a_stop_whose_last_part_never_came);
     suite_add_tcase(s, t);
     return s;
 }
