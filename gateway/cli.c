@@ -60,6 +60,16 @@ static const struct cli_command commands[] = {
     { "inbound", cmd_inbound, "inbound [--limit N] [--json]",
       "received messages, newest first, with the keyword each one matched", "" },
     { "show", cmd_show, "show ID [--json]", "show one message with its parts and receipts", "" },
+    { "contacts", cmd_contacts, "contacts import FILE.csv [--json] | contacts list [--limit N] [--json]",
+      "import the people campaigns write to, or list them",
+      "import reads a CSV file whose first line names the columns: phone (or msisdn),\n"
+      "name, timezone (IANA, like Europe/Dublin), consent (yes/no, true/false, 1/0, or the\n"
+      "date it was given) and consent_at; every other column is kept as an attribute that\n"
+      "templates can use ({code}). Numbers are normalised with defaults.country. A bad row\n"
+      "is reported as FILE:LINE: reason and skipped; the others are committed. Importing a\n"
+      "contact again updates it (empty cells keep the old value). Exit status 1 when a row\n"
+      "was skipped.\n"
+      "  list --limit N   at most N contacts, in number order (default 100)\n" },
     { "segments", cmd_segments, "segments TEXT [--smart] [--max-segments N] [--json]",
       "show how a text is encoded and split into SMS segments",
       "Prints the encoding (gsm7 or ucs2), the number of segments and the text of each.\n"
