@@ -378,42 +378,79 @@ static void set_text(json_t *obj, const char *key, const unsigned char *v)
         json_object_set_new(obj, key, json_string((const char *)v));
 }
 
+struct sched_contact_reader {
+    sqlite3 *db;
+    sqlite3_stmt *get;
+};
+
+struct sched_contact_reader *sched_contact_reader_new(struct store *st, char *err,
+                                                      size_t err_size)
+{
+    struct sched_contact_reader *r = calloc(1, sizeof *r);
+    if (!r)
+        abort();
+    r->db = store_handle(st);
+    if (sqlite3_prepare_v2(r->db, "SELECT name, timezone, consent, consent_at, attributes FROM "
+                           "contacts WHERE recipient = ?1", -1, &r->get, NULL) != SQLITE_OK) {
+        snprintf(err, err_size, "database: %s", sqlite3_errmsg(r->db));
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+void sched_contact_reader_free(struct sched_contact_reader *r)
+{
+    if (!r)
+        return;
+    sqlite3_finalize(r->get);
+    free(r);
+}
+
+static void contact_from_row(sqlite3_stmt *s, struct sched_contact *out)
+{
+    out->found = true;
+    const char *attrs = (const char *)sqlite3_column_text(s, 4);
+    out->fields = attrs ? json_loads(attrs, 0, NULL) : NULL;
+    if (!json_is_object(out->fields)) {
+        json_decref(out->fields);
+        out->fields = json_object();
+    }
+    set_text(out->fields, "name", sqlite3_column_text(s, 0));
+    set_text(out->fields, "timezone", sqlite3_column_text(s, 1));
+    const char *tz = (const char *)sqlite3_column_text(s, 1);
+    snprintf(out->timezone, sizeof out->timezone, "%s", tz ? tz : "");
+    const char *consent = (const char *)sqlite3_column_text(s, 2);
+    snprintf(out->consent, sizeof out->consent, "%s", consent ? consent : "");
+    out->consent_at = sqlite3_column_int64(s, 3);
+}
+
+bool sched_contact_read(struct sched_contact_reader *r, const char *msisdn,
+                        struct sched_contact *out, char *err, size_t err_size)
+{
+    sqlite3_stmt *s = r->get;
+    memset(out, 0, sizeof *out);
+    sqlite3_bind_text(s, 1, msisdn, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW)
+        contact_from_row(s, out);
+    else
+        out->fields = json_object();
+    json_object_set_new(out->fields, "phone", json_string(msisdn));
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        snprintf(err, err_size, "database: %s", sqlite3_errmsg(r->db));
+    sqlite3_reset(s);
+    return rc == SQLITE_ROW || rc == SQLITE_DONE;
+}
+
 bool sched_contact_get(struct store *st, const char *msisdn, struct sched_contact *out,
                        char *err, size_t err_size)
 {
-    sqlite3 *db = store_handle(st);
-    sqlite3_stmt *s;
     memset(out, 0, sizeof *out);
-    if (sqlite3_prepare_v2(db, "SELECT name, timezone, consent, consent_at, attributes FROM "
-                           "contacts WHERE recipient = ?1", -1, &s, NULL) != SQLITE_OK) {
-        snprintf(err, err_size, "database: %s", sqlite3_errmsg(db));
-        return false;
-    }
-    sqlite3_bind_text(s, 1, msisdn, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        out->found = true;
-        const char *attrs = (const char *)sqlite3_column_text(s, 4);
-        out->fields = attrs ? json_loads(attrs, 0, NULL) : NULL;
-        if (!json_is_object(out->fields)) {
-            json_decref(out->fields);
-            out->fields = json_object();
-        }
-        set_text(out->fields, "name", sqlite3_column_text(s, 0));
-        set_text(out->fields, "timezone", sqlite3_column_text(s, 1));
-        const char *tz = (const char *)sqlite3_column_text(s, 1);
-        snprintf(out->timezone, sizeof out->timezone, "%s", tz ? tz : "");
-        const char *consent = (const char *)sqlite3_column_text(s, 2);
-        snprintf(out->consent, sizeof out->consent, "%s", consent ? consent : "");
-        out->consent_at = sqlite3_column_int64(s, 3);
-    } else {
-        out->fields = json_object();
-    }
-    json_object_set_new(out->fields, "phone", json_string(msisdn));
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        snprintf(err, err_size, "database: %s", sqlite3_errmsg(db));
-    sqlite3_finalize(s);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE;
+    struct sched_contact_reader *r = sched_contact_reader_new(st, err, err_size);
+    bool ok = r && sched_contact_read(r, msisdn, out, err, err_size);
+    sched_contact_reader_free(r);
+    return ok;
 }
 
 void sched_contact_clear(struct sched_contact *c)

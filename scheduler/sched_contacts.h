@@ -60,6 +60,14 @@ bool sched_contact_get(struct store *st, const char *msisdn, struct sched_contac
                        char *err, size_t err_size);
 void sched_contact_clear(struct sched_contact *c);
 
+/* The same for many contacts, with the statement prepared once. */
+struct sched_contact_reader;
+struct sched_contact_reader *sched_contact_reader_new(struct store *st, char *err,
+                                                      size_t err_size);
+bool sched_contact_read(struct sched_contact_reader *r, const char *msisdn,
+                        struct sched_contact *out, char *err, size_t err_size);
+void sched_contact_reader_free(struct sched_contact_reader *r);
+
 /* A contact as listed. */
 struct sched_contact_row {
     const char *msisdn, *name, *timezone, *consent, *attributes;  /* NULL when unset */
