@@ -386,18 +386,7 @@ static void print_conversion(const char *msisdn, const struct sched_conversion *
                              const struct sched_convert_result *res, bool json)
 {
     if (json) {
-        json_t *ended = json_array();
-        for (size_t i = 0; i < res->n_ended; i++)
-            json_array_append_new(ended, json_pack("{s:I, s:s}", "id", (json_int_t)res->ended[i].id,
-                                                   "campaign", res->ended[i].campaign));
-        json_t *credit = res->credited ?
-            json_pack("{s:s, s:i, s:s?, s:I, s:I?}", "campaign", res->campaign, "step", res->step,
-                      "variant", res->variant[0] ? res->variant : NULL, "enrollment_id",
-                      (json_int_t)res->enrollment_id, "message_id",
-                      res->message_id ? json_integer(res->message_id) : NULL) : json_null();
-        cli_print_json(json_pack("{s:I, s:s, s:o, s:o, s:o}", "id", (json_int_t)res->id, "msisdn",
-                                 msisdn, "value", c->has_value ? json_real(c->value) : json_null(),
-                                 "credited", credit, "ended", ended));
+        cli_print_json(sched_convert_json(msisdn, c, res));
         return;
     }
     printf("conversion %lld recorded for %s", (long long)res->id, msisdn);

@@ -219,3 +219,23 @@ bool sched_convert(struct store *st, const struct conf *conf, const struct sched
         sqlite3_finalize(cv.q[i]);
     return ok;
 }
+
+json_t *sched_convert_json(const char *msisdn, const struct sched_conversion *c,
+                           const struct sched_convert_result *res)
+{
+    json_t *ended = json_array();
+    for (size_t i = 0; i < res->n_ended; i++)
+        json_array_append_new(ended, json_pack("{s:I, s:s}", "id", (json_int_t)res->ended[i].id,
+                                               "campaign", res->ended[i].campaign));
+    json_t *credit = json_null();
+    if (res->credited) {
+        json_decref(credit);
+        credit = json_pack("{s:s, s:i, s:s?, s:I, s:o}", "campaign", res->campaign, "step",
+                           res->step, "variant", res->variant[0] ? res->variant : NULL,
+                           "enrollment_id", (json_int_t)res->enrollment_id, "message_id",
+                           res->message_id ? json_integer(res->message_id) : json_null());
+    }
+    return json_pack("{s:I, s:s, s:o, s:o, s:o}", "id", (json_int_t)res->id, "msisdn", msisdn,
+                     "value", c->has_value ? json_real(c->value) : json_null(), "credited",
+                     credit, "ended", ended);
+}

@@ -111,4 +111,12 @@ struct sched_convert_result {
 bool sched_convert(struct store *st, const struct conf *conf, const struct sched_conversion *c,
                    struct sched_convert_result *res, char *err, size_t err_size);
 
+/*
+ * What a conversion did, as the CLI (--json) and the HTTP API tell it:
+ * {"id", "msisdn", "value", "credited": {"campaign", "step" (from 0),
+ * "variant", "enrollment_id", "message_id"} or null, "ended": [{"id", "campaign"}]}.
+ */
+json_t *sched_convert_json(const char *msisdn, const struct sched_conversion *c,
+                           const struct sched_convert_result *res);
+
 #endif
