@@ -94,7 +94,7 @@ static void on_bad_row(long line, const char *why, void *arg)
 static void on_progress(size_t done, size_t total, long rows, void *arg)
 {
     struct import_view *v = arg;
-    if (!v->bar || total == 0)
+    if (!v->bar || total < (1u << 20)) /* small files are done before a bar would help */
         return;
     int pct = (int)(done * 100 / total), width = 30, filled = pct * width / 100;
     fprintf(stderr, "\r\033[Kimporting [%.*s%*s] %3d%%  %ld rows", filled,
