@@ -398,8 +398,10 @@ static void print_conversion(const char *msisdn, const struct sched_conversion *
     if (res->message_id)
         printf(" (message %lld)", (long long)res->message_id);
     printf("\n");
-    for (size_t i = 0; i < res->n_ended; i++)
+    for (size_t i = 0; i < res->n_ended && i < SCHED_CONVERT_MAX_ENDED; i++)
         printf("ended enrollment %lld in %s\n", (long long)res->ended[i].id, res->ended[i].campaign);
+    if (res->n_ended > SCHED_CONVERT_MAX_ENDED)
+        printf("and %zu more enrollments ended\n", res->n_ended - SCHED_CONVERT_MAX_ENDED);
 }
 
 static int convert_run(const char *number, const struct sched_args *a, const struct conf *conf,

@@ -146,48 +146,70 @@ static bool event(struct converter *cv, const char *entity, int64_t id, const ch
     return ok;
 }
 
-/* Reads the active enrollments to end (before changing the table it reads). */
-static bool collect_active(struct converter *cv)
+struct to_end {
+    int64_t id;
+    char campaign[64];
+};
+
+/* Reads the active enrollments to end (all of them, before changing the table it reads). */
+static bool collect_active(struct converter *cv, struct to_end **out, size_t *n)
 {
-    struct sched_convert_result *res = cv->res;
     sqlite3_stmt *s = cv->q[C_ACTIVE];
-    sqlite3_bind_text(s, 1, cv->c->msisdn, -1, SQLITE_STATIC);
+    size_t cap = 0;
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW && res->n_ended < SCHED_CONVERT_MAX_ENDED) {
+    sqlite3_bind_text(s, 1, cv->c->msisdn, -1, SQLITE_STATIC);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         const char *name = (const char *)sqlite3_column_text(s, 1);
         if (!exits_on_conversion(sched_campaign_find(cv->conf, name)))
             continue;
-        res->ended[res->n_ended].id = sqlite3_column_int64(s, 0);
-        snprintf(res->ended[res->n_ended].campaign, sizeof res->ended[0].campaign, "%s", name);
-        res->n_ended++;
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 8;
+            struct to_end *grown = realloc(*out, cap * sizeof *grown);
+            if (!grown)
+                abort();
+            *out = grown;
+        }
+        (*out)[*n].id = sqlite3_column_int64(s, 0);
+        snprintf((*out)[*n].campaign, sizeof (*out)[*n].campaign, "%s", name);
+        (*n)++;
     }
     sqlite3_reset(s);
-    return rc == SQLITE_ROW || rc == SQLITE_DONE;
+    return rc == SQLITE_DONE;
 }
 
+/* Ends them; the result lists the first SCHED_CONVERT_MAX_ENDED and counts all. */
 static bool end_enrollments(struct converter *cv)
 {
     struct sched_convert_result *res = cv->res;
+    struct to_end *list = NULL;
+    size_t n = 0;
     char reason[64];
+    bool ok = collect_active(cv, &list, &n);
     snprintf(reason, sizeof reason, "conversion %lld", (long long)res->id);
-    for (size_t i = 0; i < res->n_ended; i++) {
+    for (size_t i = 0; ok && i < n; i++) {
         sqlite3_stmt *s = cv->q[C_END];
-        sqlite3_bind_int64(s, 1, res->ended[i].id);
+        sqlite3_bind_int64(s, 1, list[i].id);
         sqlite3_bind_text(s, 2, reason, -1, SQLITE_STATIC);
         sqlite3_bind_int64(s, 3, cv->c->now);
-        bool ok = sqlite3_step(s) == SQLITE_DONE;
+        ok = sqlite3_step(s) == SQLITE_DONE;
         sqlite3_reset(s);
-        if (!ok || !event(cv, "enrollment", res->ended[i].id, "converted", reason))
-            return false;
+        ok = ok && event(cv, "enrollment", list[i].id, "converted", reason);
+        if (i < SCHED_CONVERT_MAX_ENDED) {
+            res->ended[i].id = list[i].id;
+            snprintf(res->ended[i].campaign, sizeof res->ended[i].campaign, "%s",
+                     list[i].campaign);
+        }
     }
-    return true;
+    res->n_ended = n;
+    free(list);
+    return ok;
 }
 
 static bool convert(struct converter *cv)
 {
     char detail[160];
     struct sched_convert_result *res = cv->res;
-    if (!attribute(cv) || !record(cv) || !collect_active(cv) || !end_enrollments(cv))
+    if (!attribute(cv) || !record(cv) || !end_enrollments(cv))
         return false;
     if (res->credited)
         snprintf(detail, sizeof detail, "%s step %d%s%s", res->campaign, res->step,
@@ -224,7 +246,7 @@ json_t *sched_convert_json(const char *msisdn, const struct sched_conversion *c,
                            const struct sched_convert_result *res)
 {
     json_t *ended = json_array();
-    for (size_t i = 0; i < res->n_ended; i++)
+    for (size_t i = 0; i < res->n_ended && i < SCHED_CONVERT_MAX_ENDED; i++)
         json_array_append_new(ended, json_pack("{s:I, s:s}", "id", (json_int_t)res->ended[i].id,
                                                "campaign", res->ended[i].campaign));
     json_t *credit = json_null();

@@ -80,8 +80,8 @@ const struct conf_campaign *sched_campaign_find(const struct conf *conf, const c
 
 /*
  * The fields templates see for `msisdn`: the contact's (name, phone,
- * timezone, attributes) with `vars` over them. NULL on a database error.
- * *found says whether the contact exists; *consent gets its consent.
+ * timezone, attributes) with `vars` over them; the caller json_decref()s it.
+ * NULL on a database error. *found says whether the contact exists.
  */
 json_t *sched_fields(struct store *st, const char *msisdn, const json_t *vars, bool *found,
                      char *err, size_t err_size);
@@ -104,7 +104,7 @@ struct sched_convert_result {
     char variant[32];            /* "" when none */
     int64_t message_id;          /* 0 when unknown */
     int64_t enrollment_id;
-    size_t n_ended;              /* enrollments ended */
+    size_t n_ended;              /* enrollments ended (all); the first ones are listed */
     struct { int64_t id; char campaign[64]; } ended[SCHED_CONVERT_MAX_ENDED];
 };
 

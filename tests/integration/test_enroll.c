@@ -8,11 +8,13 @@
 #include <arpa/inet.h>
 #include <jansson.h>
 #include <netinet/in.h>
+#include <pty.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -349,6 +351,84 @@ START_TEST(cli_times_follow_the_service_clock)
 }
 END_TEST
 
+START_TEST(concurrent_enrollments_get_one_answer_each)
+{
+    /* Six processes enroll the same stranger at once: one wins, the others are told it
+       is already enrolled; none sees a database error. */
+    enum { N = 6 };
+    pid_t pids[N];
+    char logs[N][760], *out, *err;
+    /* The database exists first: migrating a new file is not what is raced here. */
+    ck_assert_int_eq(homing(&out, &err, "contacts", "list", NULL, NULL, NULL), 0);
+    free(out);
+    free(err);
+    for (int i = 0; i < N; i++) {
+        snprintf(logs[i], sizeof logs[i], "%s/enroll%d.log", dir, i);
+        const char *argv[] = { testutil_program("homing"), "enroll", "open", "+353879990000",
+                               "-c", conf_path, NULL };
+        pids[i] = testutil_spawn(argv, logs[i]);
+    }
+    int enrolled = 0, already = 0;
+    for (int i = 0; i < N; i++) {
+        int status = testutil_wait_exit(pids[i], 30000);
+        char *log = testutil_read_file(logs[i]);
+        ck_assert_ptr_nonnull(log);
+        if (status == 0 && strstr(log, "+353879990000: enrolled 1, first step due"))
+            enrolled++;
+        else if (status == 1 && strstr(log, "refused: +353879990000 is already enrolled in open "
+                                       "(enrollment 1, since "))
+            already++;
+        else
+            ck_abort_msg("process %d exited %d: %s", i, status, log);
+        free(log);
+    }
+    ck_assert_int_eq(enrolled, 1);
+    ck_assert_int_eq(already, N - 1);
+}
+END_TEST
+
+START_TEST(progress_bar_on_a_terminal_only)
+{
+    char path[760];
+    snprintf(path, sizeof path, "%s/big.csv", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fprintf(f, "phone,name,timezone,consent,consent_at,code\n");
+    for (int i = 0; i < 30000; i++)   /* about 2 MB: a bar is drawn above 1 MB */
+        fprintf(f, "+3538700%05d,Name number %d,Europe/Dublin,yes,2024-01-02,CODE%d\n", i, i, i);
+    fclose(f);
+
+    int master;
+    pid_t pid = forkpty(&master, NULL, NULL, NULL);
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        execl(testutil_program("homing"), "homing", "contacts", "import", path, "-c", conf_path,
+              (char *)NULL);
+        _exit(127);
+    }
+    static char screen[1 << 16];
+    size_t got = 0;
+    ssize_t r;
+    while (got < sizeof screen - 1 && (r = read(master, screen + got, sizeof screen - 1 - got)) > 0)
+        got += (size_t)r;   /* EIO once the child has gone */
+    screen[got] = '\0';
+    close(master);
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CONTAINS(screen, "importing [");
+    CONTAINS(screen, "100%  30000 rows");
+    CONTAINS(screen, "imported 30000 contacts, 0 rows skipped");
+
+    char *out, *err;   /* not a terminal: the summary alone */
+    ck_assert_int_eq(homing(&out, &err, "contacts", "import", path, NULL, NULL), 0);
+    ck_assert_str_eq(out, "imported 30000 contacts, 0 rows skipped\n");
+    ck_assert_str_eq(err, "");
+    free(out);
+    free(err);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("enroll");
@@ -360,6 +440,8 @@ static Suite *suite(void)
     tcase_add_test(t, preview_shows_each_step_and_variant);
     tcase_add_test(t, http_enrollments_and_conversions);
     tcase_add_test(t, cli_times_follow_the_service_clock);
+    tcase_add_test(t, concurrent_enrollments_get_one_answer_each);
+    tcase_add_test(t, progress_bar_on_a_terminal_only);
     suite_add_tcase(s, t);
     return s;
 }
