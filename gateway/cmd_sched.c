@@ -342,39 +342,40 @@ static int enroll_csv(struct enroll_run *r, const char *path)
     return phone >= 0 ? CLI_OK : CLI_FAIL;
 }
 
+static int enroll_all(const struct sched_args *a, int argc, char **argv,
+                      const struct conf *conf, struct store *st)
+{
+    char err[300];
+    struct enroll_run r = { .a = a, .conf = conf, .campaign = argv[optind] };
+    if (!sched_campaign_find(conf, r.campaign))
+        return cli_usage("enroll", "no campaign is named '%s' in %s", r.campaign, conf->path);
+    if (!(r.en = sched_enroller_new(st, conf, err, sizeof err)))
+        return cli_error("enroll", "%s", err);
+    r.lines = calloc(ENROLL_BATCH, sizeof *r.lines);
+    r.list = a->common.json ? json_array() : NULL;
+    int rc = a->csv ? enroll_csv(&r, a->csv) : CLI_OK;
+    for (int i = optind + 1; !a->csv && i < argc; i++)
+        enroll_one(&r, "", argv[i], NULL, "cli");
+    flush_batch(&r);
+    if (r.list)
+        cli_print_json(r.list);
+    sched_enroller_free(r.en);
+    free(r.lines);
+    return rc == CLI_OK && r.refused ? CLI_FAIL : rc;
+}
+
 int cmd_enroll(int argc, char **argv)
 {
     struct sched_args a = { 0 };
     struct conf *conf = NULL;
     struct store *st = NULL;
-    char err[300];
     int rc = parse("enroll", argc, argv, &a);
     if (rc == CLI_OK && optind >= argc)
         rc = cli_usage("enroll", "name a campaign: homing enroll CAMPAIGN MSISDN... | --csv FILE");
     else if (rc == CLI_OK && (optind + 1 == argc) == !a.csv)
         rc = cli_usage("enroll", "give the recipients as numbers or --csv FILE (one of the two)");
-    if (rc != CLI_OK || (rc = open_all("enroll", &a, &conf, &st)) != CLI_OK)
-        goto out;
-    struct enroll_run r = { .a = &a, .conf = conf, .campaign = argv[optind],
-                            .lines = calloc(ENROLL_BATCH, sizeof *r.lines),
-                            .list = a.common.json ? json_array() : NULL };
-    if (!sched_campaign_find(conf, r.campaign))
-        rc = cli_usage("enroll", "no campaign is named '%s' in %s", r.campaign, conf->path);
-    else if (!(r.en = sched_enroller_new(st, conf, err, sizeof err)))
-        rc = cli_error("enroll", "%s", err);
-    else if (a.csv)
-        rc = enroll_csv(&r, a.csv);
-    for (int i = optind + 1; rc == CLI_OK && r.en && !a.csv && i < argc; i++)
-        enroll_one(&r, "", argv[i], NULL, "cli");
-    if (r.en)
-        flush_batch(&r);
-    if (r.list)
-        cli_print_json(r.list);
-    if (rc == CLI_OK && r.refused)
-        rc = CLI_FAIL;
-    sched_enroller_free(r.en);
-    free(r.lines);
-out:
+    if (rc == CLI_OK && (rc = open_all("enroll", &a, &conf, &st)) == CLI_OK)
+        rc = enroll_all(&a, argc, argv, conf, st);
     store_close(st);
     conf_free(conf);
     return rc;
