@@ -5,12 +5,11 @@
  * of STOP and START (queued messages suppressed, sequences ended, events
  * recorded), without the SMS reply.
  *
- * The import reads CSV line by line (a quoted field may not span lines: a
- * suppression list has no use for one); a bad row is reported with its line
- * and skipped, and the good rows are committed together.
+ * The import reads CSV with the contacts import's reader (sched_csv: quotes,
+ * CRLF, a byte order mark); every row is checked first, a bad one reported
+ * with its line and skipped, and the good rows are committed together.
  */
 #include <ctype.h>
-#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -23,6 +22,7 @@
 #include "gateway/commands.h"
 #include "gateway/phone.h"
 #include "gateway/store.h"
+#include "scheduler/sched_csv.h"
 
 struct consent_args {
     struct cli_common common;
@@ -116,68 +116,18 @@ static int optout_change(const char *what, const char *number, struct consent_ar
 
 /* --- import ------------------------------------------------------------------ */
 
-#define CSV_MAX_FIELDS 32
 #define IMPORT_KEYWORD_MAX 31   /* as long as a matched keyword may be */
 
-static char *trim(char *s)
+/* `v` without the white space around it, in buf. */
+static const char *trimmed(const char *v, char *buf, size_t size)
 {
-    while (isspace((unsigned char)*s))
-        s++;
-    size_t n = strlen(s);
-    while (n > 0 && isspace((unsigned char)s[n - 1]))
-        s[--n] = '\0';
-    return s;
-}
-
-/* Reads one quoted field at *r (past its opening quote) into w; returns the new w or NULL. */
-static char *csv_quoted(char **r, char *w, char *why, size_t why_size)
-{
-    char *p = *r;
-    for (;;) {
-        if (*p == '\0') {
-            snprintf(why, why_size, "a quoted field is not closed on its line");
-            return NULL;
-        }
-        if (*p == '"' && p[1] != '"')
-            break;
-        p += *p == '"'; /* "" is one quote */
-        *w++ = *p++;
-    }
-    p++;
-    if (*p != ',' && *p != '\0') {
-        snprintf(why, why_size, "text after the closing quote of a field");
-        return NULL;
-    }
-    *r = p;
-    return w;
-}
-
-/* Splits one CSV line in place (RFC 4180 quoting); the count, or -1 with why. */
-static int csv_split(char *line, char **fields, int max, char *why, size_t why_size)
-{
-    int n = 0;
-    char *r = line, *w = line;
-    for (;;) {
-        if (n == max) {
-            snprintf(why, why_size, "more than %d fields", max);
-            return -1;
-        }
-        char *start = w;
-        if (*r == '"') {
-            r++;
-            if (!(w = csv_quoted(&r, w, why, why_size)))
-                return -1;
-        } else {
-            while (*r && *r != ',')
-                *w++ = *r++;
-        }
-        char c = *r;
-        *w++ = '\0';
-        fields[n++] = trim(start);
-        if (c == '\0')
-            return n;
-        r++;
-    }
+    while (isspace((unsigned char)*v))
+        v++;
+    size_t n = strlen(v);
+    while (n > 0 && isspace((unsigned char)v[n - 1]))
+        n--;
+    snprintf(buf, size, "%.*s", (int)n, v);
+    return buf;
 }
 
 /* Which column holds what; -1 when absent. */
@@ -185,25 +135,28 @@ struct import_cols {
     int number, keyword, at;
 };
 
-static bool import_header(char **f, int n, struct import_cols *c, char *why, size_t why_size)
+static bool import_header(const char *const *f, size_t n, struct import_cols *c, char *why,
+                          size_t why_size)
 {
     static const char *const number_names[] = { "msisdn", "phone", "number", "mobile", NULL };
+    char name[64];
     *c = (struct import_cols){ -1, -1, -1 };
-    for (int i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++) {
         int *col = NULL;
+        trimmed(f[i], name, sizeof name);
         for (size_t k = 0; number_names[k]; k++)
-            if (strcasecmp(f[i], number_names[k]) == 0)
+            if (strcasecmp(name, number_names[k]) == 0)
                 col = &c->number;
-        if (strcasecmp(f[i], "keyword") == 0)
+        if (strcasecmp(name, "keyword") == 0)
             col = &c->keyword;
-        if (strcasecmp(f[i], "at") == 0)
+        if (strcasecmp(name, "at") == 0)
             col = &c->at;
         if (col && *col >= 0) {
-            snprintf(why, why_size, "column '%s' is given twice", f[i]);
+            snprintf(why, why_size, "column '%s' is given twice", name);
             return false;
         }
         if (col)
-            *col = i;
+            *col = (int)i;
     }
     if (c->number < 0)
         snprintf(why, why_size, "the header names no msisdn or phone column (a first line "
@@ -222,17 +175,20 @@ struct import {
     int skipped;
 };
 
-static const char *field(char **f, int n, int col)
+/* Column `col` of a row, trimmed, into buf ("" when the row is shorter). */
+static const char *field(const char *const *f, size_t n, int col, char *buf, size_t size)
 {
-    return col >= 0 && col < n ? f[col] : "";
+    return trimmed(col >= 0 && (size_t)col < n ? f[col] : "", buf, size);
 }
 
 /* Checks one data row; on success appends it to im->rows. */
-static bool import_row(struct import *im, char **f, int n, char *why, size_t why_size)
+static bool import_row(struct import *im, const char *const *f, size_t n, char *why,
+                       size_t why_size)
 {
-    char e164[PHONE_E164_MAX], reason[200];
-    const char *number = field(f, n, im->cols.number), *kw = field(f, n, im->cols.keyword);
-    const char *at_text = field(f, n, im->cols.at);
+    char e164[PHONE_E164_MAX], reason[200], nb[64], kb[64], ab[64];
+    const char *number = field(f, n, im->cols.number, nb, sizeof nb);
+    const char *kw = field(f, n, im->cols.keyword, kb, sizeof kb);
+    const char *at_text = field(f, n, im->cols.at, ab, sizeof ab);
     int64_t at = im->now;
     if (!*number) {
         snprintf(why, why_size, "no number");
@@ -270,26 +226,6 @@ static bool import_row(struct import *im, char **f, int n, char *why, size_t why
     return true;
 }
 
-/* One line of the file: the header (line 1), blank, or a row. False: stop reading. */
-static bool import_line(struct import *im, char *line, long lineno)
-{
-    char *f[CSV_MAX_FIELDS], why[256];
-    line[strcspn(line, "\r\n")] = '\0';
-    if (lineno == 1 && strncmp(line, "\xEF\xBB\xBF", 3) == 0)
-        line += 3; /* a byte order mark, as spreadsheets write it */
-    if (*trim(line) == '\0' && lineno > 1)
-        return true;
-    int n = csv_split(line, f, CSV_MAX_FIELDS, why, sizeof why);
-    bool ok = n > 0 && (lineno == 1 ? import_header(f, n, &im->cols, why, sizeof why)
-                                    : import_row(im, f, n, why, sizeof why));
-    if (ok)
-        return true;
-    fprintf(stderr, "homing optout: %s:%ld: %s%s\n", im->path, lineno, why,
-            lineno == 1 ? "" : "; row skipped");
-    im->skipped += lineno > 1;
-    return lineno > 1;
-}
-
 static void import_free(struct import *im)
 {
     for (size_t i = 0; i < 2 * im->n; i++)
@@ -298,27 +234,36 @@ static void import_free(struct import *im)
     free(im->rows);
 }
 
+/* Reports a row that is skipped, with its line. */
+static void import_skip(struct import *im, long line, const char *why)
+{
+    fprintf(stderr, "homing optout: %s:%ld: %s; row skipped\n", im->path, line, why);
+    im->skipped++;
+}
+
 /* Reads the whole file; false when it cannot be read or its header is wrong. */
 static bool import_read(struct import *im)
 {
-    FILE *fp = fopen(im->path, "r");
-    if (!fp) {
-        fprintf(stderr, "homing optout: cannot open %s: %s\n", im->path, strerror(errno));
+    char why[256];
+    const char *const *f;
+    size_t n;
+    long line;
+    struct sched_csv *csv = sched_csv_open(im->path, why, sizeof why);
+    if (!csv) {
+        fprintf(stderr, "homing optout: %s\n", why);
         return false;
     }
-    char *line = NULL;
-    size_t size = 0;
-    long lineno = 0;
-    bool ok = true;
-    while (ok && getline(&line, &size, fp) != -1)
-        ok = import_line(im, line, ++lineno);
-    if (ok && lineno == 0) {
-        fprintf(stderr, "homing optout: %s:1: the file is empty (a header such as "
-                "msisdn,keyword,at comes first)\n", im->path);
-        ok = false;
-    }
-    free(line);
-    fclose(fp);
+    int rc = sched_csv_next(csv, &f, &n, &line, why, sizeof why);
+    bool ok = rc > 0 && import_header(f, n, &im->cols, why, sizeof why);
+    if (rc == 0)
+        snprintf(why, sizeof why, "the file is empty (a header such as msisdn,keyword,at "
+                 "comes first)");
+    if (!ok)
+        fprintf(stderr, "homing optout: %s:1: %s\n", im->path, why);
+    while (ok && (rc = sched_csv_next(csv, &f, &n, &line, why, sizeof why)) != 0)
+        if (rc < 0 || !import_row(im, f, n, why, sizeof why))
+            import_skip(im, line, why);
+    sched_csv_free(csv);
     return ok;
 }
 
