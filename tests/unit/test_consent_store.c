@@ -280,7 +280,7 @@ END_TEST
 
 static Suite *suite(void)
 {
-    Suite *s = suite_create("consent");
+    Suite *s = suite_create("consent_store");
     TCase *t = tcase_create("store");
     tcase_add_test(t, a_reply_ends_only_campaigns_that_exit_on_reply);
     tcase_add_test(t, a_reply_from_someone_else_ends_nothing);
