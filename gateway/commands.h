@@ -16,5 +16,6 @@ int cmd_inbound(int argc, char **argv);  /* cmd_consent.c */
 int cmd_segments(int argc, char **argv); /* cmd_codec.c */
 int cmd_pdu(int argc, char **argv);      /* cmd_codec.c */
 int cmd_modems(int argc, char **argv);   /* cmd_modems.c */
+int cmd_report(int argc, char **argv);   /* cmd_report.c */
 
 #endif
