@@ -310,9 +310,7 @@ static enum sched_report_rc run_all(sqlite3 *db, const char *campaign, struct sc
 static int cmp_campaign(const void *a, const void *b)
 {
     const struct sched_report_campaign *x = a, *y = b;
-    if (x->in_config != y->in_config)
-        return x->in_config ? -1 : 1;
-    return x->in_config ? 0 : strcmp(x->name, y->name);
+    return strcmp(x->name, y->name);
 }
 
 static int cmp_step(const void *a, const void *b)
@@ -324,12 +322,13 @@ static int cmp_step(const void *a, const void *b)
 static int cmp_variant(const void *a, const void *b)
 {
     const struct sched_report_variant *x = a, *y = b;
-    if (x->in_config != y->in_config)
-        return x->in_config ? -1 : 1;
-    return x->in_config ? 0 : strcmp(x->name, y->name);
+    return strcmp(x->name, y->name);
 }
 
-/* qsort is not stable: configured items keep their order by being sorted only among the rest. */
+/*
+ * Sorts what follows the first n_fixed items. Configured campaigns and
+ * variants were added first, in config order, so they stay as they are.
+ */
 static void sort_tail(void *base, size_t n, size_t size, size_t n_fixed,
                       int (*cmp)(const void *, const void *))
 {
@@ -351,7 +350,7 @@ static void order(struct sched_report *r)
               count_configured_campaigns(r), cmp_campaign);
     for (size_t i = 0; i < r->n_campaigns; i++) {
         struct sched_report_campaign *c = &r->campaigns[i];
-        qsort(c->steps, c->n_steps, sizeof *c->steps, cmp_step);
+        sort_tail(c->steps, c->n_steps, sizeof *c->steps, 0, cmp_step);
         for (size_t j = 0; j < c->n_steps; j++) {
             struct sched_report_step *s = &c->steps[j];
             size_t fixed = 0;
