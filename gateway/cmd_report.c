@@ -43,12 +43,13 @@ static void print_variants(const struct sched_report_campaign *c)
         const struct sched_report_step *s = &c->steps[i];
         for (size_t v = 0; v < s->n_variants; v++) {
             const struct sched_report_variant *x = &s->variants[v];
-            char r[16];
+            char r[16], name[80];
+            snprintf(name, sizeof name, "%s%s", x->name, x->in_config ? "" : "*");
             if (!header)
                 printf("\n  %-6s %-12s %9s %9s %7s %12s\n", "step", "variant", "sent",
                        "converted", "rate", "value");
             header = true;
-            printf("  %-6d %-12s %9lld %9lld %7s %12.2f\n", s->index, x->name,
+            printf("  %-6d %-12s %9lld %9lld %7s %12.2f\n", s->index, name,
                    (long long)x->sent, (long long)x->converted,
                    pct(x->converted, x->sent, r, sizeof r), x->value);
         }
@@ -66,15 +67,18 @@ static void print_campaign(const struct sched_report_campaign *c)
            "value", "opted out", "rate");
     bool extra = false;
     for (size_t i = 0; i < c->n_steps; i++) {
+        const struct sched_report_step *s = &c->steps[i];
         char label[16];
-        snprintf(label, sizeof label, "%d%s", c->steps[i].index, c->steps[i].in_config ? "" : "*");
-        extra |= !c->steps[i].in_config;
-        print_figures(label, &c->steps[i].c);
+        snprintf(label, sizeof label, "%d%s", s->index, s->in_config ? "" : "*");
+        extra |= !s->in_config;
+        for (size_t v = 0; v < s->n_variants; v++)
+            extra |= !s->variants[v].in_config;
+        print_figures(label, &s->c);
     }
     print_figures("total", &c->total);
-    if (extra && c->in_config)
-        printf("  * not in the configuration\n");
     print_variants(c);
+    if (extra && c->in_config)
+        printf("\n  * not in the configuration\n");
 }
 
 static void print_table(const struct sched_report *r)
