@@ -128,7 +128,7 @@ T=$(date -u -d "tomorrow 12:00" +%s)
 FAR=$((T + 365 * 86400))
 # due FIRST LAST: enrollments FIRST..LAST (by id) due at T, every other active one at FAR.
 due() {
-    sqlite3 "$DB" "PRAGMA busy_timeout = 10000;
+    sqlite3 -cmd ".timeout 10000" "$DB" "
         UPDATE enrollments SET next_due_at = CASE WHEN id BETWEEN $1 AND $2 THEN $T ELSE $FAR END
         WHERE state = 'active';"
 }
@@ -149,9 +149,9 @@ else
     due 1 0
     tick_line 0 0 "$REPEAT"
     due 1 1000
-    tick_line 1,000 1000 1
+    tick_line 1,000 "$(( N > 1000 ? 1000 : N ))" 1
     due 1001 101000
-    tick_line 100,000 100000 1
+    tick_line 100,000 "$(( N > 101000 ? 100000 : (N > 1000 ? N - 1000 : 0) ))" 1
     say "db after the ticks: $(db_mib) MiB"
 fi
 
