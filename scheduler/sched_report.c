@@ -382,12 +382,12 @@ static enum sched_report_rc unknown(sqlite3 *db, const struct conf *conf, const 
                 find_campaign(&all, (const char *)sqlite3_column_text(s, 0), true);
         sqlite3_finalize(s);
     }
-    int off = snprintf(err, err_size, "no campaign '%s'; ", name);
-    if (all.n_campaigns == 0)
-        snprintf(err + off, err_size - (size_t)off, "there are no campaigns");
-    for (size_t i = 0; i < all.n_campaigns && (size_t)off < err_size; i++)
-        off += snprintf(err + off, err_size - (size_t)off, "%s%s", i ? ", " : "campaigns: ",
-                        all.campaigns[i].name);
+    size_t off = (size_t)snprintf(err, err_size, "no campaign '%s'; ", name);
+    if (all.n_campaigns == 0 && off < err_size)
+        snprintf(err + off, err_size - off, "there are no campaigns");
+    for (size_t i = 0; i < all.n_campaigns && off < err_size; i++)
+        off += (size_t)snprintf(err + off, err_size - off, "%s%s", i ? ", " : "campaigns: ",
+                                all.campaigns[i].name);
     for (size_t i = 0; i < all.n_campaigns; i++)
         free(all.campaigns[i].name);
     free(all.campaigns);

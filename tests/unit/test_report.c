@@ -406,6 +406,23 @@ START_TEST(an_unknown_campaign_names_those_that_exist)
 }
 END_TEST
 
+START_TEST(an_empty_database_has_no_campaigns)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/empty.db", testutil_tmpdir());
+    struct store *st = store_open(path, err, sizeof err);
+    ck_assert_ptr_nonnull(st);
+    struct sched_report *r = NULL;
+    ck_assert_int_eq(sched_report_build(st, NULL, "x", &r, err, sizeof err),
+                     SCHED_REPORT_UNKNOWN);
+    ck_assert_str_eq(err, "no campaign 'x'; there are no campaigns");
+    ck_assert_int_eq(sched_report_build(st, NULL, NULL, &r, err, sizeof err), SCHED_REPORT_OK);
+    ck_assert_int_eq(r->n_campaigns, 0);
+    sched_report_free(r);
+    store_close(st);
+}
+END_TEST
+
 START_TEST(the_json_shape_is_stable)
 {
     struct fixture f = setup();
@@ -443,6 +460,7 @@ static Suite *suite(void)
     tcase_add_test(t, a_campaign_dropped_from_config_is_reported_by_index);
     tcase_add_test(t, a_step_or_variant_only_in_the_data_follows_the_configured_ones);
     tcase_add_test(t, an_unknown_campaign_names_those_that_exist);
+    tcase_add_test(t, an_empty_database_has_no_campaigns);
     tcase_add_test(t, the_json_shape_is_stable);
     suite_add_tcase(s, t);
     return s;
