@@ -38,27 +38,26 @@
 #include "config/conf.h"
 #include "gateway/store.h"
 
-/* A message that left the gateway: the same test wherever "sent" is meant. */
-#define LEFT_GATEWAY(m)                                                                 \
-    "CASE WHEN " m ".state IN ('sent', 'delivered', 'undelivered') THEN 1 "             \
-    "WHEN EXISTS (SELECT 1 FROM parts p WHERE p.message_id = " m ".id "                 \
-    "AND p.state IN ('submitted', 'delivered', 'undelivered')) THEN 1 ELSE 0 END"
+/* A message sent as a whole, or with a part a modem or SMSC accepted: "sent" everywhere. */
+#define WHOLE_SENT(m) m ".state IN ('sent', 'delivered', 'undelivered')"
+#define PART_WENT(m)                                                                     \
+    "EXISTS (SELECT 1 FROM parts p WHERE p.message_id = " m ".id "                       \
+    "AND p.state IN ('submitted', 'delivered', 'undelivered'))"
+#define LEFT_GATEWAY(m) "CASE WHEN " WHOLE_SENT(m) " THEN 1 WHEN " PART_WENT(m) " THEN 1 ELSE 0 END"
 
 enum { Q_ENROLL, Q_MSG, Q_CONV, Q_ENDED, Q_COUNT };
 
 /*
  * Every query gives the same columns: campaign, step (NULL: none), variant,
- * enrollment state, four counts and a value. %s is "" for every campaign,
- * or the filter on ?1.
+ * state (the message's in Q_MSG, the enrollment's in Q_ENROLL and Q_ENDED),
+ * four counts and a value. %s is "" for every campaign, or the filter on ?1.
  */
 static const char *const query_sql[Q_COUNT] = {
     [Q_ENROLL] = "SELECT campaign, NULL, NULL, state, count(*), 0, 0, 0, 0.0 "
                  "FROM enrollments %s GROUP BY campaign, state",
-    /* Messages by state; `partial` counts those not sent as a whole with a part that went. */
+    /* Messages by state, and how many of them went in part only. */
     [Q_MSG] = "SELECT m.campaign, m.step, m.variant, m.state, count(*), "
-              "sum(CASE WHEN m.state IN ('sent', 'delivered', 'undelivered') THEN 0 "
-              "WHEN EXISTS (SELECT 1 FROM parts p WHERE p.message_id = m.id "
-              "AND p.state IN ('submitted', 'delivered', 'undelivered')) THEN 1 ELSE 0 END), "
+              "sum(CASE WHEN " WHOLE_SENT("m") " THEN 0 WHEN " PART_WENT("m") " THEN 1 ELSE 0 END), "
               "0, 0, 0.0 FROM messages m WHERE m.campaign IS NOT NULL %s "
               "GROUP BY m.campaign, m.step, m.variant, m.state",
     [Q_CONV] = "SELECT campaign, step, variant, NULL, count(*), 0, 0, 0, total(value) "
