@@ -65,6 +65,10 @@ static const struct cli_command commands[] = {
       "            (exit 1), the rest committed together; no SMS is sent\n" },
     { "inbound", cmd_inbound, "inbound [--limit N] [--json]",
       "received messages, newest first, with the keyword each one matched", "" },
+    { "report", cmd_report, "report [CAMPAIGN] [--json]",
+      "campaign figures per step: enrolled, sent, delivered, replies, conversions, opt-outs",
+      "Every campaign (configured ones first, then any only in the database), or CAMPAIGN.\n"
+      "Steps are numbered from 0; rates are of the messages sent (README: Campaign reports).\n" },
     { "show", cmd_show, "show ID [--json]", "show one message with its parts and receipts", "" },
     { "contacts", cmd_contacts, "contacts import FILE.csv [--json] | contacts list [--limit N] [--json]",
       "import the people campaigns write to, or list them",

@@ -20,5 +20,6 @@ int cmd_contacts(int argc, char **argv); /* cmd_sched.c */
 int cmd_enroll(int argc, char **argv);   /* cmd_sched.c */
 int cmd_convert(int argc, char **argv);  /* cmd_sched.c */
 int cmd_campaign(int argc, char **argv); /* cmd_sched.c */
+int cmd_report(int argc, char **argv);   /* cmd_report.c */
 
 #endif
