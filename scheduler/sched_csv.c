@@ -102,6 +102,8 @@ void sched_csv_progress(const struct sched_csv *c, size_t *done, size_t *total)
 
 static void put(struct sched_csv *c, const char *s, size_t n)
 {
+    if (n == 0)
+        return; /* an empty field before any scratch exists: memcpy to NULL is undefined */
     if (c->s_len + n > c->s_cap) {
         c->s_cap = c->s_cap ? c->s_cap * 2 : 256;
         while (c->s_len + n > c->s_cap)
