@@ -65,6 +65,8 @@ struct dispatch {
     struct driver *drivers;
     size_t n_drivers;
     unsigned *cursors;        /* round-robin position per route */
+    struct router_bucket *buckets; /* rate limit per route (routes[].rate) */
+    struct loop_event *wake;  /* a rate-limited route has room again */
     struct attempt *attempts;
     struct webhooks *webhooks;
     bool running, again;
@@ -116,6 +118,12 @@ static void wait_for_route(struct dispatch *d, int64_t msg_id, const char *why)
         log_error("msg=%lld cannot requeue: %s", (long long)msg_id, err);
 }
 
+/* The configured route a message goes by: none when forced (--route) or no routes are written. */
+static const struct conf_route *route_of(const struct dispatch *d, const struct store_message *m)
+{
+    return m->route_forced ? NULL : router_match(d->conf, m->to);
+}
+
 /* Members of the route for this message, in its order; the forced route alone if set. */
 static size_t route_members(struct dispatch *d, const struct store_message *m,
                             struct driver **out, const char **strategy, unsigned **cursor)
@@ -131,7 +139,7 @@ static size_t route_members(struct dispatch *d, const struct store_message *m,
             out[i] = &d->drivers[i];
         return d->n_drivers;
     }
-    const struct conf_route *r = router_match(d->conf, m->to);
+    const struct conf_route *r = route_of(d, m);
     if (!r)
         return 0;
     *strategy = r->strategy;
@@ -207,6 +215,106 @@ static bool opted_out_since(struct dispatch *d, const struct store_message *m)
     return true;
 }
 
+/* --- per-route rate limits ------------------------------------------------ */
+
+/* Wakes the dispatcher when a rate-limited route has room again (service ms, maybe scaled). */
+static void wake_after(struct dispatch *d, int64_t service_ms)
+{
+    double scale = clock_scale() > 0 ? clock_scale() : 1.0;
+    loop_event_arm(d->wake, (int64_t)((double)service_ms / scale) + 1);
+}
+
+/* Parts this attempt will send: those not already accepted on an earlier one. */
+static int parts_to_send(const struct store_message *m)
+{
+    int done = 0;
+    for (size_t i = 0; i < m->n_parts; i++)
+        done += m->parts[i].state != PART_PENDING && m->parts[i].state != PART_FAILED;
+    return m->segments - done > 1 ? m->segments - done : 1;
+}
+
+/* Back to the queue until its route's rate allows it: held, never failed (validity still counts). */
+static void hold_for_rate(struct dispatch *d, const struct store_message *m,
+                          const struct conf_route *r, int64_t wait_ms)
+{
+    char why[160], err[256];
+    snprintf(why, sizeof why, "held by the rate limit of route '%s' (%lld parts/s)", r->match,
+             (long long)r->rate);
+    int64_t next = clock_now() + (wait_ms + 999) / 1000;
+    if (store_requeue(d->store, m->id, next, why, false, 0, clock_now(), NULL, err,
+                      sizeof err) != STORE_OK)
+        log_error("msg=%lld cannot requeue: %s", (long long)m->id, err);
+    log_debug("msg=%lld %s", (long long)m->id, why);
+    wake_after(d, wait_ms);
+}
+
+/* The bucket of the message's route, or NULL when the route has no limit. */
+static struct router_bucket *bucket_of(struct dispatch *d, const struct store_message *m,
+                                       const struct conf_route **r)
+{
+    *r = route_of(d, m);
+    return *r && (*r)->rate ? &d->buckets[*r - d->conf->routes] : NULL;
+}
+
+/* Its route has no room this instant: held (see hold_for_rate). */
+static bool held_by_rate(struct dispatch *d, const struct store_message *m)
+{
+    const struct conf_route *r;
+    struct router_bucket *b = bucket_of(d, m, &r);
+    int64_t wait = b ? router_bucket_wait_ms(b, r->rate, clock_now_ms()) : 0;
+    if (wait > 0)
+        hold_for_rate(d, m, r, wait);
+    return wait > 0;
+}
+
+static void take_rate(struct dispatch *d, const struct store_message *m)
+{
+    const struct conf_route *r;
+    struct router_bucket *b = bucket_of(d, m, &r);
+    if (b)
+        router_bucket_take(b, r->rate, clock_now_ms(), parts_to_send(m));
+}
+
+/* True when every route naming this driver has a rate limit (and some route names it). */
+static bool only_rate_limited(const struct dispatch *d, const char *driver)
+{
+    bool named = false;
+    for (size_t i = 0; i < d->conf->n_routes; i++) {
+        const struct conf_route *r = &d->conf->routes[i];
+        for (size_t v = 0; v < r->via.n; v++) {
+            if (strcmp(r->via.items[v], driver) != 0)
+                continue;
+            if (r->rate == 0)
+                return false;
+            named = true;
+        }
+    }
+    return named;
+}
+
+/*
+ * Parts the rate-limited routes may send now, so the claim takes no more than
+ * they can carry (a claimed message over the limit costs a commit to put back).
+ */
+static int rate_limited_room(struct dispatch *d)
+{
+    int room = 0;
+    int64_t now = clock_now_ms(), wait = -1;
+    for (size_t i = 0; i < d->conf->n_routes; i++) {
+        int64_t rate = d->conf->routes[i].rate;
+        if (rate == 0)
+            continue;
+        int n = router_bucket_room(&d->buckets[i], rate, now);
+        room += n;
+        int64_t w = n > 0 ? -1 : router_bucket_wait_ms(&d->buckets[i], rate, now);
+        if (w >= 0 && (wait < 0 || w < wait))
+            wait = w;
+    }
+    if (room == 0 && wait >= 0)
+        wake_after(d, wait);
+    return room;
+}
+
 static void dispatch_one(struct dispatch *d, int64_t id)
 {
     struct store_message *m;
@@ -219,26 +327,41 @@ static void dispatch_one(struct dispatch *d, int64_t id)
         store_message_free(m);
         return;
     }
+    if (held_by_rate(d, m)) {
+        store_message_free(m);
+        return;
+    }
     struct driver *drv = choose_driver(d, m);
-    if (drv)
+    if (drv) {
+        take_rate(d, m);
         hand_over(d, drv, m);
-    else if (m->route_forced && !driver_named(d, m->route_forced))
+    } else if (m->route_forced && !driver_named(d, m->route_forced))
         wait_for_route(d, id, "its --route names no configured modem or bind");
     else
         wait_for_route(d, id, "waiting for a modem or bind of its route to be up");
     store_message_free(m);
 }
 
+/* Room of the drivers that are up; those serving only rate-limited routes count as their rates allow. */
 static int total_free_slots(struct dispatch *d)
 {
-    int total = 0;
+    int open = 0, limited = 0;
     for (size_t i = 0; i < d->n_drivers; i++) {
         struct driver_health h = { 0 };
         d->drivers[i].ops->health(d->drivers[i].self, &h);
-        if (h.up)
-            total += d->drivers[i].ops->free_slots(d->drivers[i].self);
+        if (!h.up)
+            continue;
+        int slots = d->drivers[i].ops->free_slots(d->drivers[i].self);
+        if (only_rate_limited(d, d->drivers[i].name))
+            limited += slots;
+        else
+            open += slots;
     }
-    return total;
+    if (limited > 0) {
+        int rated = rate_limited_room(d);
+        limited = rated < limited ? rated : limited;
+    }
+    return open + limited;
 }
 
 static void run_once(struct dispatch *d)
@@ -336,6 +459,11 @@ static void commit_reports(struct dispatch *d)
         free(d->reports[i].receipt);
     }
     free(u);
+}
+
+static void on_wake(void *arg)
+{
+    dispatch_run(arg);
 }
 
 static void on_end_of_turn(void *arg)
@@ -550,6 +678,7 @@ struct dispatch *dispatch_new(struct store *store, const struct conf *conf, stru
         abort();
     d->store = store;
     d->deferred = loop_deferred_new(loop, on_end_of_turn, d);
+    d->wake = loop_deferred_new(loop, on_wake, d);
     d->events = (struct driver_events){ .planned = on_planned, .part = on_part,
                                         .receipt = on_receipt, .inbound = on_inbound,
                                         .ready = on_ready, .arg = d };
@@ -570,7 +699,9 @@ void dispatch_set_conf(struct dispatch *d, const struct conf *conf)
     d->conf = conf;
     free(d->cursors);
     d->cursors = calloc(conf->n_routes + 1, sizeof *d->cursors);
-    if (!d->cursors)
+    free(d->buckets);
+    d->buckets = calloc(conf->n_routes + 1, sizeof *d->buckets);
+    if (!d->cursors || !d->buckets)
         abort();
 }
 
@@ -585,11 +716,13 @@ void dispatch_free(struct dispatch *d)
         return;
     commit_reports(d);
     loop_event_free(d->deferred);
+    loop_event_free(d->wake);
     free(d->reports);
     while (d->attempts)
         drop_attempt(d, d->attempts);
     free(d->drivers);
     free(d->cursors);
+    free(d->buckets);
     free(d);
 }
 
