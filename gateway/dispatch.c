@@ -36,6 +36,7 @@
 #define CLAIM_BATCH 32
 #define WAIT_FOR_ROUTE_S 5
 #define RECEIPT_WINDOW_S (7 * 86400)
+#define REPORTS_RETRY_MS 1000
 
 struct attempt {
     struct attempt *next;
@@ -431,7 +432,21 @@ static void keep_report(struct dispatch *d, const struct store_update *u)
     loop_event_arm(d->deferred, 0);
 }
 
-/* Commits the reports of this turn, then lets webhooks see the new states. */
+static void free_reports(struct report *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(r[i].route);
+        free(r[i].ref);
+        free(r[i].error);
+        free(r[i].receipt);
+    }
+}
+
+/*
+ * Commits the reports of this turn, then lets webhooks see the new states.
+ * When the store refuses (another process holds its lock), they are kept in
+ * order and tried again shortly: a driver never reports the same thing twice.
+ */
 static void commit_reports(struct dispatch *d)
 {
     size_t n = d->n_reports;
@@ -443,21 +458,20 @@ static void commit_reports(struct dispatch *d)
     for (size_t i = 0; i < n; i++)
         u[i] = d->reports[i].u;
     char err[256];
+    if (store_apply(d->store, u, n, clock_now(), err, sizeof err) != STORE_OK) {
+        log_error("dispatch: %zu driver reports not recorded yet, trying again in %dms: %s", n,
+                  REPORTS_RETRY_MS, err);
+        free(u);
+        loop_event_arm(d->deferred, REPORTS_RETRY_MS);
+        return;
+    }
     d->n_reports = 0; /* webhooks may report again: start a fresh list */
-    bool ok = store_apply(d->store, u, n, clock_now(), err, sizeof err) == STORE_OK;
-    if (!ok)
-        log_error("dispatch: %zu driver reports not recorded: %s", n, err);
     for (size_t i = 0; i < n; i++) {
-        if (ok && u[i].kind == STORE_UPDATE_PART)
+        if (u[i].kind == STORE_UPDATE_PART)
             webhooks_part(d->webhooks, u[i].msg_id, u[i].part.index, u[i].part.state,
                           u[i].part.receipt ? u[i].part.receipt : u[i].part.error);
     }
-    for (size_t i = 0; i < n; i++) {
-        free(d->reports[i].route);
-        free(d->reports[i].ref);
-        free(d->reports[i].error);
-        free(d->reports[i].receipt);
-    }
+    free_reports(d->reports, n);
     free(u);
 }
 
@@ -715,6 +729,10 @@ void dispatch_free(struct dispatch *d)
     if (!d)
         return;
     commit_reports(d);
+    if (d->n_reports > 0)
+        log_error("dispatch: %zu driver reports lost at stop (messages left sending go again at "
+                  "the next start)", d->n_reports);
+    free_reports(d->reports, d->n_reports);
     loop_event_free(d->deferred);
     loop_event_free(d->wake);
     free(d->reports);

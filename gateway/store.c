@@ -328,6 +328,11 @@ static bool migrate(struct store *st, const char *path, char *err, size_t size)
     return true;
 }
 
+void store_set_busy_timeout(struct store *st, int ms)
+{
+    sqlite3_busy_timeout(st->db, ms);
+}
+
 static bool configure(struct store *st, char *err, size_t size)
 {
     sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);

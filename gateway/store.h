@@ -70,6 +70,12 @@ int store_schema_version(const struct store *st);
 struct sqlite3 *store_handle(struct store *st);
 /* The schema version this binary writes. */
 int store_schema_latest(void);
+/*
+ * How long a call waits for another process's write lock before it fails
+ * with "database is locked" (store_open sets 5 s, right for the CLI). The
+ * service sets less: its one loop must not stall while it waits.
+ */
+void store_set_busy_timeout(struct store *st, int ms);
 
 struct store_new_message {
     const char *to;              /* E.164 */

@@ -262,6 +262,86 @@ START_TEST(idempotency_and_error_statuses)
 }
 END_TEST
 
+/* Another process takes the database's write lock for `seconds` (longer than the store's busy timeout). */
+static pid_t lock_database(int seconds, const char *out)
+{
+    char secs[16];
+    snprintf(secs, sizeof secs, "%d", seconds);
+    const char *argv[] = { "/usr/bin/env", "python3", "-c",
+                           "import sqlite3, sys, time\n"
+                           "c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)\n"
+                           "c.execute('BEGIN EXCLUSIVE')\n"
+                           "print('locked', flush=True)\n"
+                           "time.sleep(float(sys.argv[2]))\n"
+                           "c.execute('COMMIT')\n"
+                           "print('released', flush=True)\n",
+                           db_path, secs, NULL };
+    pid_t pid = testutil_spawn(argv, out);
+    ck_assert_msg(testutil_wait_for_text(out, "locked", 10000), "python3 could not lock the database");
+    return pid;
+}
+
+static int64_t count_messages(const char *where)
+{
+    sqlite3 *db;
+    sqlite3_stmt *s;
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM messages WHERE %s", where);
+    ck_assert_int_eq(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+    int64_t n = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return n;
+}
+
+START_TEST(store_locked_by_another_process_answers_503_and_loses_nothing)
+{
+    start_sim();
+    write_conf(65536);
+    start_homing();
+    int64_t ids[3];
+    for (int i = 0; i < 3; i++) {
+        char payload[128];
+        snprintf(payload, sizeof payload, "{\"to\": \"+35387100000%d\", \"text\": \"before %d\"}", i, i);
+        json_t *j = post_json(payload, 202);
+        ids[i] = json_integer_value(json_object_get(j, "id"));
+        json_decref(j);
+    }
+    for (int i = 0; i < 3; i++)
+        ck_assert(wait_state(ids[i], "\"state\":\"sent\"", 10000));
+
+    char lock_out[760];
+    snprintf(lock_out, sizeof lock_out, "%s/lock.out", dir);
+    pid_t locker = lock_database(12, lock_out);
+    ctl("report 0 0"); /* a receipt for the first arrives while the store is locked */
+    char *body;
+    int status = http("POST", "/v1/messages", TOKEN, "application/json",
+                      "{\"to\": \"+353871000009\", \"text\": \"during the lock\"}", &body);
+    ck_assert_msg(status == 503, "POST while the database is locked -> %d %s", status, body);
+    ck_assert_msg(strstr(body, "{\"error\":\"the message store is unavailable") == body &&
+                  strstr(body, "locked"), "not a JSON error naming the problem: %s", body);
+    free(body);
+    ck_assert(testutil_wait_for_text(lock_out, "released", 30000));
+    ck_assert_int_eq(testutil_wait_exit(locker, 5000), 0);
+
+    /* Once the lock is gone: accepted again, and nothing from before was lost. */
+    json_t *j = post_json("{\"to\": \"+353871000004\", \"text\": \"after\"}", 202);
+    int64_t after = json_integer_value(json_object_get(j, "id"));
+    json_decref(j);
+    ck_assert(wait_state(after, "\"state\":\"sent\"", 10000));
+    ck_assert_msg(wait_state(ids[0], "\"state\":\"delivered\"", 10000),
+                  "the receipt that came during the lock was lost");
+    ck_assert(wait_state(ids[1], "\"state\":\"sent\"", 1000));
+    ck_assert(wait_state(ids[2], "\"state\":\"sent\"", 1000));
+    ck_assert_int_eq(count_messages("1"), 4);
+    ck_assert_int_eq(count_messages("body = 'during the lock'"), 0);
+    stop_all();
+}
+END_TEST
+
 START_TEST(kannel_sendsms_answers_as_kannel)
 {
     start_sim();
@@ -354,6 +434,7 @@ static Suite *suite(void)
     tcase_add_test(t, post_then_receipt_shows_delivered);
     tcase_add_test(t, idempotency_and_error_statuses);
     tcase_add_test(t, kannel_sendsms_answers_as_kannel);
+    tcase_add_test(t, store_locked_by_another_process_answers_503_and_loses_nothing);
     tcase_add_test(t, restart_with_a_thousand_queued_sends_them_all);
     suite_add_tcase(s, t);
     return s;
