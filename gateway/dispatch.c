@@ -199,15 +199,17 @@ static void hand_over(struct dispatch *d, struct driver *drv, const struct store
     drv->ops->submit(drv->self, &dm);
 }
 
-/* The last look before a message leaves: an opt-out since it was queued suppresses it. */
-static bool opted_out_since(struct dispatch *d, const struct store_message *m)
+/*
+ * The last look before a message leaves: an opt-out since it was queued
+ * (`keyword`, read for the whole claimed batch; NULL: none) suppresses it.
+ */
+static bool opted_out_since(struct dispatch *d, const struct store_message *m, const char *keyword)
 {
-    char keyword[64], err[256], why[200];
-    int64_t at;
+    char err[256], why[200];
+    if (!keyword)
+        return false;
     if (m->source && strcmp(m->source, "consent") == 0)
         return false; /* the confirmation of an opt-out is the one message allowed after it */
-    if (store_optout_find(d->store, m->to, keyword, sizeof keyword, &at, err, sizeof err) != STORE_OK)
-        return false;
     snprintf(why, sizeof why, "recipient opted out (%s) after the message was queued", keyword);
     if (store_suppress(d->store, m->id, why, clock_now(), err, sizeof err) != STORE_OK)
         log_error("msg=%lld cannot be suppressed: %s", (long long)m->id, err);
@@ -316,7 +318,7 @@ static int rate_limited_room(struct dispatch *d)
     return room;
 }
 
-static void dispatch_one(struct dispatch *d, int64_t id)
+static void dispatch_one(struct dispatch *d, int64_t id, const char *optout_keyword)
 {
     struct store_message *m;
     char err[256];
@@ -324,7 +326,7 @@ static void dispatch_one(struct dispatch *d, int64_t id)
         log_error("msg=%lld cannot be read for dispatch: %s", (long long)id, err);
         return;
     }
-    if (opted_out_since(d, m)) {
+    if (opted_out_since(d, m, optout_keyword)) {
         store_message_free(m);
         return;
     }
@@ -341,6 +343,15 @@ static void dispatch_one(struct dispatch *d, int64_t id)
     else
         wait_for_route(d, id, "waiting for a modem or bind of its route to be up");
     store_message_free(m);
+}
+
+/* The opt-out keyword of a claimed message's recipient, from the batch's one query; NULL: none. */
+static const char *optout_of(const struct store_optout_hit *hits, size_t n, int64_t msg_id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (hits[i].msg_id == msg_id)
+            return hits[i].keyword;
+    return NULL;
 }
 
 /* Room of the drivers that are up; those serving only rate-limited routes count as their rates allow. */
@@ -379,8 +390,12 @@ static void run_once(struct dispatch *d)
             log_error("dispatch: cannot claim messages: %s", err);
             return;
         }
+        struct store_optout_hit hits[CLAIM_BATCH];
+        size_t n_hits = 0;
+        if (store_optouts_of(d->store, ids, n, hits, &n_hits, err, sizeof err) != STORE_OK)
+            log_error("dispatch: opt-outs not checked: %s", err);
         for (size_t i = 0; i < n; i++)
-            dispatch_one(d, ids[i]);
+            dispatch_one(d, ids[i], optout_of(hits, n_hits, ids[i]));
         if (n < want)
             return;
         room = total_free_slots(d);

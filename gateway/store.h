@@ -133,6 +133,20 @@ enum store_rc store_enqueue_batch(struct store *st, const struct store_new_messa
 enum store_rc store_optout_find(struct store *st, const char *recipient, char *kw,
                                 size_t kw_size, int64_t *at, char *err, size_t err_size);
 
+/* A message whose recipient has opted out (store_optouts_of). */
+struct store_optout_hit {
+    int64_t msg_id;
+    char keyword[64];
+};
+
+/*
+ * The opt-outs of the recipients of messages `ids`, in one query: one hit per
+ * such message (hits has room for n), in no particular order.
+ */
+enum store_rc store_optouts_of(struct store *st, const int64_t *ids, size_t n,
+                               struct store_optout_hit *hits, size_t *n_hits,
+                               char *err, size_t err_size);
+
 /*
  * Marks up to `max` due queued messages as sending and returns their ids in
  * order of due time. Messages past their validity are left for

@@ -10,7 +10,9 @@
  *   both carry some before the unplug);
  * - a stop (SIGTERM) and a crash (SIGKILL) in the middle of 1,000 queued
  *   messages: after each restart they all go, none twice after the clean
- *   stop, and after the crash only what was in flight.
+ *   stop, and after the crash only what was in flight;
+ * - the last look at opt-outs when a batch is claimed: an opt-out the queue
+ *   did not see suppresses the message, except the opt-out's confirmation.
  */
 #include <arpa/inet.h>
 #include <jansson.h>
@@ -489,6 +491,41 @@ START_TEST(stop_and_crash_mid_run_then_every_queued_message_goes)
 }
 END_TEST
 
+START_TEST(an_opt_out_after_queueing_suppresses_at_dispatch_but_not_its_confirmation)
+{
+    start_modem_sim();
+    write_conf(two_modems());
+    start_homing("modem=m2 ready"); /* creates the database */
+    stop_homing();
+    /* Written behind the store's back, as if the STOP came after these were claimed. */
+    sqlite3 *db;
+    ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(db,
+        "INSERT INTO optouts (recipient, keyword, received_at, source) "
+        "VALUES ('+353872000001', 'STOP', 1700000000, 'test');"
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40) "
+        "INSERT INTO messages (recipient, body, encoding, segments, state, next_attempt_at, "
+        "expires_at, source, created_at, updated_at) SELECT printf('+35387200000%d', 1 + i % 2), "
+        "printf('batch %d', i), 'gsm7', 1, 'queued', 0, 4000000000, "
+        "CASE WHEN i = 8 THEN 'consent' ELSE 'test' END, 0, 0 FROM n",
+        NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    start_homing("modem=m2 ready");
+    ck_assert(wait_for_count("SELECT count(*) FROM messages WHERE state IN ('sent', 'suppressed')",
+                             40, 20000));
+    /* 20 to the opted-out number, one of them the consent reply: 19 suppressed, 21 sent. */
+    ck_assert_int_eq(count_sql("SELECT count(*) FROM messages WHERE state = 'suppressed' AND "
+                               "recipient = '+353872000001' AND last_error = "
+                               "'recipient opted out (STOP) after the message was queued'"), 19);
+    ck_assert_int_eq(count_sql("SELECT count(*) FROM messages WHERE state = 'sent' AND "
+                               "source = 'consent' AND recipient = '+353872000001'"), 1);
+    ck_assert_int_eq(count_sql("SELECT count(*) FROM messages WHERE state = 'sent' AND "
+                               "recipient = '+353872000002'"), 20);
+    stop_all();
+    ck_assert_uint_eq(count_lines(msim_log), 21);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("gateway_core");
@@ -498,6 +535,7 @@ static Suite *suite(void)
     tcase_add_test(t, http_and_sendsms_through_an_smpp_bind_end_to_end);
     tcase_add_test(t, failover_when_a_modem_is_unplugged_mid_run);
     tcase_add_test(t, stop_and_crash_mid_run_then_every_queued_message_goes);
+    tcase_add_test(t, an_opt_out_after_queueing_suppresses_at_dispatch_but_not_its_confirmation);
     suite_add_tcase(s, t);
     return s;
 }
