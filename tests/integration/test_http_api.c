@@ -1,9 +1,11 @@
 /*
  * The HTTP API of a running `homing run` with a simulated modem: a message
  * posted is sent, its receipt shows in GET /v1/messages/{id}; idempotency
- * keys return the first message; every error status names what is wrong;
- * Kannel's /cgi-bin/sendsms answers as Kannel does; /v1/status and /metrics;
- * and a restart with 1,000 queued messages sends every one of them once.
+ * keys return the first message; every error status names what is wrong
+ * (503 while another process holds the database's lock, with nothing lost);
+ * Kannel's /cgi-bin/sendsms answers as Kannel does; /v1/status and /metrics
+ * (open without the token only with http.metrics_open); and a start with
+ * 1,000 queued messages sends every one of them once.
  */
 #include <arpa/inet.h>
 #include <jansson.h>
@@ -47,15 +49,18 @@ static void start_sim(void)
     ck_assert(testutil_wait_for_text(sim_log, "modem-sim ready", 10000));
 }
 
+static bool metrics_open;
+
 static void write_conf(int max_body)
 {
     char text[2048];
     snprintf(text, sizeof text,
              "database = \"%s\";\n"
-             "http = { listen = \"127.0.0.1:0\"; token = \"" TOKEN "\"; max_body = %d; };\n"
+             "http = { listen = \"127.0.0.1:0\"; token = \"" TOKEN "\"; max_body = %d; "
+             "metrics_open = %s; };\n"
              "kannel_compat = { users = ( { username = \"app\"; password = \"pw\"; } ); };\n"
              "modems = ( { name = \"m1\"; port = \"%s/m1\"; sends_per_minute = 6000; } );\n",
-             db_path, max_body, dir);
+             db_path, max_body, metrics_open ? "true" : "false", dir);
     testutil_write_file(dir, "homing.conf", text);
 }
 
@@ -193,7 +198,14 @@ START_TEST(post_then_receipt_shows_delivered)
     free(body);
     ck_assert_int_eq(http("GET", "/metrics", TOKEN, NULL, NULL, &body), 200);
     ck_assert_ptr_nonnull(strstr(body, "homing_messages{state=\"delivered\"} 1"));
+    ck_assert_ptr_nonnull(strstr(body, "homing_parts{state=\"delivered\"} 1"));
+    ck_assert_ptr_nonnull(strstr(body, "homing_receipts{state=\"delivered\"} 1"));
+    ck_assert_ptr_nonnull(strstr(body, "homing_driver_up{driver=\"m1\",kind=\"modem\"} 1"));
     ck_assert_ptr_nonnull(strstr(body, "homing_modem_signal_dbm{modem=\"m1\"}"));
+    ck_assert_ptr_nonnull(strstr(body, "homing_queue_oldest_seconds 0"));
+    free(body);
+    /* Without metrics_open, /metrics wants the token like the rest. */
+    ck_assert_int_eq(http("GET", "/metrics", NULL, NULL, NULL, &body), 401);
     free(body);
     stop_all();
 }
@@ -342,6 +354,25 @@ START_TEST(store_locked_by_another_process_answers_503_and_loses_nothing)
 }
 END_TEST
 
+START_TEST(metrics_open_serves_metrics_without_the_token_and_nothing_else)
+{
+    metrics_open = true;
+    start_sim();
+    write_conf(65536);
+    start_homing();
+    char *body;
+    ck_assert_int_eq(http("GET", "/metrics", NULL, NULL, NULL, &body), 200);
+    ck_assert_ptr_nonnull(strstr(body, "# TYPE homing_messages gauge"));
+    free(body);
+    ck_assert_int_eq(http("GET", "/v1/status", NULL, NULL, NULL, &body), 401);
+    free(body);
+    ck_assert_int_eq(http("POST", "/v1/messages", NULL, "application/json",
+                          "{\"to\": \"+353871234567\", \"text\": \"x\"}", &body), 401);
+    free(body);
+    stop_all();
+}
+END_TEST
+
 START_TEST(kannel_sendsms_answers_as_kannel)
 {
     start_sim();
@@ -435,6 +466,7 @@ static Suite *suite(void)
     tcase_add_test(t, idempotency_and_error_statuses);
     tcase_add_test(t, kannel_sendsms_answers_as_kannel);
     tcase_add_test(t, store_locked_by_another_process_answers_503_and_loses_nothing);
+    tcase_add_test(t, metrics_open_serves_metrics_without_the_token_and_nothing_else);
     tcase_add_test(t, restart_with_a_thousand_queued_sends_them_all);
     suite_add_tcase(s, t);
     return s;
