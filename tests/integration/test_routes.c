@@ -5,7 +5,8 @@
  * other messages wait in the queue rather than fail, and they all go in the
  * end; a route without a rate is not held up behind it; and the limit is on
  * the service clock, so under --time-scale N the route sends N times faster
- * in real time.
+ * in real time. A route none of whose members is up holds its messages in
+ * the queue, not failed, until their validity runs out (expired).
  */
 #include <jansson.h>
 #include <signal.h>
@@ -48,8 +49,8 @@ static void start_sim(void)
     ck_assert_int_gt(sim_port, 0);
 }
 
-/* Binds c1, c2 and c3 to the simulator; `routes` is the routes list. */
-static void write_conf(const char *routes)
+/* Binds c1, c2 and c3 to the simulator (c3 to a closed port when `c3_dead`); `routes` is the routes list. */
+static void write_conf_with(const char *routes, bool c3_dead)
 {
     char text[4096], binds[2048] = "";
     for (int i = 1; i <= 3; i++) {
@@ -57,12 +58,17 @@ static void write_conf(const char *routes)
         snprintf(one, sizeof one,
                  "%s  { name = \"c%d\"; host = \"127.0.0.1\"; port = %d; system_id = \"homing\";\n"
                  "    password = \"secret\"; enquire_link = \"5s\"; }\n", i > 1 ? "," : "", i,
-                 sim_port);
+                 i == 3 && c3_dead ? 1 : sim_port);
         strcat(binds, one);
     }
     snprintf(text, sizeof text, "database = \"%s\";\nsmpp = (\n%s);\nroutes = (\n%s\n);\n",
              db_path, binds, routes);
     testutil_write_file(dir, "homing.conf", text);
+}
+
+static void write_conf(const char *routes)
+{
+    write_conf_with(routes, false);
 }
 
 static void start_homing(const char *time_scale)
@@ -271,6 +277,37 @@ START_TEST(the_rate_follows_the_service_clock)
 }
 END_TEST
 
+START_TEST(no_healthy_member_means_waiting_until_validity_runs_out)
+{
+    start_sim();
+    write_conf_with("  { match = \"+44\"; via = [ \"c3\" ]; },\n"
+                    "  { match = \"+\"; via = [ \"c1\" ]; }", true);
+    queue_messages("+35385", 1);
+    /* Valid five minutes on the service clock, which runs 60 times real time. */
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "INSERT INTO messages (recipient, body, encoding, segments, state, next_attempt_at, "
+             "expires_at, source, created_at, updated_at) VALUES ('+447700900123', 'nowhere to go', "
+             "'gsm7', 1, 'queued', 0, %lld, 'test', 0, 0)", (long long)time(NULL) + 300);
+    exec_sql(sql);
+    start_homing("60");
+    struct submit s[4];
+    ck_assert_uint_eq(wait_for_submits("35385", s, 1, 10000), 1);
+    ck_assert_int_eq(count_sql("SELECT count(*) FROM messages WHERE recipient = '+447700900123' AND "
+                               "state = 'queued' AND last_error LIKE 'waiting for a modem or bind%'"),
+                     1);
+    for (int waited = 0; waited < 20000; waited += 100) {
+        if (count_sql("SELECT count(*) FROM messages WHERE state = 'expired'") == 1)
+            break;
+        usleep(100 * 1000);
+    }
+    ck_assert_int_eq(count_sql("SELECT count(*) FROM messages WHERE recipient = '+447700900123' AND "
+                               "state = 'expired'"), 1);
+    ck_assert_uint_eq(read_submits("447700900123", s, 4), 0);
+    stop_all();
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("routes");
@@ -279,6 +316,7 @@ static Suite *suite(void)
     tcase_add_checked_fixture(t, paths, NULL);
     tcase_add_test(t, rate_limited_route_holds_messages_at_its_rate_across_its_members);
     tcase_add_test(t, the_rate_follows_the_service_clock);
+    tcase_add_test(t, no_healthy_member_means_waiting_until_validity_runs_out);
     suite_add_tcase(s, t);
     return s;
 }
