@@ -61,8 +61,9 @@ static void write_conf_with(const char *routes, bool c3_dead)
                  i == 3 && c3_dead ? 1 : sim_port);
         strcat(binds, one);
     }
-    snprintf(text, sizeof text, "database = \"%s\";\nsmpp = (\n%s);\nroutes = (\n%s\n);\n",
-             db_path, binds, routes);
+    snprintf(text, sizeof text,
+             "database = \"%s\";\nhttp = { listen = \"127.0.0.1:0\"; };\n"
+             "smpp = (\n%s);\nroutes = (\n%s\n);\n", db_path, binds, routes);
     testutil_write_file(dir, "homing.conf", text);
 }
 
