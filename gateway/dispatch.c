@@ -47,6 +47,14 @@ struct attempt {
     char error[200];
 };
 
+/* A requeue the store refused (another process held its lock): tried again each tick. */
+struct requeue {
+    struct requeue *next;
+    int64_t msg_id, next_at;
+    bool count_attempt;
+    char why[200];
+};
+
 /* A driver's report waiting for the turn's commit; owns its strings. */
 struct report {
     struct store_update u;
@@ -69,6 +77,7 @@ struct dispatch {
     struct router_bucket *buckets; /* rate limit per route (routes[].rate) */
     struct loop_event *wake;  /* a rate-limited route has room again */
     struct attempt *attempts;
+    struct requeue *requeues;  /* oldest last */
     struct webhooks *webhooks;
     bool running, again;
     bool stopping;
@@ -109,14 +118,55 @@ static int64_t backoff_seconds(const struct dispatch *d, int attempts)
     return wait < d->conf->retry.max_backoff ? wait : d->conf->retry.max_backoff;
 }
 
+/* --- putting claimed messages back ---------------------------------------- */
+
+/*
+ * Puts a claimed message back in the queue (store_requeue). When the store
+ * refuses, the request is kept and tried again each tick, so a message never
+ * stays "sending" until the next start. False when it was kept.
+ */
+static bool requeue(struct dispatch *d, int64_t msg_id, int64_t next_at, const char *why,
+                    bool count_attempt, enum msg_state *state)
+{
+    char err[256];
+    enum store_rc rc = store_requeue(d->store, msg_id, next_at, why, count_attempt,
+                                     (int)d->conf->retry.attempts, clock_now(), state, err,
+                                     sizeof err);
+    if (rc != STORE_ERROR)
+        return rc == STORE_OK;
+    log_error("msg=%lld cannot be put back in the queue yet, trying again next tick: %s",
+              (long long)msg_id, err);
+    struct requeue *q = calloc(1, sizeof *q);
+    if (!q)
+        abort();
+    *q = (struct requeue){ .next = d->requeues, .msg_id = msg_id, .next_at = next_at,
+                           .count_attempt = count_attempt };
+    snprintf(q->why, sizeof q->why, "%s", why);
+    d->requeues = q;
+    return false;
+}
+
+/* The kept requeues, while the store takes them. */
+static void retry_requeues(struct dispatch *d)
+{
+    while (d->requeues) {
+        struct requeue *q = d->requeues;
+        char err[256];
+        if (store_requeue(d->store, q->msg_id, q->next_at, q->why, q->count_attempt,
+                          (int)d->conf->retry.attempts, clock_now(), NULL, err,
+                          sizeof err) == STORE_ERROR)
+            return;
+        log_info("msg=%lld back in the queue now that the store answers", (long long)q->msg_id);
+        d->requeues = q->next;
+        free(q);
+    }
+}
+
 /* --- handing messages to drivers ------------------------------------------ */
 
 static void wait_for_route(struct dispatch *d, int64_t msg_id, const char *why)
 {
-    char err[256];
-    if (store_requeue(d->store, msg_id, clock_now() + WAIT_FOR_ROUTE_S, why, false, 0,
-                      clock_now(), NULL, err, sizeof err) != STORE_OK)
-        log_error("msg=%lld cannot requeue: %s", (long long)msg_id, err);
+    requeue(d, msg_id, clock_now() + WAIT_FOR_ROUTE_S, why, false, NULL);
 }
 
 /* The configured route a message goes by: none when forced (--route) or no routes are written. */
@@ -240,13 +290,10 @@ static int parts_to_send(const struct store_message *m)
 static void hold_for_rate(struct dispatch *d, const struct store_message *m,
                           const struct conf_route *r, int64_t wait_ms)
 {
-    char why[160], err[256];
+    char why[160];
     snprintf(why, sizeof why, "held by the rate limit of route '%s' (%lld parts/s)", r->match,
              (long long)r->rate);
-    int64_t next = clock_now() + (wait_ms + 999) / 1000;
-    if (store_requeue(d->store, m->id, next, why, false, 0, clock_now(), NULL, err,
-                      sizeof err) != STORE_OK)
-        log_error("msg=%lld cannot requeue: %s", (long long)m->id, err);
+    requeue(d, m->id, clock_now() + (wait_ms + 999) / 1000, why, false, NULL);
     log_debug("msg=%lld %s", (long long)m->id, why);
     wake_after(d, wait_ms);
 }
@@ -538,11 +585,11 @@ static void finish_attempt(struct dispatch *d, struct attempt *a)
         }
         enum msg_state now_state;
         int64_t next = clock_now() + backoff_seconds(d, attempts);
-        if (store_requeue(d->store, a->msg_id, next, a->error, true,
-                          (int)d->conf->retry.attempts, clock_now(), &now_state, err,
-                          sizeof err) != STORE_OK)
-            log_error("msg=%lld cannot requeue: %s", (long long)a->msg_id, err);
-        else if (now_state == MSG_FAILED)
+        if (!requeue(d, a->msg_id, next, a->error, true, &now_state)) {
+            drop_attempt(d, a); /* kept for the next tick, or the message is gone */
+            return;
+        }
+        if (now_state == MSG_FAILED)
             log_warnx("msg=%lld failed after %d attempts: %s", (long long)a->msg_id, attempts,
                       a->error);
         else
@@ -753,6 +800,11 @@ void dispatch_free(struct dispatch *d)
     free(d->reports);
     while (d->attempts)
         drop_attempt(d, d->attempts);
+    while (d->requeues) { /* still "sending": the next start puts them back */
+        struct requeue *q = d->requeues;
+        d->requeues = q->next;
+        free(q);
+    }
     free(d->drivers);
     free(d->cursors);
     free(d->buckets);
@@ -815,5 +867,6 @@ void dispatch_tick(struct dispatch *d)
                   (long long)d->conf->inbound.reassembly_timeout);
     for (int i = 0; i < n; i++)
         webhooks_inbound(d->webhooks, ids[i]);
+    retry_requeues(d);
     dispatch_run(d);
 }

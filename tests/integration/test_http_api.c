@@ -58,6 +58,7 @@ static void write_conf(int max_body)
              "database = \"%s\";\n"
              "http = { listen = \"127.0.0.1:0\"; token = \"" TOKEN "\"; max_body = %d; "
              "metrics_open = %s; };\n"
+             "retry = { backoff = \"1s\"; };\n"
              "kannel_compat = { users = ( { username = \"app\"; password = \"pw\"; } ); };\n"
              "modems = ( { name = \"m1\"; port = \"%s/m1\"; sends_per_minute = 6000; } );\n",
              db_path, max_body, metrics_open ? "true" : "false", dir);
@@ -350,6 +351,23 @@ START_TEST(store_locked_by_another_process_answers_503_and_loses_nothing)
     ck_assert(wait_state(ids[2], "\"state\":\"sent\"", 1000));
     ck_assert_int_eq(count_messages("1"), 4);
     ck_assert_int_eq(count_messages("body = 'during the lock'"), 0);
+
+    /* A send that fails (temporarily) while the store is locked is retried once it is back,
+     * not left "sending" until the next start. */
+    ctl("modem m1 latency 2500");
+    ctl("modem m1 fail 1 38");
+    j = post_json("{\"to\": \"+353871000005\", \"text\": \"retried after the lock\"}", 202);
+    int64_t retried = json_integer_value(json_object_get(j, "id"));
+    json_decref(j);
+    ck_assert(wait_state(retried, "\"state\":\"sending\"", 5000));
+    unlink(lock_out);
+    locker = lock_database(5, lock_out);
+    ck_assert(testutil_wait_for_text(log_path, "+CMS ERROR: 38", 10000));
+    ck_assert(testutil_wait_for_text(lock_out, "released", 30000));
+    ck_assert_int_eq(testutil_wait_exit(locker, 5000), 0);
+    ctl("modem m1 latency 0");
+    ck_assert_msg(wait_state(retried, "\"state\":\"sent\"", 15000), "still not sent after the lock");
+    ck_assert(testutil_wait_for_text(log_path, "back in the queue now that the store answers", 1000));
     stop_all();
 }
 END_TEST
