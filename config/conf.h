@@ -60,6 +60,7 @@ struct conf_route {
     char *match;         /* "+" for everything, else a number prefix such as "+353" */
     struct conf_strlist via;
     char *strategy;      /* failover | round-robin | least-busy */
+    int64_t rate;        /* parts per second through the route, all members together; 0: no limit */
 };
 
 struct conf_kannel_user {

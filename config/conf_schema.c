@@ -185,6 +185,10 @@ static const struct conf_key route_keys[] = {
     KEY("strategy", CONF_T_ENUM, struct conf_route, strategy, "failover", 0, 0,
         "failover|round-robin|least-busy",
         "failover: first healthy in order; round-robin or least-busy across healthy ones"),
+    KEY("rate", CONF_T_INT, struct conf_route, rate, "0", 0, 100000, NULL,
+        "most message parts a second through this route, all its members together (0: no "
+        "limit); messages over it wait in the queue, they do not fail. On the service clock, "
+        "so it follows --time-scale"),
     END
 };
 

@@ -36,6 +36,7 @@
 #define CLAIM_BATCH 32
 #define WAIT_FOR_ROUTE_S 5
 #define RECEIPT_WINDOW_S (7 * 86400)
+#define REPORTS_RETRY_MS 1000
 
 struct attempt {
     struct attempt *next;
@@ -44,6 +45,14 @@ struct attempt {
     uint8_t skip[(DRIVER_MAX_PARTS + 8) / 8];
     bool temporary;
     char error[200];
+};
+
+/* A requeue the store refused (another process held its lock): tried again each tick. */
+struct requeue {
+    struct requeue *next;
+    int64_t msg_id, next_at;
+    bool count_attempt;
+    char why[200];
 };
 
 /* A driver's report waiting for the turn's commit; owns its strings. */
@@ -65,7 +74,10 @@ struct dispatch {
     struct driver *drivers;
     size_t n_drivers;
     unsigned *cursors;        /* round-robin position per route */
+    struct router_bucket *buckets; /* rate limit per route (routes[].rate) */
+    struct loop_event *wake;  /* a rate-limited route has room again */
     struct attempt *attempts;
+    struct requeue *requeues;  /* oldest last */
     struct webhooks *webhooks;
     bool running, again;
     bool stopping;
@@ -106,14 +118,61 @@ static int64_t backoff_seconds(const struct dispatch *d, int attempts)
     return wait < d->conf->retry.max_backoff ? wait : d->conf->retry.max_backoff;
 }
 
+/* --- putting claimed messages back ---------------------------------------- */
+
+/*
+ * Puts a claimed message back in the queue (store_requeue). When the store
+ * refuses, the request is kept and tried again each tick, so a message never
+ * stays "sending" until the next start. False when it was kept.
+ */
+static bool requeue(struct dispatch *d, int64_t msg_id, int64_t next_at, const char *why,
+                    bool count_attempt, enum msg_state *state)
+{
+    char err[256];
+    enum store_rc rc = store_requeue(d->store, msg_id, next_at, why, count_attempt,
+                                     (int)d->conf->retry.attempts, clock_now(), state, err,
+                                     sizeof err);
+    if (rc != STORE_ERROR)
+        return rc == STORE_OK;
+    log_error("msg=%lld cannot be put back in the queue yet, trying again next tick: %s",
+              (long long)msg_id, err);
+    struct requeue *q = calloc(1, sizeof *q);
+    if (!q)
+        abort();
+    *q = (struct requeue){ .next = d->requeues, .msg_id = msg_id, .next_at = next_at,
+                           .count_attempt = count_attempt };
+    snprintf(q->why, sizeof q->why, "%s", why);
+    d->requeues = q;
+    return false;
+}
+
+/* The kept requeues, while the store takes them. */
+static void retry_requeues(struct dispatch *d)
+{
+    while (d->requeues) {
+        struct requeue *q = d->requeues;
+        char err[256];
+        if (store_requeue(d->store, q->msg_id, q->next_at, q->why, q->count_attempt,
+                          (int)d->conf->retry.attempts, clock_now(), NULL, err,
+                          sizeof err) == STORE_ERROR)
+            return;
+        log_info("msg=%lld back in the queue now that the store answers", (long long)q->msg_id);
+        d->requeues = q->next;
+        free(q);
+    }
+}
+
 /* --- handing messages to drivers ------------------------------------------ */
 
 static void wait_for_route(struct dispatch *d, int64_t msg_id, const char *why)
 {
-    char err[256];
-    if (store_requeue(d->store, msg_id, clock_now() + WAIT_FOR_ROUTE_S, why, false, 0,
-                      clock_now(), NULL, err, sizeof err) != STORE_OK)
-        log_error("msg=%lld cannot requeue: %s", (long long)msg_id, err);
+    requeue(d, msg_id, clock_now() + WAIT_FOR_ROUTE_S, why, false, NULL);
+}
+
+/* The configured route a message goes by: none when forced (--route) or no routes are written. */
+static const struct conf_route *route_of(const struct dispatch *d, const struct store_message *m)
+{
+    return m->route_forced ? NULL : router_match(d->conf, m->to);
 }
 
 /* Members of the route for this message, in its order; the forced route alone if set. */
@@ -131,7 +190,7 @@ static size_t route_members(struct dispatch *d, const struct store_message *m,
             out[i] = &d->drivers[i];
         return d->n_drivers;
     }
-    const struct conf_route *r = router_match(d->conf, m->to);
+    const struct conf_route *r = route_of(d, m);
     if (!r)
         return 0;
     *strategy = r->strategy;
@@ -190,15 +249,17 @@ static void hand_over(struct dispatch *d, struct driver *drv, const struct store
     drv->ops->submit(drv->self, &dm);
 }
 
-/* The last look before a message leaves: an opt-out since it was queued suppresses it. */
-static bool opted_out_since(struct dispatch *d, const struct store_message *m)
+/*
+ * The last look before a message leaves: an opt-out since it was queued
+ * (`keyword`, read for the whole claimed batch; NULL: none) suppresses it.
+ */
+static bool opted_out_since(struct dispatch *d, const struct store_message *m, const char *keyword)
 {
-    char keyword[64], err[256], why[200];
-    int64_t at;
+    char err[256], why[200];
+    if (!keyword)
+        return false;
     if (m->source && strcmp(m->source, "consent") == 0)
         return false; /* the confirmation of an opt-out is the one message allowed after it */
-    if (store_optout_find(d->store, m->to, keyword, sizeof keyword, &at, err, sizeof err) != STORE_OK)
-        return false;
     snprintf(why, sizeof why, "recipient opted out (%s) after the message was queued", keyword);
     if (store_suppress(d->store, m->id, why, clock_now(), err, sizeof err) != STORE_OK)
         log_error("msg=%lld cannot be suppressed: %s", (long long)m->id, err);
@@ -207,7 +268,104 @@ static bool opted_out_since(struct dispatch *d, const struct store_message *m)
     return true;
 }
 
-static void dispatch_one(struct dispatch *d, int64_t id)
+/* --- per-route rate limits ------------------------------------------------ */
+
+/* Wakes the dispatcher when a rate-limited route has room again (service ms, maybe scaled). */
+static void wake_after(struct dispatch *d, int64_t service_ms)
+{
+    double scale = clock_scale() > 0 ? clock_scale() : 1.0;
+    loop_event_arm(d->wake, (int64_t)((double)service_ms / scale) + 1);
+}
+
+/* Parts this attempt will send: those not already accepted on an earlier one. */
+static int parts_to_send(const struct store_message *m)
+{
+    int done = 0;
+    for (size_t i = 0; i < m->n_parts; i++)
+        done += m->parts[i].state != PART_PENDING && m->parts[i].state != PART_FAILED;
+    return m->segments - done > 1 ? m->segments - done : 1;
+}
+
+/* Back to the queue until its route's rate allows it: held, never failed (validity still counts). */
+static void hold_for_rate(struct dispatch *d, const struct store_message *m,
+                          const struct conf_route *r, int64_t wait_ms)
+{
+    char why[160];
+    snprintf(why, sizeof why, "held by the rate limit of route '%s' (%lld parts/s)", r->match,
+             (long long)r->rate);
+    requeue(d, m->id, clock_now() + (wait_ms + 999) / 1000, why, false, NULL);
+    log_debug("msg=%lld %s", (long long)m->id, why);
+    wake_after(d, wait_ms);
+}
+
+/* The bucket of the message's route, or NULL when the route has no limit. */
+static struct router_bucket *bucket_of(struct dispatch *d, const struct store_message *m,
+                                       const struct conf_route **r)
+{
+    *r = route_of(d, m);
+    return *r && (*r)->rate ? &d->buckets[*r - d->conf->routes] : NULL;
+}
+
+/* Its route has no room this instant: held (see hold_for_rate). */
+static bool held_by_rate(struct dispatch *d, const struct store_message *m)
+{
+    const struct conf_route *r;
+    struct router_bucket *b = bucket_of(d, m, &r);
+    int64_t wait = b ? router_bucket_wait_ms(b, r->rate, clock_now_ms()) : 0;
+    if (wait > 0)
+        hold_for_rate(d, m, r, wait);
+    return wait > 0;
+}
+
+static void take_rate(struct dispatch *d, const struct store_message *m)
+{
+    const struct conf_route *r;
+    struct router_bucket *b = bucket_of(d, m, &r);
+    if (b)
+        router_bucket_take(b, r->rate, clock_now_ms(), parts_to_send(m));
+}
+
+/* True when every route naming this driver has a rate limit (and some route names it). */
+static bool only_rate_limited(const struct dispatch *d, const char *driver)
+{
+    bool named = false;
+    for (size_t i = 0; i < d->conf->n_routes; i++) {
+        const struct conf_route *r = &d->conf->routes[i];
+        for (size_t v = 0; v < r->via.n; v++) {
+            if (strcmp(r->via.items[v], driver) != 0)
+                continue;
+            if (r->rate == 0)
+                return false;
+            named = true;
+        }
+    }
+    return named;
+}
+
+/*
+ * Parts the rate-limited routes may send now, so the claim takes no more than
+ * they can carry (a claimed message over the limit costs a commit to put back).
+ */
+static int rate_limited_room(struct dispatch *d)
+{
+    int room = 0;
+    int64_t now = clock_now_ms(), wait = -1;
+    for (size_t i = 0; i < d->conf->n_routes; i++) {
+        int64_t rate = d->conf->routes[i].rate;
+        if (rate == 0)
+            continue;
+        int n = router_bucket_room(&d->buckets[i], rate, now);
+        room += n;
+        int64_t w = n > 0 ? -1 : router_bucket_wait_ms(&d->buckets[i], rate, now);
+        if (w >= 0 && (wait < 0 || w < wait))
+            wait = w;
+    }
+    if (room == 0 && wait >= 0)
+        wake_after(d, wait);
+    return room;
+}
+
+static void dispatch_one(struct dispatch *d, int64_t id, const char *optout_keyword)
 {
     struct store_message *m;
     char err[256];
@@ -215,30 +373,54 @@ static void dispatch_one(struct dispatch *d, int64_t id)
         log_error("msg=%lld cannot be read for dispatch: %s", (long long)id, err);
         return;
     }
-    if (opted_out_since(d, m)) {
+    if (opted_out_since(d, m, optout_keyword)) {
+        store_message_free(m);
+        return;
+    }
+    if (held_by_rate(d, m)) {
         store_message_free(m);
         return;
     }
     struct driver *drv = choose_driver(d, m);
-    if (drv)
+    if (drv) {
+        take_rate(d, m);
         hand_over(d, drv, m);
-    else if (m->route_forced && !driver_named(d, m->route_forced))
+    } else if (m->route_forced && !driver_named(d, m->route_forced))
         wait_for_route(d, id, "its --route names no configured modem or bind");
     else
         wait_for_route(d, id, "waiting for a modem or bind of its route to be up");
     store_message_free(m);
 }
 
+/* The opt-out keyword of a claimed message's recipient, from the batch's one query; NULL: none. */
+static const char *optout_of(const struct store_optout_hit *hits, size_t n, int64_t msg_id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (hits[i].msg_id == msg_id)
+            return hits[i].keyword;
+    return NULL;
+}
+
+/* Room of the drivers that are up; those serving only rate-limited routes count as their rates allow. */
 static int total_free_slots(struct dispatch *d)
 {
-    int total = 0;
+    int open = 0, limited = 0;
     for (size_t i = 0; i < d->n_drivers; i++) {
         struct driver_health h = { 0 };
         d->drivers[i].ops->health(d->drivers[i].self, &h);
-        if (h.up)
-            total += d->drivers[i].ops->free_slots(d->drivers[i].self);
+        if (!h.up)
+            continue;
+        int slots = d->drivers[i].ops->free_slots(d->drivers[i].self);
+        if (only_rate_limited(d, d->drivers[i].name))
+            limited += slots;
+        else
+            open += slots;
     }
-    return total;
+    if (limited > 0) {
+        int rated = rate_limited_room(d);
+        limited = rated < limited ? rated : limited;
+    }
+    return open + limited;
 }
 
 static void run_once(struct dispatch *d)
@@ -255,8 +437,12 @@ static void run_once(struct dispatch *d)
             log_error("dispatch: cannot claim messages: %s", err);
             return;
         }
+        struct store_optout_hit hits[CLAIM_BATCH];
+        size_t n_hits = 0;
+        if (store_optouts_of(d->store, ids, n, hits, &n_hits, err, sizeof err) != STORE_OK)
+            log_error("dispatch: opt-outs not checked: %s", err);
         for (size_t i = 0; i < n; i++)
-            dispatch_one(d, ids[i]);
+            dispatch_one(d, ids[i], optout_of(hits, n_hits, ids[i]));
         if (n < want)
             return;
         room = total_free_slots(d);
@@ -308,7 +494,21 @@ static void keep_report(struct dispatch *d, const struct store_update *u)
     loop_event_arm(d->deferred, 0);
 }
 
-/* Commits the reports of this turn, then lets webhooks see the new states. */
+static void free_reports(struct report *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(r[i].route);
+        free(r[i].ref);
+        free(r[i].error);
+        free(r[i].receipt);
+    }
+}
+
+/*
+ * Commits the reports of this turn, then lets webhooks see the new states.
+ * When the store refuses (another process holds its lock), they are kept in
+ * order and tried again shortly: a driver never reports the same thing twice.
+ */
 static void commit_reports(struct dispatch *d)
 {
     size_t n = d->n_reports;
@@ -320,22 +520,26 @@ static void commit_reports(struct dispatch *d)
     for (size_t i = 0; i < n; i++)
         u[i] = d->reports[i].u;
     char err[256];
+    if (store_apply(d->store, u, n, clock_now(), err, sizeof err) != STORE_OK) {
+        log_error("dispatch: %zu driver reports not recorded yet, trying again in %dms: %s", n,
+                  REPORTS_RETRY_MS, err);
+        free(u);
+        loop_event_arm(d->deferred, REPORTS_RETRY_MS);
+        return;
+    }
     d->n_reports = 0; /* webhooks may report again: start a fresh list */
-    bool ok = store_apply(d->store, u, n, clock_now(), err, sizeof err) == STORE_OK;
-    if (!ok)
-        log_error("dispatch: %zu driver reports not recorded: %s", n, err);
     for (size_t i = 0; i < n; i++) {
-        if (ok && u[i].kind == STORE_UPDATE_PART)
+        if (u[i].kind == STORE_UPDATE_PART)
             webhooks_part(d->webhooks, u[i].msg_id, u[i].part.index, u[i].part.state,
                           u[i].part.receipt ? u[i].part.receipt : u[i].part.error);
     }
-    for (size_t i = 0; i < n; i++) {
-        free(d->reports[i].route);
-        free(d->reports[i].ref);
-        free(d->reports[i].error);
-        free(d->reports[i].receipt);
-    }
+    free_reports(d->reports, n);
     free(u);
+}
+
+static void on_wake(void *arg)
+{
+    dispatch_run(arg);
 }
 
 static void on_end_of_turn(void *arg)
@@ -381,11 +585,11 @@ static void finish_attempt(struct dispatch *d, struct attempt *a)
         }
         enum msg_state now_state;
         int64_t next = clock_now() + backoff_seconds(d, attempts);
-        if (store_requeue(d->store, a->msg_id, next, a->error, true,
-                          (int)d->conf->retry.attempts, clock_now(), &now_state, err,
-                          sizeof err) != STORE_OK)
-            log_error("msg=%lld cannot requeue: %s", (long long)a->msg_id, err);
-        else if (now_state == MSG_FAILED)
+        if (!requeue(d, a->msg_id, next, a->error, true, &now_state)) {
+            drop_attempt(d, a); /* kept for the next tick, or the message is gone */
+            return;
+        }
+        if (now_state == MSG_FAILED)
             log_warnx("msg=%lld failed after %d attempts: %s", (long long)a->msg_id, attempts,
                       a->error);
         else
@@ -567,6 +771,7 @@ struct dispatch *dispatch_new(struct store *store, const struct conf *conf, stru
         abort();
     d->store = store;
     d->deferred = loop_deferred_new(loop, on_end_of_turn, d);
+    d->wake = loop_deferred_new(loop, on_wake, d);
     d->events = (struct driver_events){ .planned = on_planned, .part = on_part,
                                         .receipt = on_receipt, .inbound = on_inbound,
                                         .ready = on_ready, .arg = d };
@@ -587,7 +792,9 @@ void dispatch_set_conf(struct dispatch *d, const struct conf *conf)
     d->conf = conf;
     free(d->cursors);
     d->cursors = calloc(conf->n_routes + 1, sizeof *d->cursors);
-    if (!d->cursors)
+    free(d->buckets);
+    d->buckets = calloc(conf->n_routes + 1, sizeof *d->buckets);
+    if (!d->cursors || !d->buckets)
         abort();
 }
 
@@ -601,12 +808,23 @@ void dispatch_free(struct dispatch *d)
     if (!d)
         return;
     commit_reports(d);
+    if (d->n_reports > 0)
+        log_error("dispatch: %zu driver reports lost at stop (messages left sending go again at "
+                  "the next start)", d->n_reports);
+    free_reports(d->reports, d->n_reports);
     loop_event_free(d->deferred);
+    loop_event_free(d->wake);
     free(d->reports);
     while (d->attempts)
         drop_attempt(d, d->attempts);
+    while (d->requeues) { /* still "sending": the next start puts them back */
+        struct requeue *q = d->requeues;
+        d->requeues = q->next;
+        free(q);
+    }
     free(d->drivers);
     free(d->cursors);
+    free(d->buckets);
     free(d);
 }
 
@@ -669,5 +887,6 @@ void dispatch_tick(struct dispatch *d)
                   (long long)d->conf->inbound.reassembly_timeout);
     for (int i = 0; i < n; i++)
         webhooks_inbound(d->webhooks, ids[i]);
+    retry_requeues(d);
     dispatch_run(d);
 }

@@ -22,6 +22,8 @@
 #include "gateway/webhooks.h"
 #include "modem/modem.h"
 
+#define SERVICE_BUSY_TIMEOUT_MS 500
+
 struct service {
     const char *config_path;
     struct conf *conf;
@@ -346,6 +348,12 @@ int service_run(const struct service_options *opt)
     }
     log_configuration(&svc);
     recover_interrupted(&svc);
+    /*
+     * From here a lock held by another process stalls the whole loop while a
+     * call waits for it: wait briefly, then fail (HTTP 503, reports kept and
+     * committed later, claims tried again next tick).
+     */
+    store_set_busy_timeout(svc.store, SERVICE_BUSY_TIMEOUT_MS);
     start_drivers(&svc);
     if (!start_http(&svc)) {
         service_free(&svc);

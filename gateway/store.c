@@ -69,6 +69,9 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_CLOCK_CLEAR] = "DELETE FROM service_clock",
     [ST_CLOCK_READ] = "SELECT virtual_ms, scale, wall_ms FROM service_clock WHERE id = 1",
     [ST_OPTOUT_FIND] = "SELECT keyword, received_at FROM optouts WHERE recipient = ?1",
+    [ST_OPTOUTS_OF_MSGS] = "SELECT m.id, o.keyword FROM messages m "
+                           "JOIN optouts o ON o.recipient = m.recipient "
+                           "WHERE m.id IN (SELECT value FROM json_each(?1))",
     [ST_OPTOUT_CONFIRMED_AT] = "SELECT confirmed_at FROM optouts WHERE recipient = ?1 "
                                "AND confirmed_at IS NOT NULL",
     [ST_OPTOUT_PUT] = "INSERT INTO optouts (recipient, keyword, received_at, source) "
@@ -344,6 +347,11 @@ static bool migrate(struct store *st, const char *path, char *err, size_t size)
             return false;
     }
     return true;
+}
+
+void store_set_busy_timeout(struct store *st, int ms)
+{
+    sqlite3_busy_timeout(st->db, ms);
 }
 
 static bool configure(struct store *st, char *err, size_t size)
@@ -794,6 +802,42 @@ enum store_rc store_optout_find(struct store *st, const char *recipient, char *k
         out = store_fail(st, err, err_size, "cannot read the opt-outs");
     }
     store_release(st);
+    return out;
+}
+
+/* The ids as a JSON array, for json_each(): one statement serves any batch size. */
+static char *ids_json(const int64_t *ids, size_t n)
+{
+    size_t cap = 3 + n * 21; /* "[", up to 20 digits and a comma each, "]", NUL */
+    char *text = malloc(cap), *p = text;
+    if (!text)
+        abort();
+    *p++ = '[';
+    for (size_t i = 0; i < n; i++)
+        p += snprintf(p, cap - (size_t)(p - text), "%s%lld", i ? "," : "", (long long)ids[i]);
+    snprintf(p, cap - (size_t)(p - text), "]");
+    return text;
+}
+
+enum store_rc store_optouts_of(struct store *st, const int64_t *ids, size_t n,
+                               struct store_optout_hit *hits, size_t *n_hits,
+                               char *err, size_t err_size)
+{
+    *n_hits = 0;
+    char *json = ids_json(ids, n);
+    sqlite3_stmt *s = store_stmt(st, ST_OPTOUTS_OF_MSGS);
+    sqlite3_bind_text(s, 1, json, -1, SQLITE_STATIC);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW && *n_hits < n) {
+        struct store_optout_hit *h = &hits[(*n_hits)++];
+        h->msg_id = sqlite3_column_int64(s, 0);
+        snprintf(h->keyword, sizeof h->keyword, "%s", (const char *)sqlite3_column_text(s, 1));
+    }
+    enum store_rc out = STORE_OK;
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        out = store_fail(st, err, err_size, "cannot read the opt-outs");
+    store_release(st);
+    free(json);
     return out;
 }
 

@@ -70,6 +70,12 @@ int store_schema_version(const struct store *st);
 struct sqlite3 *store_handle(struct store *st);
 /* The schema version this binary writes. */
 int store_schema_latest(void);
+/*
+ * How long a call waits for another process's write lock before it fails
+ * with "database is locked" (store_open sets 5 s, right for the CLI). The
+ * service sets less: its one loop must not stall while it waits.
+ */
+void store_set_busy_timeout(struct store *st, int ms);
 
 struct store_new_message {
     const char *to;              /* E.164 */
@@ -126,6 +132,20 @@ enum store_rc store_enqueue_batch(struct store *st, const struct store_new_messa
 /* The opt-out of `recipient`, if any: its keyword and time (keyword is copied into kw). */
 enum store_rc store_optout_find(struct store *st, const char *recipient, char *kw,
                                 size_t kw_size, int64_t *at, char *err, size_t err_size);
+
+/* A message whose recipient has opted out (store_optouts_of). */
+struct store_optout_hit {
+    int64_t msg_id;
+    char keyword[64];
+};
+
+/*
+ * The opt-outs of the recipients of messages `ids`, in one query: one hit per
+ * such message (hits has room for n), in no particular order.
+ */
+enum store_rc store_optouts_of(struct store *st, const int64_t *ids, size_t n,
+                               struct store_optout_hit *hits, size_t *n_hits,
+                               char *err, size_t err_size);
 
 /*
  * Marks up to `max` due queued messages as sending and returns their ids in

@@ -1,9 +1,11 @@
 /*
  * The HTTP API of a running `homing run` with a simulated modem: a message
  * posted is sent, its receipt shows in GET /v1/messages/{id}; idempotency
- * keys return the first message; every error status names what is wrong;
- * Kannel's /cgi-bin/sendsms answers as Kannel does; /v1/status and /metrics;
- * and a restart with 1,000 queued messages sends every one of them once.
+ * keys return the first message; every error status names what is wrong
+ * (503 while another process holds the database's lock, with nothing lost);
+ * Kannel's /cgi-bin/sendsms answers as Kannel does; /v1/status and /metrics
+ * (open without the token only with http.metrics_open); and a start with
+ * 1,000 queued messages sends every one of them once.
  */
 #include <arpa/inet.h>
 #include <jansson.h>
@@ -47,15 +49,19 @@ static void start_sim(void)
     ck_assert(testutil_wait_for_text(sim_log, "modem-sim ready", 10000));
 }
 
+static bool metrics_open;
+
 static void write_conf(int max_body)
 {
     char text[2048];
     snprintf(text, sizeof text,
              "database = \"%s\";\n"
-             "http = { listen = \"127.0.0.1:0\"; token = \"" TOKEN "\"; max_body = %d; };\n"
+             "http = { listen = \"127.0.0.1:0\"; token = \"" TOKEN "\"; max_body = %d; "
+             "metrics_open = %s; };\n"
+             "retry = { backoff = \"1s\"; };\n"
              "kannel_compat = { users = ( { username = \"app\"; password = \"pw\"; } ); };\n"
              "modems = ( { name = \"m1\"; port = \"%s/m1\"; sends_per_minute = 6000; } );\n",
-             db_path, max_body, dir);
+             db_path, max_body, metrics_open ? "true" : "false", dir);
     testutil_write_file(dir, "homing.conf", text);
 }
 
@@ -193,7 +199,14 @@ START_TEST(post_then_receipt_shows_delivered)
     free(body);
     ck_assert_int_eq(http("GET", "/metrics", TOKEN, NULL, NULL, &body), 200);
     ck_assert_ptr_nonnull(strstr(body, "homing_messages{state=\"delivered\"} 1"));
+    ck_assert_ptr_nonnull(strstr(body, "homing_parts{state=\"delivered\"} 1"));
+    ck_assert_ptr_nonnull(strstr(body, "homing_receipts{state=\"delivered\"} 1"));
+    ck_assert_ptr_nonnull(strstr(body, "homing_driver_up{driver=\"m1\",kind=\"modem\"} 1"));
     ck_assert_ptr_nonnull(strstr(body, "homing_modem_signal_dbm{modem=\"m1\"}"));
+    ck_assert_ptr_nonnull(strstr(body, "homing_queue_oldest_seconds 0"));
+    free(body);
+    /* Without metrics_open, /metrics wants the token like the rest. */
+    ck_assert_int_eq(http("GET", "/metrics", NULL, NULL, NULL, &body), 401);
     free(body);
     stop_all();
 }
@@ -257,6 +270,122 @@ START_TEST(idempotency_and_error_statuses)
     ck_assert_int_eq(http("POST", "/v1/messages", TOKEN, "application/json",
                           "{\"to\": \"+353870000001\", \"text\": \"hi\"}", &body), 422);
     ck_assert_ptr_nonnull(strstr(body, "+353870000001 opted out (STOP"));
+    free(body);
+    stop_all();
+}
+END_TEST
+
+/* Another process takes the database's write lock for `seconds` (longer than the store's busy timeout). */
+static pid_t lock_database(int seconds, const char *out)
+{
+    char secs[16];
+    snprintf(secs, sizeof secs, "%d", seconds);
+    const char *argv[] = { "/usr/bin/env", "python3", "-c",
+                           "import sqlite3, sys, time\n"
+                           "c = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)\n"
+                           "c.execute('BEGIN EXCLUSIVE')\n"
+                           "print('locked', flush=True)\n"
+                           "time.sleep(float(sys.argv[2]))\n"
+                           "c.execute('COMMIT')\n"
+                           "print('released', flush=True)\n",
+                           db_path, secs, NULL };
+    pid_t pid = testutil_spawn(argv, out);
+    ck_assert_msg(testutil_wait_for_text(out, "locked", 10000), "python3 could not lock the database");
+    return pid;
+}
+
+static int64_t count_messages(const char *where)
+{
+    sqlite3 *db;
+    sqlite3_stmt *s;
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM messages WHERE %s", where);
+    ck_assert_int_eq(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
+    int64_t n = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return n;
+}
+
+START_TEST(store_locked_by_another_process_answers_503_and_loses_nothing)
+{
+    start_sim();
+    write_conf(65536);
+    start_homing();
+    int64_t ids[3];
+    for (int i = 0; i < 3; i++) {
+        char payload[128];
+        snprintf(payload, sizeof payload, "{\"to\": \"+35387100000%d\", \"text\": \"before %d\"}", i, i);
+        json_t *j = post_json(payload, 202);
+        ids[i] = json_integer_value(json_object_get(j, "id"));
+        json_decref(j);
+    }
+    for (int i = 0; i < 3; i++)
+        ck_assert(wait_state(ids[i], "\"state\":\"sent\"", 10000));
+
+    char lock_out[760];
+    snprintf(lock_out, sizeof lock_out, "%s/lock.out", dir);
+    pid_t locker = lock_database(12, lock_out);
+    ctl("report 0 0"); /* a receipt for the first arrives while the store is locked */
+    char *body;
+    int status = http("POST", "/v1/messages", TOKEN, "application/json",
+                      "{\"to\": \"+353871000009\", \"text\": \"during the lock\"}", &body);
+    ck_assert_msg(status == 503, "POST while the database is locked -> %d %s", status, body);
+    ck_assert_msg(strstr(body, "{\"error\":\"the message store is unavailable") == body &&
+                  strstr(body, "locked"), "not a JSON error naming the problem: %s", body);
+    free(body);
+    ck_assert(testutil_wait_for_text(lock_out, "released", 30000));
+    ck_assert_int_eq(testutil_wait_exit(locker, 5000), 0);
+
+    /* Once the lock is gone: accepted again, and nothing from before was lost. */
+    json_t *j = post_json("{\"to\": \"+353871000004\", \"text\": \"after\"}", 202);
+    int64_t after = json_integer_value(json_object_get(j, "id"));
+    json_decref(j);
+    ck_assert(wait_state(after, "\"state\":\"sent\"", 10000));
+    ck_assert_msg(wait_state(ids[0], "\"state\":\"delivered\"", 10000),
+                  "the receipt that came during the lock was lost");
+    ck_assert(wait_state(ids[1], "\"state\":\"sent\"", 1000));
+    ck_assert(wait_state(ids[2], "\"state\":\"sent\"", 1000));
+    ck_assert_int_eq(count_messages("1"), 4);
+    ck_assert_int_eq(count_messages("body = 'during the lock'"), 0);
+
+    /* A send that fails (temporarily) while the store is locked is retried once it is back,
+     * not left "sending" until the next start. */
+    ctl("modem m1 latency 2500");
+    ctl("modem m1 fail 1 38");
+    j = post_json("{\"to\": \"+353871000005\", \"text\": \"retried after the lock\"}", 202);
+    int64_t retried = json_integer_value(json_object_get(j, "id"));
+    json_decref(j);
+    ck_assert(wait_state(retried, "\"state\":\"sending\"", 5000));
+    unlink(lock_out);
+    locker = lock_database(5, lock_out);
+    ck_assert(testutil_wait_for_text(log_path, "+CMS ERROR: 38", 10000));
+    ck_assert(testutil_wait_for_text(lock_out, "released", 30000));
+    ck_assert_int_eq(testutil_wait_exit(locker, 5000), 0);
+    ctl("modem m1 latency 0");
+    ck_assert_msg(wait_state(retried, "\"state\":\"sent\"", 15000), "still not sent after the lock");
+    ck_assert(testutil_wait_for_text(log_path, "back in the queue now that the store answers", 1000));
+    stop_all();
+}
+END_TEST
+
+START_TEST(metrics_open_serves_metrics_without_the_token_and_nothing_else)
+{
+    metrics_open = true;
+    start_sim();
+    write_conf(65536);
+    start_homing();
+    char *body;
+    ck_assert_int_eq(http("GET", "/metrics", NULL, NULL, NULL, &body), 200);
+    ck_assert_ptr_nonnull(strstr(body, "# TYPE homing_messages gauge"));
+    free(body);
+    ck_assert_int_eq(http("GET", "/v1/status", NULL, NULL, NULL, &body), 401);
+    free(body);
+    ck_assert_int_eq(http("POST", "/v1/messages", NULL, "application/json",
+                          "{\"to\": \"+353871234567\", \"text\": \"x\"}", &body), 401);
     free(body);
     stop_all();
 }
@@ -354,6 +483,8 @@ static Suite *suite(void)
     tcase_add_test(t, post_then_receipt_shows_delivered);
     tcase_add_test(t, idempotency_and_error_statuses);
     tcase_add_test(t, kannel_sendsms_answers_as_kannel);
+    tcase_add_test(t, store_locked_by_another_process_answers_503_and_loses_nothing);
+    tcase_add_test(t, metrics_open_serves_metrics_without_the_token_and_nothing_else);
     tcase_add_test(t, restart_with_a_thousand_queued_sends_them_all);
     suite_add_tcase(s, t);
     return s;

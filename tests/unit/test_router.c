@@ -1,4 +1,5 @@
-/* Route matching and the three strategies, over a snapshot of driver health. */
+/* Route matching, the three strategies over a snapshot of driver health, and the rate limit. */
+#include <stdint.h>
 #include <string.h>
 
 #include "config/conf.h"
@@ -54,6 +55,72 @@ START_TEST(least_busy_holds_the_fewest)
 }
 END_TEST
 
+START_TEST(bucket_starts_full_then_refills_at_the_rate)
+{
+    struct router_bucket b = { 0 };
+    int64_t t = 1700000000000;
+    ck_assert_int_eq(router_bucket_room(&b, 5, t), 5);
+    ck_assert_int_eq(router_bucket_wait_ms(&b, 5, t), 0);
+    router_bucket_take(&b, 5, t, 5);
+    ck_assert_int_eq(router_bucket_room(&b, 5, t), 0);
+    ck_assert_int_eq(router_bucket_wait_ms(&b, 5, t), 200);
+    ck_assert_int_eq(router_bucket_wait_ms(&b, 5, t + 150), 50);
+    ck_assert_int_eq(router_bucket_room(&b, 5, t + 200), 1);
+    ck_assert_int_eq(router_bucket_room(&b, 5, t + 599), 2);
+    /* Never more than one second's worth, however long it was idle. */
+    ck_assert_int_eq(router_bucket_room(&b, 5, t + 3600 * 1000), 5);
+}
+END_TEST
+
+START_TEST(no_rate_is_no_limit)
+{
+    struct router_bucket b = { 0 };
+    ck_assert_int_eq(router_bucket_room(&b, 0, 0), INT32_MAX);
+    router_bucket_take(&b, 0, 0, 1000);
+    ck_assert_int_eq(router_bucket_wait_ms(&b, 0, 0), 0);
+    ck_assert_int_eq(router_bucket_room(&b, 0, 0), INT32_MAX);
+}
+END_TEST
+
+START_TEST(long_message_goes_and_the_route_pays_it_back)
+{
+    struct router_bucket b = { 0 };
+    /* 2 parts/s; a 5-part message may go on one token and leaves a debt of 3. */
+    ck_assert_int_eq(router_bucket_wait_ms(&b, 2, 0), 0);
+    router_bucket_take(&b, 2, 0, 5);
+    ck_assert_int_eq(router_bucket_room(&b, 2, 0), 0);
+    ck_assert_int_eq(router_bucket_wait_ms(&b, 2, 0), 2000); /* from -3 up to 1 */
+    ck_assert_int_eq(router_bucket_room(&b, 2, 1999), 0);
+    ck_assert_int_eq(router_bucket_room(&b, 2, 2000), 1);
+}
+END_TEST
+
+START_TEST(a_sender_that_takes_whenever_it_may_keeps_to_the_rate)
+{
+    /* 7 parts/s for 20 s on a 10 ms tick: the first second's burst (7), then 7 a second. */
+    struct router_bucket b = { 0 };
+    int sent = 0;
+    for (int64_t t = 0; t < 20000; t += 10) {
+        while (router_bucket_wait_ms(&b, 7, t) == 0) {
+            router_bucket_take(&b, 7, t, 1);
+            sent++;
+        }
+    }
+    ck_assert_int_ge(sent, 7 + 7 * 20 - 1);
+    ck_assert_int_le(sent, 7 + 7 * 20);
+}
+END_TEST
+
+START_TEST(a_clock_stepping_back_earns_nothing)
+{
+    struct router_bucket b = { 0 };
+    router_bucket_take(&b, 1, 10000, 1);
+    ck_assert_int_eq(router_bucket_room(&b, 1, 5000), 0);
+    ck_assert_int_eq(router_bucket_wait_ms(&b, 1, 5000), 1000);
+    ck_assert_int_eq(router_bucket_room(&b, 1, 6000), 1);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("router");
@@ -62,6 +129,11 @@ static Suite *suite(void)
     tcase_add_test(t, failover_takes_the_first_that_can);
     tcase_add_test(t, round_robin_rotates_over_those_that_can);
     tcase_add_test(t, least_busy_holds_the_fewest);
+    tcase_add_test(t, bucket_starts_full_then_refills_at_the_rate);
+    tcase_add_test(t, no_rate_is_no_limit);
+    tcase_add_test(t, long_message_goes_and_the_route_pays_it_back);
+    tcase_add_test(t, a_sender_that_takes_whenever_it_may_keeps_to_the_rate);
+    tcase_add_test(t, a_clock_stepping_back_earns_nothing);
     suite_add_tcase(s, t);
     return s;
 }

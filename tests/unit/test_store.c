@@ -313,6 +313,36 @@ START_TEST(concurrent_first_opens_all_succeed)
 }
 END_TEST
 
+START_TEST(optouts_of_a_batch_in_one_query)
+{
+    struct store *st = fresh_store();
+    struct store_new_message a = msg("+353871000001", "a"), b = msg("+353871000002", "b");
+    int64_t ids[4] = { enqueue(st, &a, 10), enqueue(st, &b, 10), 0, 999999 };
+    a.body = "a again";
+    ids[2] = enqueue(st, &a, 10);
+    sqlite3 *db;
+    ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(db, "INSERT INTO optouts (recipient, keyword, received_at, source) "
+                                  "VALUES ('+353871000001', 'STOP', 20, 'test')", NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    struct store_optout_hit hits[4];
+    size_t n = 9;
+    ck_assert_int_eq(store_optouts_of(st, ids, 4, hits, &n, err, sizeof err), STORE_OK);
+    ck_assert_uint_eq(n, 2);
+    ck_assert(hits[0].msg_id != hits[1].msg_id);
+    for (size_t i = 0; i < n; i++) {
+        ck_assert(hits[i].msg_id == ids[0] || hits[i].msg_id == ids[2]);
+        ck_assert_str_eq(hits[i].keyword, "STOP");
+    }
+    ck_assert_int_eq(store_optouts_of(st, ids + 1, 1, hits, &n, err, sizeof err), STORE_OK);
+    ck_assert_uint_eq(n, 0);
+    ck_assert_int_eq(store_optouts_of(st, ids, 0, hits, &n, err, sizeof err), STORE_OK);
+    ck_assert_uint_eq(n, 0);
+    store_close(st);
+}
+END_TEST
+
 START_TEST(open_reports_an_unusable_path)
 {
     ck_assert_ptr_null(store_open("/proc/homing-cannot/x/homing.db", err, sizeof err));
@@ -335,6 +365,7 @@ static Suite *suite(void)
     tcase_add_test(t, derive_state_table);
     tcase_add_test(t, list_filters_by_state_and_recipient);
     tcase_add_test(t, state_names_round_trip);
+    tcase_add_test(t, optouts_of_a_batch_in_one_query);
     tcase_add_test(t, open_reports_an_unusable_path);
     tcase_add_test(t, concurrent_first_opens_all_succeed);
     suite_add_tcase(s, t);
