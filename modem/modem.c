@@ -505,6 +505,14 @@ static void on_step(const struct at_response *res, void *arg)
     next_step(m);
 }
 
+/* Whatever the answer to ESC (OK from a closed prompt, or none), try "AT" again. */
+static void on_escape(const struct at_response *res, void *arg)
+{
+    struct modem *m = arg;
+    if (res->status != AT_GONE)
+        run_step(m);
+}
+
 static void finish_bring_up(struct modem *m)
 {
     log_info("modem=%s ready manufacturer=\"%s\" model=\"%s\" imei=%s imsi=%.6s... signal=%ddBm "
@@ -520,7 +528,19 @@ static void run_step(struct modem *m)
 {
     char cmd[80];
     switch ((enum step)m->init_step) {
-    case STEP_AT: modem_command(m, "AT", NULL, 2000, on_step); break;
+    case STEP_AT:
+        /*
+         * A modem that keeps no answer to "AT" may still be at the "> " prompt
+         * of an AT+CMGS a crashed predecessor left open, reading our commands
+         * as PDU text: ESC closes the prompt (V.250 ignores it otherwise).
+         */
+        if (m->at_tries > 0 && !m->escape_sent) {
+            m->escape_sent = true;
+            modem_command(m, "\x1b", NULL, 1000, on_escape);
+            break;
+        }
+        modem_command(m, "AT", NULL, 2000, on_step);
+        break;
     case STEP_ECHO: modem_command(m, "ATE0", NULL, 5000, on_step); break;
     case STEP_CMEE: modem_command(m, "AT+CMEE=1", NULL, 5000, on_step); break;
     case STEP_CPIN: modem_command(m, "AT+CPIN?", "+CPIN:", 10000, on_step); break;
@@ -557,6 +577,7 @@ static void start_bring_up(struct modem *m)
     m->cnmi_choice = 0;
     m->at_tries = 0;
     m->pin_sent = false;
+    m->escape_sent = false;
     run_step(m);
 }
 

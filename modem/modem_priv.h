@@ -60,6 +60,7 @@ struct modem {
     int reopen_attempts;
     int init_step, cnmi_choice, at_tries;
     bool pin_sent;
+    bool escape_sent;    /* this bring-up already sent ESC to close a stale "> " prompt */
     int timeouts_in_row, ladder_step;
 
     char manufacturer[64], model[64], imei[32], imsi[32];

@@ -5,6 +5,7 @@
  * start), a PIN is entered once, +CMS errors are retried, and a hung or
  * unplugged modem's work moves to the other one without loss or duplicates.
  */
+#include <fcntl.h>
 #include <jansson.h>
 #include <signal.h>
 #include <sqlite3.h>
@@ -262,6 +263,34 @@ START_TEST(pin_is_entered_once)
 }
 END_TEST
 
+/*
+ * A gateway that died inside AT+CMGS leaves the modem at its "> " prompt,
+ * reading whatever comes next as PDU text. The next start closes the prompt
+ * with ESC and is ready within seconds, not after the recovery ladder.
+ */
+START_TEST(a_prompt_left_open_by_a_crash_is_closed_at_start)
+{
+    start_sim(NULL);
+    write_conf(NULL);
+    char port[700];
+    snprintf(port, sizeof port, "%s/m1", dir);
+    int fd = open(port, O_RDWR | O_NOCTTY);
+    ck_assert_int_ge(fd, 0);
+    const char cmgs[] = "AT+CMGS=20\r";
+    ck_assert(write(fd, cmgs, sizeof cmgs - 1) == (ssize_t)(sizeof cmgs - 1));
+    usleep(300 * 1000);
+    close(fd);
+    const char *argv[] = { testutil_program("homing"), "run", "-c", conf_path, NULL };
+    homing_pid = testutil_spawn(argv, log_path);
+    ck_assert_msg(testutil_wait_for_text(log_path, "modem=m1 ready", 7000),
+                  "m1 not ready within 7 s of a start at an open prompt");
+    ck_assert_ptr_nonnull(strstr(ctl("status m1"), "cancelled=1"));
+    int64_t id = send_msg("+353871234567", "after the prompt", "m1");
+    ck_assert(wait_for_query(STATE_OF, id, "sent", 10000));
+    stop_all();
+}
+END_TEST
+
 START_TEST(status_shows_modems_and_unregistered_modem_gets_no_work)
 {
     start_sim(NULL);
@@ -474,6 +503,7 @@ static Suite *suite(void)
     tcase_add_test(t, sends_arrive_as_sent_and_receipts_mark_them);
     tcase_add_test(t, inbound_is_stored_reassembled_and_swept_from_the_sim);
     tcase_add_test(t, pin_is_entered_once);
+    tcase_add_test(t, a_prompt_left_open_by_a_crash_is_closed_at_start);
     tcase_add_test(t, status_shows_modems_and_unregistered_modem_gets_no_work);
     tcase_add_test(t, stop_suppresses_ends_sequences_and_confirms_once);
     tcase_add_test(t, wrong_pin_is_not_retried);

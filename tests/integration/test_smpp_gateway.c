@@ -55,7 +55,7 @@ static void write_conf(const char *binds)
 {
     char text[4096];
     snprintf(text, sizeof text,
-             "database = \"%s\";\nretry = { backoff = \"1s\"; attempts = 20; max_backoff = \"2s\"; };\n"
+             "database = \"%s\";\nhttp = { listen = \"127.0.0.1:0\"; };\nretry = { backoff = \"1s\"; attempts = 20; max_backoff = \"2s\"; };\n"
              "smpp = (\n%s\n);\n", db_path, binds);
     testutil_write_file(dir, "homing.conf", text);
 }
