@@ -32,6 +32,7 @@
 #include "gateway/router.h"
 #include "gateway/store.h"
 #include "gateway/webhooks.h"
+#include "scheduler/sched_limits.h"
 
 #define CLAIM_BATCH 32
 #define WAIT_FOR_ROUTE_S 5
@@ -207,6 +208,31 @@ static bool opted_out_since(struct dispatch *d, const struct store_message *m)
     return true;
 }
 
+/*
+ * A campaign message claimed inside its recipient's quiet hours (a backlog
+ * after an outage, a retry) goes back in the queue until they end: not a
+ * failure and not an attempt.
+ */
+static bool waits_for_morning(struct dispatch *d, const struct store_message *m)
+{
+    if (!m->campaign)
+        return false;
+    int64_t now = clock_now();
+    int64_t until = sched_dispatch_quiet_until(d->store, d->conf, m->to, m->campaign, now);
+    if (until <= 0)
+        return false;
+    char err[256];
+    if (store_requeue(d->store, m->id, until, "waiting for the end of quiet hours in the "
+                      "recipient's time zone", false, 0, now, NULL, err, sizeof err) != STORE_OK) {
+        log_error("msg=%lld cannot requeue: %s", (long long)m->id, err);
+        return true;
+    }
+    char at[40];
+    log_info("msg=%lld campaign=%s waits for the end of quiet hours at %s", (long long)m->id,
+             m->campaign, clock_iso8601(until, at, sizeof at));
+    return true;
+}
+
 static void dispatch_one(struct dispatch *d, int64_t id)
 {
     struct store_message *m;
@@ -215,7 +241,7 @@ static void dispatch_one(struct dispatch *d, int64_t id)
         log_error("msg=%lld cannot be read for dispatch: %s", (long long)id, err);
         return;
     }
-    if (opted_out_since(d, m)) {
+    if (opted_out_since(d, m) || waits_for_morning(d, m)) {
         store_message_free(m);
         return;
     }
