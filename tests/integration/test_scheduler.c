@@ -1,0 +1,373 @@
+/*
+ * The campaign engine in the real binary under virtual time (`homing run
+ * --time-scale N --start-at T`) against tools/modem-sim: a 3-step sequence
+ * over 31 days goes out on time; a step due at night in the recipient's zone
+ * goes at 08:00 on their clock, the night the clocks change included; the
+ * frequency cap defers a second campaign; SIGKILLs during ticks never
+ * duplicate or skip a step.
+ *
+ * Contacts and enrollments are written with SQL until `homing enroll` lands.
+ * Times are checked on messages.created_at, which the engine stamps in the
+ * service clock. At N times real time, every millisecond the loop is late
+ * (the timer's grain, an fsync on a busy disk) is N virtual milliseconds:
+ * "on time" is within 2 minutes at 7200x and within the hour at 100000x,
+ * where a wrong rule would be off by hours or days.
+ */
+#include <jansson.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tests/testutil.h"
+
+static char dir[512], conf_path[700], log_path[700], sim_log[700], sub_log[700], ctl_path[700];
+static char db_path[700];
+static pid_t sim_pid, homing_pid;
+
+static const char campaigns[] =
+    "quiet_hours = { start = \"21:00\"; end = \"08:00\"; };\n"
+    "campaigns = (\n"
+    "  { name = \"seq\"; consent_required = true;\n"
+    "    steps = ( { after = \"0d\"; text = \"Hi {name}, step one\"; },\n"
+    "              { after = \"7d\"; text = \"Hi {name}, step two\"; },\n"
+    "              { after = \"31d\"; from = \"enrollment\"; text = \"Hi {name}, step three\"; } ); },\n"
+    "  { name = \"news\"; steps = ( { after = \"0d\"; text = \"News for {name}\"; } ); },\n"
+    "  { name = \"promo\"; frequency_cap = { messages = 1; per = \"7d\"; };\n"
+    "    steps = ( { after = \"0d\"; text = \"Promo for {name}\"; } ); },\n"
+    "  { name = \"night\"; steps = ( { after = \"0d\"; text = \"Good morning {name}\"; } ); },\n"
+    "  { name = \"fast\"; quiet_hours = { start = \"00:00\"; end = \"00:00\"; };\n"
+    "    frequency_cap = { messages = 100; per = \"1h\"; };\n"
+    "    steps = ( { after = \"0d\"; text = \"F1 {name}\"; }, { after = \"1d\"; text = \"F2 {name}\"; },\n"
+    "              { after = \"1d\"; text = \"F3 {name}\"; } ); }\n"
+    ");\n";
+
+static void paths(void)
+{
+    snprintf(dir, sizeof dir, "%s", testutil_tmpdir());
+    snprintf(conf_path, sizeof conf_path, "%s/homing.conf", dir);
+    snprintf(log_path, sizeof log_path, "%s/homing.log", dir);
+    snprintf(sim_log, sizeof sim_log, "%s/sim.out", dir);
+    snprintf(sub_log, sizeof sub_log, "%s/submits.jsonl", dir);
+    snprintf(ctl_path, sizeof ctl_path, "%s/ctl", dir);
+    snprintf(db_path, sizeof db_path, "%s/homing.db", dir);
+}
+
+static void write_conf(bool modem)
+{
+    char text[8192], modems[1024] = "";
+    if (modem)
+        snprintf(modems, sizeof modems,
+                 "modems = ( { name = \"m1\"; port = \"%s/m1\"; sends_per_minute = 6000;\n"
+                 "    send_timeout = \"3s\"; poll = \"1s\"; } );\n", dir);
+    snprintf(text, sizeof text,
+             "database = \"%s\";\nhttp = { listen = \"127.0.0.1:0\"; };\n"
+             "defaults = { country = \"IE\"; timezone = \"Europe/Dublin\"; validity = \"30d\"; };\n"
+             "%s%s", db_path, modems, campaigns);
+    testutil_write_file(dir, "homing.conf", text);
+}
+
+/* The database with its schema, before the service starts: any command that opens it. */
+static void create_database(void)
+{
+    const char *argv[] = { testutil_program("homing"), "messages", "-c", conf_path, NULL };
+    char *out = NULL, *err = NULL;
+    ck_assert_msg(testutil_exec(argv, NULL, 20000, &out, &err) == 0, "%s", err);
+    free(out);
+    free(err);
+}
+
+static void start_sim(void)
+{
+    char m1[600];
+    snprintf(m1, sizeof m1, "m1:%s/m1", dir);
+    const char *argv[] = { testutil_program("modem-sim"), "--control", ctl_path, "--log", sub_log,
+                           "--modem", m1, NULL };
+    sim_pid = testutil_spawn(argv, sim_log);
+    ck_assert_msg(testutil_wait_for_text(sim_log, "modem-sim ready", 10000), "simulator not ready");
+}
+
+static void start_homing(const char *scale, const char *start_at)
+{
+    const char *argv[] = { testutil_program("homing"), "run", "-c", conf_path, "--time-scale",
+                           scale, "--start-at", start_at, NULL };
+    homing_pid = testutil_spawn(argv, log_path);
+    ck_assert_msg(testutil_wait_for_text(log_path, " ready", 15000), "homing not ready");
+}
+
+static void stop_all(void)
+{
+    if (homing_pid > 0) {
+        kill(homing_pid, SIGTERM);
+        testutil_wait_exit(homing_pid, 15000);
+        homing_pid = 0;
+    }
+    if (sim_pid > 0) {
+        kill(sim_pid, SIGTERM);
+        testutil_wait_exit(sim_pid, 5000);
+        sim_pid = 0;
+    }
+}
+
+static void sql(const char *text)
+{
+    sqlite3 *db;
+    char *err = NULL;
+    ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 10000);
+    ck_assert_msg(sqlite3_exec(db, text, NULL, NULL, &err) == SQLITE_OK, "%s: %s", text, err);
+    sqlite3_close(db);
+}
+
+static long long query(const char *fmt, const char *arg)
+{
+    char q[1024];
+    snprintf(q, sizeof q, fmt, arg);
+    sqlite3 *db;
+    sqlite3_stmt *s;
+    long long v = -1;
+    ck_assert_int_eq(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(db, 10000);
+    ck_assert_msg(sqlite3_prepare_v2(db, q, -1, &s, NULL) == SQLITE_OK, "%s", q);
+    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
+        v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return v;
+}
+
+static bool wait_for_count(const char *fmt, const char *arg, long long want, int timeout_ms)
+{
+    for (int waited = 0; waited < timeout_ms; waited += 100) {
+        if (query(fmt, arg) >= want)
+            return true;
+        usleep(100 * 1000);
+    }
+    return false;
+}
+
+static int64_t utc(int y, int mo, int d, int h, int mi)
+{
+    struct tm tm = { .tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d, .tm_hour = h,
+                     .tm_min = mi };
+    return (int64_t)timegm(&tm);
+}
+
+static void contact(const char *phone, const char *name, const char *tz)
+{
+    char q[512];
+    snprintf(q, sizeof q, "INSERT INTO contacts (recipient, name, timezone, consent, created_at, "
+             "updated_at) VALUES ('%s', '%s', %s%s%s, 'yes', 0, 0)", phone, name,
+             tz ? "'" : "", tz ? tz : "NULL", tz ? "'" : "");
+    sql(q);
+}
+
+static void enroll(const char *phone, const char *campaign, int64_t due)
+{
+    char q[512];
+    snprintf(q, sizeof q, "INSERT INTO enrollments (recipient, campaign, next_due_at, created_at, "
+             "updated_at) VALUES ('%s', '%s', %lld, %lld, %lld)", phone, campaign,
+             (long long)due, (long long)due, (long long)due);
+    sql(q);
+}
+
+/* created_at of the message with this text. */
+static int64_t created(const char *body)
+{
+    return query("SELECT created_at FROM messages WHERE body = '%s'", body);
+}
+
+/* How many times the modem-sim received `text` for `to`. */
+static int received(const char *to, const char *text)
+{
+    char *log = testutil_read_file(sub_log);
+    int n = 0;
+    for (char *line = log ? strtok(log, "\n") : NULL; line; line = strtok(NULL, "\n")) {
+        json_t *j = json_loads(line, 0, NULL);
+        const char *jt = json_string_value(json_object_get(j, "to"));
+        const char *jx = json_string_value(json_object_get(j, "text"));
+        /* The modem may see the number in national or international form. */
+        if (jt && jx && strcmp(jx, text) == 0 && strstr(to, jt[0] == '+' ? jt + 1 : jt))
+            n++;
+        json_decref(j);
+    }
+    free(log);
+    return n;
+}
+
+#define ON_TIME(got, want, slack) \
+    ck_assert_msg((got) >= (want) && (got) <= (want) + (slack), \
+                  "%s: created at %lld, due %lld (%+lld s)", #got, (long long)(got), \
+                  (long long)(want), (long long)((got) - (want)))
+
+/*
+ * 7200x from 22:50Z on 2027-03-27, the night Dublin moves to summer time
+ * (01:00Z on the 28th): steps due at 23:00 local wait for 08:00 local.
+ */
+START_TEST(night_steps_wait_for_the_morning_on_the_recipients_clock)
+{
+    paths();
+    write_conf(true);
+    create_database();
+    contact("+353871000101", "Aoife", NULL);                  /* Dublin, by country */
+    contact("+14155550102", "Ben", "America/New_York");       /* own zone, +1 has many */
+    contact("+919876500103", "Chitra", NULL);                 /* Kolkata, by country */
+    enroll("+353871000101", "night", utc(2027, 3, 27, 23, 0)); /* 23:00 GMT */
+    enroll("+14155550102", "night", utc(2027, 3, 28, 3, 0));   /* 23:00 EDT */
+    enroll("+919876500103", "night", utc(2027, 3, 27, 23, 0)); /* 04:30 IST */
+    start_sim();
+    start_homing("7200", "2027-03-27T22:50:00Z");
+    ck_assert_msg(wait_for_count("SELECT count(*) FROM messages WHERE campaign = '%s'", "night", 3,
+                                 12000), "the night steps were not all sent");
+    /* 08:00 IST (summer time) is 07:00Z, not 08:00Z; 08:00 EDT is 12:00Z; 08:00 IST (India) 02:30Z. */
+    ON_TIME(created("Good morning Aoife"), utc(2027, 3, 28, 7, 0), 120);
+    ON_TIME(created("Good morning Ben"), utc(2027, 3, 28, 12, 0), 120);
+    ON_TIME(created("Good morning Chitra"), utc(2027, 3, 28, 2, 30), 120);
+    ck_assert(wait_for_count("SELECT count(*) FROM messages WHERE campaign = '%s' AND state IN "
+                             "('sent', 'delivered')", "night", 3, 10000));
+    ck_assert_int_eq(received("+353871000101", "Good morning Aoife"), 1);
+    ck_assert_int_eq(received("+14155550102", "Good morning Ben"), 1);
+    ck_assert_int_eq(received("+919876500103", "Good morning Chitra"), 1);
+    ck_assert_int_eq(query("SELECT count(*) FROM enrollments WHERE state = '%s'", "completed"), 3);
+    stop_all();
+}
+END_TEST
+
+/*
+ * 100000x over 32 days from 2027-01-04 (winter: Dublin is on UTC): the
+ * sequence's three steps at day 0, 7 and 31, and a second campaign capped.
+ */
+START_TEST(a_31_day_sequence_is_on_time_and_the_cap_defers)
+{
+    paths();
+    write_conf(true);
+    create_database();
+    int64_t t0 = utc(2027, 1, 5, 10, 0), day = 86400;
+    contact("+353871000201", "Cara", NULL);
+    contact("+353871000202", "Dara", NULL);
+    enroll("+353871000201", "seq", t0);
+    enroll("+353871000202", "news", t0 + 2 * 3600);
+    enroll("+353871000202", "promo", t0 + day + 2 * 3600);
+    start_sim();
+    start_homing("100000", "2027-01-04T00:00:00Z");
+    ck_assert_msg(wait_for_count("SELECT count(*) FROM messages WHERE campaign = '%s'", "seq", 3,
+                                 45000), "the sequence did not finish");
+    /* 1 ms of real time is 100 virtual seconds here. */
+    ON_TIME(created("Hi Cara, step one"), t0, 3600);
+    ON_TIME(created("Hi Cara, step two"), created("Hi Cara, step one") + 7 * day, 3600);
+    ON_TIME(created("Hi Cara, step three"), t0 + 31 * day, 3600);
+    ON_TIME(created("News for Dara"), t0 + 2 * 3600, 3600);
+    /* Promo was due a day after the news, but 1 per 7 days: it waits for the news to age out. */
+    ON_TIME(created("Promo for Dara"), created("News for Dara") + 7 * day, 3600);
+    ck_assert(wait_for_count("SELECT count(*) FROM messages WHERE state IN ('sent', 'delivered') "
+                             "AND recipient LIKE '%s'", "+35387100020%", 5, 10000));
+    ck_assert_int_eq(received("+353871000201", "Hi Cara, step one"), 1);
+    ck_assert_int_eq(received("+353871000201", "Hi Cara, step two"), 1);
+    ck_assert_int_eq(received("+353871000201", "Hi Cara, step three"), 1);
+    ck_assert_int_eq(received("+353871000202", "News for Dara"), 1);
+    ck_assert_int_eq(received("+353871000202", "Promo for Dara"), 1);
+    ck_assert_int_eq(query("SELECT count(*) FROM enrollments WHERE state = '%s'", "completed"), 3);
+    stop_all();
+}
+END_TEST
+
+/* The service clock as published, extrapolated to now: where a restart picks up. */
+static void service_now(char *iso, size_t size)
+{
+    long long vms = query("SELECT virtual_ms FROM service_clock WHERE id = %s", "1");
+    long long wms = query("SELECT wall_ms FROM service_clock WHERE id = %s", "1");
+    ck_assert_int_gt(vms, 0);
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    long long wall = (long long)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+    time_t t = (time_t)((vms + (wall - wms) * 100000) / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(iso, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void many_enrollments(int groups, int per_group, int64_t first, int64_t every)
+{
+    sqlite3 *db;
+    ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+    for (int g = 0; g < groups; g++) {
+        for (int i = 0; i < per_group; i++) {
+            char q[512];
+            snprintf(q, sizeof q,
+                     "INSERT INTO contacts (recipient, name, consent, created_at, updated_at) "
+                     "VALUES ('+3538750%02d%03d', 'K%d', 'yes', 0, 0);"
+                     "INSERT INTO enrollments (recipient, campaign, next_due_at, created_at, "
+                     "updated_at) VALUES ('+3538750%02d%03d', 'fast', %lld, 0, 0);",
+                     g, i, i, g, i, (long long)(first + g * every));
+            ck_assert_int_eq(sqlite3_exec(db, q, NULL, NULL, NULL), SQLITE_OK);
+        }
+    }
+    ck_assert_int_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+/*
+ * 3,000 enrollments of 3 steps, due in groups of 300 (one transaction of
+ * several hundred rows each), and SIGKILL at uneven moments while the engine
+ * works through them; each restart resumes the service clock. At the end every
+ * enrollment has exactly its three messages, one per step.
+ */
+START_TEST(sigkill_during_ticks_never_duplicates_or_skips_a_step)
+{
+    paths();
+    write_conf(false);
+    create_database();
+    int64_t t0 = utc(2027, 5, 3, 0, 0);
+    many_enrollments(10, 300, t0 + 3600, 2 * 3600);
+    char at[40] = "2027-05-03T00:00:00Z";
+    int kills = 0;
+    for (int round = 0; round < 12; round++) {
+        snprintf(log_path, sizeof log_path, "%s/homing-%d.log", dir, round);
+        start_homing("100000", at);
+        long long before = query("SELECT count(*) FROM messages WHERE campaign = '%s'", "fast");
+        usleep((useconds_t)(60 + 47 * (round % 5)) * 1000);
+        kill(homing_pid, SIGKILL);
+        testutil_wait_exit(homing_pid, 5000);
+        homing_pid = 0;
+        kills++;
+        service_now(at, sizeof at);
+        long long after = query("SELECT count(*) FROM messages WHERE campaign = '%s'", "fast");
+        if (round >= 3 && before == 9000 && after == 9000)
+            break;
+    }
+    ck_assert_int_ge(kills, 4);
+    snprintf(log_path, sizeof log_path, "%s/homing-last.log", dir);
+    start_homing("100000", at);
+    ck_assert_msg(wait_for_count("SELECT count(*) FROM enrollments WHERE state = '%s'", "completed",
+                                 3000, 20000), "not every enrollment completed");
+    stop_all();
+    /* No step twice, none skipped: three distinct steps per enrollment, and nothing else. */
+    ck_assert_int_eq(query("SELECT count(*) FROM messages WHERE campaign = '%s'", "fast"), 9000);
+    ck_assert_int_eq(query("SELECT count(*) FROM (SELECT enrollment_id FROM messages WHERE "
+                           "campaign = '%s' GROUP BY enrollment_id HAVING count(DISTINCT step) = 3 "
+                           "AND min(step) = 0 AND max(step) = 2 AND count(*) = 3)", "fast"), 3000);
+    ck_assert_int_eq(query("SELECT count(*) FROM enrollments WHERE current_step = %s", "3"), 3000);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+    Suite *s = suite_create("scheduler");
+    TCase *t = tcase_create("virtual time");
+    tcase_set_timeout(t, 90);
+    tcase_add_test(t, night_steps_wait_for_the_morning_on_the_recipients_clock);
+    tcase_add_test(t, a_31_day_sequence_is_on_time_and_the_cap_defers);
+    tcase_add_test(t, sigkill_during_ticks_never_duplicates_or_skips_a_step);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+int main(void)
+{
+    return testutil_run(suite());
+}
