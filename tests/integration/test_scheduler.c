@@ -175,6 +175,26 @@ static void enroll(const char *phone, const char *campaign, int64_t due)
     sql(q);
 }
 
+/*
+ * A campaign message queued before an outage and still waiting when the
+ * service starts at night (its enrollment already advanced past it).
+ */
+static void backlog(const char *phone, const char *body, int64_t at)
+{
+    char q[1024];
+    contact(phone, "Eve", NULL);
+    snprintf(q, sizeof q,
+             "INSERT INTO enrollments (recipient, campaign, current_step, state, created_at, "
+             "updated_at, ended_at) VALUES ('%s', 'night', 1, 'completed', %lld, %lld, %lld);"
+             "INSERT INTO messages (recipient, body, encoding, segments, next_attempt_at, "
+             "expires_at, source, campaign, step, enrollment_id, created_at, updated_at) "
+             "VALUES ('%s', '%s', 'gsm7', 1, %lld, %lld, 'campaign', 'night', 0, "
+             "last_insert_rowid(), %lld, %lld)", phone, (long long)at, (long long)at,
+             (long long)at, phone, body, (long long)at, (long long)(at + 7 * 86400),
+             (long long)at, (long long)at);
+    sql(q);
+}
+
 /* created_at of the message with this text. */
 static int64_t created(const char *body)
 {
@@ -219,9 +239,10 @@ START_TEST(night_steps_wait_for_the_morning_on_the_recipients_clock)
     enroll("+353871000101", "night", utc(2027, 3, 27, 23, 0)); /* 23:00 GMT */
     enroll("+14155550102", "night", utc(2027, 3, 28, 3, 0));   /* 23:00 EDT */
     enroll("+919876500103", "night", utc(2027, 3, 27, 23, 0)); /* 04:30 IST */
+    backlog("+353871000104", "Backlog for Eve", utc(2027, 3, 27, 20, 0));
     start_sim();
     start_homing("7200", "2027-03-27T22:50:00Z");
-    ck_assert_msg(wait_for_count("SELECT count(*) FROM messages WHERE campaign = '%s'", "night", 3,
+    ck_assert_msg(wait_for_count("SELECT count(*) FROM messages WHERE campaign = '%s'", "night", 4,
                                  12000), "the night steps were not all sent");
     /* 08:00 IST (summer time) is 07:00Z, not 08:00Z; 08:00 EDT is 12:00Z; 08:00 IST (India) 02:30Z. */
     ON_TIME(created("Good morning Aoife"), utc(2027, 3, 28, 7, 0), 120);
@@ -232,7 +253,14 @@ START_TEST(night_steps_wait_for_the_morning_on_the_recipients_clock)
     ck_assert_int_eq(received("+353871000101", "Good morning Aoife"), 1);
     ck_assert_int_eq(received("+14155550102", "Good morning Ben"), 1);
     ck_assert_int_eq(received("+919876500103", "Good morning Chitra"), 1);
-    ck_assert_int_eq(query("SELECT count(*) FROM enrollments WHERE state = '%s'", "completed"), 3);
+    /* The backlog was claimed at night: it waited for 08:00 IST without counting an attempt. */
+    ck_assert(wait_for_count("SELECT count(*) FROM messages WHERE body = '%s' AND sent_at > 0",
+                             "Backlog for Eve", 1, 10000));
+    int64_t sent = query("SELECT sent_at FROM messages WHERE body = '%s'", "Backlog for Eve");
+    ON_TIME(sent, utc(2027, 3, 28, 7, 0), 3 * 3600);
+    ck_assert_int_eq(query("SELECT attempts FROM messages WHERE body = '%s'", "Backlog for Eve"), 0);
+    ck_assert_int_eq(received("+353871000104", "Backlog for Eve"), 1);
+    ck_assert_int_eq(query("SELECT count(*) FROM enrollments WHERE state = '%s'", "completed"), 4);
     stop_all();
 }
 END_TEST
