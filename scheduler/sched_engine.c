@@ -27,7 +27,7 @@
 #include "scheduler/sched_render.h"
 #include "scheduler/sched_tz.h"
 
-#define BATCH 500
+#define BATCH 2000
 
 enum {
     Q_DUE, Q_ANY_DUE, Q_NEXT_DUE, Q_INSERT_MSG, Q_ADVANCE, Q_DEFER, Q_END, Q_EVENT, Q_COUNT
