@@ -290,7 +290,7 @@ static double seconds_since(const struct timespec *a)
 START_TEST(tick_cost_follows_what_is_due)
 {
     int64_t t0 = utc(2026, 4, 6, 12, 0);
-    int n = 20000;
+    int n = 10000;
     sql("BEGIN");
     for (int i = 0; i < n; i++) {
         sql("INSERT INTO contacts (recipient, name, consent, created_at, updated_at) "
