@@ -241,7 +241,11 @@ static void dispatch_one(struct dispatch *d, int64_t id)
         log_error("msg=%lld cannot be read for dispatch: %s", (long long)id, err);
         return;
     }
-    if (opted_out_since(d, m) || waits_for_morning(d, m)) {
+    if (opted_out_since(d, m)) {
+        store_message_free(m);
+        return;
+    }
+    if (waits_for_morning(d, m)) {
         store_message_free(m);
         return;
     }
