@@ -431,7 +431,11 @@ int service_run(const struct service_options *opt)
     log_configuration(&svc);
     recover_interrupted(&svc);
     start_drivers(&svc);
-    if (!start_engine(&svc) || !start_http(&svc)) {
+    if (!start_http(&svc)) {
+        service_free(&svc);
+        return 1;
+    }
+    if (!start_engine(&svc)) {
         service_free(&svc);
         return 1;
     }
