@@ -3,7 +3,8 @@
  *
  * Throughput comes from batching: a transaction reads up to BATCH due rows
  * (joined with their contact and opt-out, so there is no query per row for
- * them), handles them one by one with statements prepared once, and commits
+ * them; a LEFT JOIN, so an enrollment whose contact row is gone still ends
+ * instead of staying due for ever), handles them one by one with statements prepared once, and commits
  * once. The batch is read into memory before anything is written, because
  * updating enrollments_due while a scan walks it could show a row twice.
  *
@@ -36,7 +37,7 @@ enum {
 static const char *const engine_sql[Q_COUNT] = {
     [Q_DUE] = "SELECT e.id, e.recipient, e.campaign, e.current_step, e.created_at, e.vars, "
               "c.name, c.timezone, c.consent, c.attributes, o.keyword "
-              "FROM enrollments e JOIN contacts c ON c.recipient = e.recipient "
+              "FROM enrollments e LEFT JOIN contacts c ON c.recipient = e.recipient "
               "LEFT JOIN optouts o ON o.recipient = e.recipient "
               "WHERE e.state = 'active' AND e.next_due_at <= ?1 "
               "ORDER BY e.next_due_at LIMIT ?2",
