@@ -40,6 +40,8 @@ static const char campaigns[] =
     "  { name = \"promo\"; frequency_cap = { messages = 1; per = \"7d\"; };\n"
     "    steps = ( { after = \"0d\"; text = \"Promo for {name}\"; } ); },\n"
     "  { name = \"night\"; steps = ( { after = \"0d\"; text = \"Good morning {name}\"; } ); },\n"
+    "  { name = \"hourly\"; quiet_hours = { start = \"00:00\"; end = \"00:00\"; };\n"
+    "    steps = ( { after = \"0d\"; text = \"H1 {name}\"; }, { after = \"1h\"; text = \"H2 {name}\"; } ); },\n"
     "  { name = \"fast\"; quiet_hours = { start = \"00:00\"; end = \"00:00\"; };\n"
     "    frequency_cap = { messages = 100; per = \"1h\"; };\n"
     "    steps = ( { after = \"0d\"; text = \"F1 {name}\"; }, { after = \"1d\"; text = \"F2 {name}\"; },\n"
@@ -266,6 +268,38 @@ START_TEST(night_steps_wait_for_the_morning_on_the_recipients_clock)
 END_TEST
 
 /*
+ * 7200x through the night New York's clocks go back (2027-11-07, 02:00 EDT
+ * -> 01:00 EST at 06:00Z): 01:30 happens twice, a step is still sent once,
+ * an hour's delay is an hour, and the morning is 08:00 EST.
+ */
+START_TEST(the_night_the_clocks_go_back_repeats_nothing)
+{
+    paths();
+    write_conf(true);
+    create_database();
+    contact("+12125550111", "Fay", "America/New_York");
+    contact("+12125550112", "Gus", "America/New_York");
+    enroll("+12125550111", "night", utc(2027, 11, 7, 3, 0));   /* 23:00 EDT */
+    enroll("+12125550112", "hourly", utc(2027, 11, 7, 5, 30)); /* 01:30 EDT */
+    start_sim();
+    start_homing("7200", "2027-11-07T02:50:00Z");
+    ck_assert_msg(wait_for_count("SELECT count(*) FROM messages WHERE recipient LIKE '%s'",
+                                 "+1212555011%", 3, 12000), "not all steps were sent");
+    ON_TIME(created("H1 Gus"), utc(2027, 11, 7, 5, 30), 120);
+    ON_TIME(created("H2 Gus"), created("H1 Gus") + 3600, 120);  /* 01:30 EST, the second one */
+    ON_TIME(created("Good morning Fay"), utc(2027, 11, 7, 13, 0), 120);
+    usleep(1000 * 1000); /* two virtual hours more: nothing else may come */
+    ck_assert_int_eq(query("SELECT count(*) FROM messages WHERE recipient LIKE '%s'", "+1212555011%"), 3);
+    ck_assert(wait_for_count("SELECT count(*) FROM messages WHERE state IN ('sent', 'delivered') "
+                             "AND recipient LIKE '%s'", "+1212555011%", 3, 10000));
+    ck_assert_int_eq(received("+12125550112", "H1 Gus"), 1);
+    ck_assert_int_eq(received("+12125550112", "H2 Gus"), 1);
+    ck_assert_int_eq(received("+12125550111", "Good morning Fay"), 1);
+    stop_all();
+}
+END_TEST
+
+/*
  * 100000x over 32 days from 2027-01-04 (winter: Dublin is on UTC): the
  * sequence's three steps at day 0, 7 and 31, and a second campaign capped.
  */
@@ -389,6 +423,7 @@ static Suite *suite(void)
     TCase *t = tcase_create("virtual time");
     tcase_set_timeout(t, 90);
     tcase_add_test(t, night_steps_wait_for_the_morning_on_the_recipients_clock);
+    tcase_add_test(t, the_night_the_clocks_go_back_repeats_nothing);
     tcase_add_test(t, a_31_day_sequence_is_on_time_and_the_cap_defers);
     tcase_add_test(t, sigkill_during_ticks_never_duplicates_or_skips_a_step);
     suite_add_tcase(s, t);
