@@ -8,7 +8,7 @@
  * not the CSV import) into DIR/sched_tick.db (default /tmp), none due; then
  * measures a tick with 0 due (averaged over 1,000), with 1,000 due and with
  * 100,000 due (each rendered, encoded, queued and advanced), and prints the
- * resident memory after each and the database size. Figures go in
+ * resident memory after each and the database size (deleted at the end). Figures go in
  * docs/benchmarks.md; nothing asserts on them.
  */
 #include <sqlite3.h>
@@ -165,6 +165,12 @@ int main(int argc, char **argv)
         printf("database: %.0f MB\n", (double)sb.st_size / 1e6);
     sched_engine_free(eng);
     store_close(st);
+    char path[700];
+    remove(conf->database);
+    snprintf(path, sizeof path, "%s-wal", conf->database);
+    remove(path);
+    snprintf(path, sizeof path, "%s-shm", conf->database);
+    remove(path);
     conf_free(conf);
     return 0;
 }
