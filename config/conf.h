@@ -166,6 +166,8 @@ void conf_schema_walk(void (*fn)(const char *path, void *arg), void *arg);
  */
 bool conf_parse_duration(const char *text, int64_t *seconds, char *why, size_t why_size);
 bool conf_parse_clock(const char *text, int64_t *minutes, char *why, size_t why_size);
+/* True when `tz` names a zone of the system's IANA database (Europe/Dublin). */
+bool conf_timezone_exists(const char *tz);
 bool conf_parse_listen(const char *text, char *host, size_t host_size, int *port,
                        char *why, size_t why_size);
 

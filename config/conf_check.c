@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "gateway/phone.h"
+#include "scheduler/sched_render.h"
 
 static bool name_ok(const char *name)
 {
@@ -133,9 +134,17 @@ static void check_route(struct conf_loader *ld, const struct conf *conf, size_t 
     }
 }
 
+/* A template's syntax, so a broken one is found at start-up, not in a message. */
+static void check_template(struct conf_loader *ld, const char *tmpl, const char *path)
+{
+    char why[256];
+    if (!sched_template_ok(tmpl, why, sizeof why))
+        conf_loader_error(ld, path, "bad template: %s", why);
+}
+
 static void check_steps(struct conf_loader *ld, const struct conf_campaign *c, size_t i)
 {
-    char path[96];
+    char path[128];
     for (size_t s = 0; s < c->n_steps; s++) {
         const struct conf_step *step = &c->steps[s];
         snprintf(path, sizeof path, "campaigns[%zu].steps[%zu]", i, s);
@@ -143,7 +152,11 @@ static void check_steps(struct conf_loader *ld, const struct conf_campaign *c, s
             conf_loader_error(ld, path, "give text or variants, not both");
         else if (!step->text[0] && !step->n_variants)
             conf_loader_error(ld, path, "a step needs text or variants");
-        for (size_t v = 0; v < step->n_variants; v++)
+        snprintf(path, sizeof path, "campaigns[%zu].steps[%zu].text", i, s);
+        check_template(ld, step->text, path);
+        for (size_t v = 0; v < step->n_variants; v++) {
+            snprintf(path, sizeof path, "campaigns[%zu].steps[%zu].variants[%zu].text", i, s, v);
+            check_template(ld, step->variants[v].text, path);
             for (size_t w = 0; w < v; w++)
                 if (strcmp(step->variants[v].name, step->variants[w].name) == 0) {
                     snprintf(path, sizeof path, "campaigns[%zu].steps[%zu].variants[%zu].name",
@@ -151,6 +164,7 @@ static void check_steps(struct conf_loader *ld, const struct conf_campaign *c, s
                     conf_loader_error(ld, path, "the variant name '%s' is used twice in this "
                                       "step", step->variants[v].name);
                 }
+        }
     }
 }
 
@@ -192,7 +206,7 @@ void conf_inherit_campaign_limits(struct conf *conf)
     }
 }
 
-static bool timezone_exists(const char *tz)
+bool conf_timezone_exists(const char *tz)
 {
     struct stat st;
     char path[512];
@@ -214,7 +228,7 @@ static void check_defaults(struct conf_loader *ld, const struct conf *conf)
         conf_loader_error(ld, "defaults.country", "'%s' is not a country homing knows the "
                           "numbering plan of (ISO 3166 alpha-2, like IE, GB, US)",
                           conf->defaults.country);
-    if (!timezone_exists(conf->defaults.timezone))
+    if (!conf_timezone_exists(conf->defaults.timezone))
         conf_loader_error(ld, "defaults.timezone", "'%s' is not an IANA time zone "
                           "(like Europe/Dublin)", conf->defaults.timezone);
 }

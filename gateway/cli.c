@@ -59,7 +59,41 @@ static const struct cli_command commands[] = {
       "  remove    take a number off the list (as START would, without the reply)\n" },
     { "inbound", cmd_inbound, "inbound [--limit N] [--json]",
       "received messages, newest first, with the keyword each one matched", "" },
+    { "report", cmd_report, "report [CAMPAIGN] [--json]",
+      "campaign figures per step: enrolled, sent, delivered, replies, conversions, opt-outs",
+      "Every campaign (configured ones first, then any only in the database), or CAMPAIGN.\n"
+      "Steps are numbered from 0; rates are of the messages sent (README: Campaign reports).\n" },
     { "show", cmd_show, "show ID [--json]", "show one message with its parts and receipts", "" },
+    { "contacts", cmd_contacts, "contacts import FILE.csv [--json] | contacts list [--limit N] [--json]",
+      "import the people campaigns write to, or list them",
+      "import reads a CSV file whose first line names the columns: phone (or msisdn),\n"
+      "name, timezone (IANA, like Europe/Dublin), consent (yes/no, true/false, 1/0, or the\n"
+      "date it was given) and consent_at; every other column is kept as an attribute that\n"
+      "templates can use ({code}). Numbers are normalised with defaults.country. A bad row\n"
+      "is reported as FILE:LINE: reason and skipped; the others are committed. Importing a\n"
+      "contact again updates it (empty cells keep the old value). Exit status 1 when a row\n"
+      "was skipped.\n"
+      "  list --limit N   at most N contacts, in number order (default 100)\n" },
+    { "enroll", cmd_enroll, "enroll CAMPAIGN MSISDN... | enroll CAMPAIGN --csv FILE [--json]",
+      "start a campaign for recipients",
+      "Prints one line per recipient: the enrollment id and when its first step is due,\n"
+      "or 'refused:' and why: the campaign needs consent that is not recorded, the number\n"
+      "opted out, is already enrolled, left this campaign less than reenroll_after ago,\n"
+      "or a step's template needs a field the contact lacks. Exit status 1 when any was\n"
+      "refused.\n"
+      "  --csv FILE   a header row with phone (or msisdn); every other column becomes a\n"
+      "               var of that enrollment, which templates can use ({code})\n" },
+    { "convert", cmd_convert, "convert MSISDN [--value AMOUNT] [--json]",
+      "record a conversion (a purchase, a return)",
+      "The conversion is credited to the last campaign step sent to the number within\n"
+      "that campaign's attribution_window, and ends the number's enrollments in campaigns\n"
+      "whose exit_on has \"conversion\". Prints what was credited and ended.\n"
+      "  --value AMOUNT   what the conversion was worth, for reports\n" },
+    { "campaign", cmd_campaign, "campaign preview CAMPAIGN MSISDN [--json]",
+      "show a campaign's messages as one contact would get them",
+      "For each step (and each A/B variant): the text rendered with the contact's fields,\n"
+      "its encoding and segment count, and when it would go if enrolled now (before quiet\n"
+      "hours and frequency caps), or why it cannot be rendered.\n" },
     { "segments", cmd_segments, "segments TEXT [--smart] [--max-segments N] [--json]",
       "show how a text is encoded and split into SMS segments",
       "Prints the encoding (gsm7 or ucs2), the number of segments and the text of each.\n"

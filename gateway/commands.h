@@ -16,5 +16,10 @@ int cmd_inbound(int argc, char **argv);  /* cmd_consent.c */
 int cmd_segments(int argc, char **argv); /* cmd_codec.c */
 int cmd_pdu(int argc, char **argv);      /* cmd_codec.c */
 int cmd_modems(int argc, char **argv);   /* cmd_modems.c */
+int cmd_contacts(int argc, char **argv); /* cmd_sched.c */
+int cmd_enroll(int argc, char **argv);   /* cmd_sched.c */
+int cmd_convert(int argc, char **argv);  /* cmd_sched.c */
+int cmd_campaign(int argc, char **argv); /* cmd_sched.c */
+int cmd_report(int argc, char **argv);   /* cmd_report.c */
 
 #endif

@@ -27,6 +27,7 @@
 #include "gateway/clock.h"
 #include "gateway/dispatch.h"
 #include "gateway/http_kannel.h"
+#include "gateway/http_sched.h"
 #include "gateway/log.h"
 #include "gateway/loop.h"
 #include "gateway/message_json.h"
@@ -437,7 +438,7 @@ static void route_v1(struct http_api *api, struct evhttp_request *req, const cha
     } else if (strcmp(path, "/v1/status") == 0) {
         if (method_is(req, EVHTTP_REQ_GET))
             get_status(api, req);
-    } else {
+    } else if (!http_sched_route(req, path, api->deps.conf, api->deps.store)) {
         reply_error(req, 404, "no such endpoint: %s", path);
     }
 }

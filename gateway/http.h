@@ -8,6 +8,7 @@
  *   GET  /v1/messages/{id}   the message with its parts and receipts
  *   GET  /v1/status          modems, binds, queue depths by state
  *   GET  /metrics            Prometheus text format
+ *   POST /v1/enrollments, POST /v1/conversions   see gateway/http_sched.h
  *
  * Every request but /metrics (when http.metrics_open) needs
  * "Authorization: Bearer <http.token>", compared in constant time. Errors are

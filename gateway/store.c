@@ -280,11 +280,24 @@ static int read_version(struct store *st)
     return version;
 }
 
+/*
+ * Applies one migration unless another process got there first: the version
+ * is read again under the write lock, so processes opening a new database at
+ * the same moment apply each migration exactly once.
+ */
 static bool apply_migration(struct store *st, const struct store_migration *m,
                             char *err, size_t size)
 {
     sqlite3_stmt *s = NULL;
-    bool ok = store_exec(st, "BEGIN IMMEDIATE") && store_exec(st, m->sql) &&
+    if (!store_exec(st, "BEGIN IMMEDIATE"))
+        goto fail;
+    int current = read_version(st);
+    if (current >= m->version) {
+        st->version = current;
+        store_rollback(st); /* nothing was written */
+        return true;
+    }
+    bool ok = current >= 0 && store_exec(st, m->sql) &&
               sqlite3_prepare_v2(st->db, "INSERT INTO schema_version (version, applied_at) "
                                  "VALUES (?1, strftime('%s', 'now'))", -1, &s, NULL) == SQLITE_OK;
     if (ok) {
@@ -292,8 +305,11 @@ static bool apply_migration(struct store *st, const struct store_migration *m,
         ok = sqlite3_step(s) == SQLITE_DONE;
     }
     sqlite3_finalize(s);
-    if (ok && store_exec(st, "COMMIT"))
+    if (ok && store_exec(st, "COMMIT")) {
+        st->version = m->version;
         return true;
+    }
+fail:
     snprintf(err, size, "migration %d (%s) failed: %s", m->version, m->what,
              sqlite3_errmsg(st->db));
     store_rollback(st);
@@ -323,7 +339,6 @@ static bool migrate(struct store *st, const char *path, char *err, size_t size)
             continue;
         if (!apply_migration(st, &store_migrations[i], err, size))
             return false;
-        st->version = store_migrations[i].version;
     }
     return true;
 }

@@ -357,6 +357,62 @@ START_TEST(sample_and_docs_cover_every_key)
 }
 END_TEST
 
+START_TEST(campaign_inherits_global_limits)
+{
+    struct conf_errors errs = { 0 };
+    struct conf *c = load_text("quiet_hours = { start = \"20:00\"; end = \"09:30\"; };\n"
+                               "frequency_cap = { messages = 2; per = \"7d\"; };\n"
+                               "campaigns = (\n"
+                               "  { name = \"a\"; steps = ( { text = \"hi\"; } ); },\n"
+                               "  { name = \"b\"; quiet_hours = { start = \"22:00\"; };\n"
+                               "    frequency_cap = { messages = 5; };\n"
+                               "    steps = ( { text = \"hi\"; } ); }\n"
+                               ");\n", &errs);
+    dump(&errs);
+    ck_assert_ptr_nonnull(c);
+    const struct conf_campaign *a = &c->campaigns[0], *b = &c->campaigns[1];
+    ck_assert_int_eq(a->quiet_hours.start, 20 * 60);
+    ck_assert_int_eq(a->quiet_hours.end, 9 * 60 + 30);
+    ck_assert_int_eq(a->frequency_cap.messages, 2);
+    ck_assert_int_eq(a->frequency_cap.per, 7 * 86400);
+    ck_assert_int_eq(b->quiet_hours.start, 22 * 60);   /* its own */
+    ck_assert_int_eq(b->quiet_hours.end, 9 * 60 + 30); /* the global one */
+    ck_assert_int_eq(b->frequency_cap.messages, 5);
+    ck_assert_int_eq(b->frequency_cap.per, 7 * 86400);
+    ck_assert(a->consent_required);
+    conf_free(c);
+    conf_errors_free(&errs);
+}
+END_TEST
+
+START_TEST(campaign_step_errors)
+{
+    struct conf_errors errs = { 0 };
+    struct conf *c = load_text("campaigns = ( { name = \"c\"; route = \"nowhere\";\n"
+                               "  steps = (\n"
+                               "    { text = \"x\"; variants = ( { name = \"A\"; text = \"y\"; } ); },\n"
+                               "    { after = \"1d\"; },\n"
+                               "    { variants = ( { name = \"A\"; text = \"y\"; },\n"
+                               "                   { name = \"A\"; text = \"z\"; } ); },\n"
+                               "    { text = \"Hi {name\"; },\n"
+                               "    { variants = ( { name = \"A\";\n"
+                               "                     text = \"oops } here\"; } ); }\n"
+                               "  ); } );\n", &errs);
+    ck_assert_ptr_null(c);
+    EXPECT_ERROR(&errs, 1, "campaigns[0].route: no modem or SMPP bind is named 'nowhere'");
+    EXPECT_ERROR(&errs, 3, "campaigns[0].steps[0]: give text or variants, not both");
+    EXPECT_ERROR(&errs, 4, "campaigns[0].steps[1]: a step needs text or variants");
+    EXPECT_ERROR(&errs, 6, "campaigns[0].steps[2].variants[1].name: the variant name 'A' is "
+                 "used twice");
+    EXPECT_ERROR(&errs, 7, "campaigns[0].steps[3].text: bad template: column 4: '{' is not "
+                 "closed");
+    EXPECT_ERROR(&errs, 9, "campaigns[0].steps[4].variants[0].text: bad template: column 6: "
+                 "'}' with no '{'");
+    conf_free(c);
+    conf_errors_free(&errs);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("config");
@@ -374,6 +430,8 @@ static Suite *suite(void)
     tcase_add_test(t, every_error_is_reported_in_file_order);
     tcase_add_test(t, syntax_error_and_missing_file);
     tcase_add_test(t, sample_and_docs_cover_every_key);
+    tcase_add_test(t, campaign_inherits_global_limits);
+    tcase_add_test(t, campaign_step_errors);
     suite_add_tcase(s, t);
     TCase *v = tcase_create("values");
     tcase_add_test(v, durations);

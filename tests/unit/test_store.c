@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "gateway/store.h"
 #include "tests/testutil.h"
@@ -279,6 +281,38 @@ START_TEST(state_names_round_trip)
 }
 END_TEST
 
+/* Several processes opening one new database at once: each migration applies once. */
+START_TEST(concurrent_first_opens_all_succeed)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/race.db", testutil_tmpdir());
+    pid_t kids[6];
+    for (int i = 0; i < 6; i++) {
+        kids[i] = fork();
+        ck_assert_int_ge(kids[i], 0);
+        if (kids[i] == 0) {
+            char why[256];
+            struct store *st = store_open(path, why, sizeof why);
+            if (st)
+                store_close(st);
+            else
+                fprintf(stderr, "child %d: %s\n", i, why);
+            _exit(st ? 0 : 1);
+        }
+    }
+    for (int i = 0; i < 6; i++) {
+        int status = 0;
+        ck_assert_int_eq(waitpid(kids[i], &status, 0), kids[i]);
+        ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    char why[256];
+    struct store *st = store_open(path, why, sizeof why);
+    ck_assert_ptr_nonnull(st);
+    ck_assert_int_eq(store_schema_version(st), store_schema_latest());
+    store_close(st);
+}
+END_TEST
+
 START_TEST(open_reports_an_unusable_path)
 {
     ck_assert_ptr_null(store_open("/proc/homing-cannot/x/homing.db", err, sizeof err));
@@ -302,6 +336,7 @@ static Suite *suite(void)
     tcase_add_test(t, list_filters_by_state_and_recipient);
     tcase_add_test(t, state_names_round_trip);
     tcase_add_test(t, open_reports_an_unusable_path);
+    tcase_add_test(t, concurrent_first_opens_all_succeed);
     suite_add_tcase(s, t);
     return s;
 }
