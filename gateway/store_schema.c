@@ -189,11 +189,11 @@ static const char v2_sql[] =
     "CREATE UNIQUE INDEX enrollments_one_active ON enrollments(recipient, campaign) "
     "  WHERE state = 'active';"
     "CREATE INDEX enrollments_campaign ON enrollments(campaign, recipient, ended_at);"
-    /* The two indexes `homing report` aggregates from without a scan or a sort. */
+    /* `homing report` aggregates from this and messages_campaign without a scan or a sort. */
     "CREATE INDEX enrollments_campaign_state ON enrollments(campaign, state);"
+    "ALTER TABLE messages ADD COLUMN variant TEXT;"
     "CREATE INDEX messages_campaign ON messages(campaign, step, variant, state) "
     "  WHERE campaign IS NOT NULL;"
-    "ALTER TABLE messages ADD COLUMN variant TEXT;"
     "CREATE INDEX messages_enrollment ON messages(enrollment_id) WHERE enrollment_id IS NOT NULL;"
     "CREATE TABLE conversions ("
     "  id INTEGER PRIMARY KEY,"
