@@ -6,8 +6,10 @@
  * frequency cap defers a second campaign; SIGKILLs during ticks never
  * duplicate or skip a step.
  *
- * Contacts and enrollments are written with SQL until `homing enroll` lands.
- * Times are checked on messages.created_at, which the engine stamps in the
+ * Contacts come from `homing contacts import`. Enrollments that must fall
+ * due at a precise virtual instant are written with SQL (at 100000x the CLI's
+ * own run time is hours of virtual time); the SIGKILL test enrolls with
+ * `homing enroll --csv`. Times are checked on messages.created_at, which the engine stamps in the
  * service clock. At N times real time, every millisecond the loop is late
  * (the timer's grain, an fsync on a busy disk) is N virtual milliseconds:
  * "on time" is within 2 minutes at 7200x and within the hour at 100000x,
@@ -73,14 +75,23 @@ static void write_conf(bool modem)
     testutil_write_file(dir, "homing.conf", text);
 }
 
-/* The database with its schema, before the service starts: any command that opens it. */
-static void create_database(void)
+/* Runs `homing A1 A2 A3 -c conf` to completion and expects exit 0. */
+static void homing_cli(const char *a1, const char *a2, const char *a3)
 {
-    const char *argv[] = { testutil_program("homing"), "messages", "-c", conf_path, NULL };
+    const char *argv[] = { testutil_program("homing"), a1, a2, a3, "-c", conf_path, NULL };
     char *out = NULL, *err = NULL;
-    ck_assert_msg(testutil_exec(argv, NULL, 20000, &out, &err) == 0, "%s", err);
+    int rc = testutil_exec(argv, NULL, 60000, &out, &err);
+    ck_assert_msg(rc == 0, "homing %s %s %s: exit %d: %s", a1, a2, a3, rc, err);
     free(out);
     free(err);
+}
+
+/* `homing contacts import` of a CSV (header phone,name,timezone,consent). */
+static void import_contacts(const char *csv)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s", testutil_write_file(dir, "contacts.csv", csv));
+    homing_cli("contacts", "import", path);
 }
 
 static void start_sim(void)
@@ -159,15 +170,6 @@ static int64_t utc(int y, int mo, int d, int h, int mi)
     return (int64_t)timegm(&tm);
 }
 
-static void contact(const char *phone, const char *name, const char *tz)
-{
-    char q[512];
-    snprintf(q, sizeof q, "INSERT INTO contacts (recipient, name, timezone, consent, created_at, "
-             "updated_at) VALUES ('%s', '%s', %s%s%s, 'yes', 0, 0)", phone, name,
-             tz ? "'" : "", tz ? tz : "NULL", tz ? "'" : "");
-    sql(q);
-}
-
 static void enroll(const char *phone, const char *campaign, int64_t due)
 {
     char q[512];
@@ -184,7 +186,6 @@ static void enroll(const char *phone, const char *campaign, int64_t due)
 static void backlog(const char *phone, const char *body, int64_t at)
 {
     char q[1024];
-    contact(phone, "Eve", NULL);
     snprintf(q, sizeof q,
              "INSERT INTO enrollments (recipient, campaign, current_step, state, created_at, "
              "updated_at, ended_at) VALUES ('%s', 'night', 1, 'completed', %lld, %lld, %lld);"
@@ -234,10 +235,12 @@ START_TEST(night_steps_wait_for_the_morning_on_the_recipients_clock)
 {
     paths();
     write_conf(true);
-    create_database();
-    contact("+353871000101", "Aoife", NULL);                  /* Dublin, by country */
-    contact("+14155550102", "Ben", "America/New_York");       /* own zone, +1 has many */
-    contact("+919876500103", "Chitra", NULL);                 /* Kolkata, by country */
+    /* Aoife: Dublin by her country; Ben: his own zone (+1 has many); Chitra: Kolkata by country. */
+    import_contacts("phone,name,timezone,consent\n"
+                    "+353871000101,Aoife,,yes\n"
+                    "+14155550102,Ben,America/New_York,yes\n"
+                    "+919876500103,Chitra,,yes\n"
+                    "+353871000104,Eve,,yes\n");
     enroll("+353871000101", "night", utc(2027, 3, 27, 23, 0)); /* 23:00 GMT */
     enroll("+14155550102", "night", utc(2027, 3, 28, 3, 0));   /* 23:00 EDT */
     enroll("+919876500103", "night", utc(2027, 3, 27, 23, 0)); /* 04:30 IST */
@@ -276,9 +279,9 @@ START_TEST(the_night_the_clocks_go_back_repeats_nothing)
 {
     paths();
     write_conf(true);
-    create_database();
-    contact("+12125550111", "Fay", "America/New_York");
-    contact("+12125550112", "Gus", "America/New_York");
+    import_contacts("phone,name,timezone,consent\n"
+                    "+12125550111,Fay,America/New_York,yes\n"
+                    "+12125550112,Gus,America/New_York,yes\n");
     enroll("+12125550111", "night", utc(2027, 11, 7, 3, 0));   /* 23:00 EDT */
     enroll("+12125550112", "hourly", utc(2027, 11, 7, 5, 30)); /* 01:30 EDT */
     start_sim();
@@ -307,10 +310,8 @@ START_TEST(a_31_day_sequence_is_on_time_and_the_cap_defers)
 {
     paths();
     write_conf(true);
-    create_database();
     int64_t t0 = utc(2027, 1, 5, 10, 0), day = 86400;
-    contact("+353871000201", "Cara", NULL);
-    contact("+353871000202", "Dara", NULL);
+    import_contacts("phone,name,consent\n+353871000201,Cara,yes\n+353871000202,Dara,yes\n");
     enroll("+353871000201", "seq", t0);
     enroll("+353871000202", "news", t0 + 2 * 3600);
     enroll("+353871000202", "promo", t0 + day + 2 * 3600);
@@ -352,41 +353,55 @@ static void service_now(char *iso, size_t size)
     strftime(iso, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-static void many_enrollments(int groups, int per_group, int64_t first, int64_t every)
+/* `homing contacts import` and `homing enroll fast --csv` of n numbers: all due now. */
+static void import_and_enroll(int n)
 {
-    sqlite3 *db;
-    ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
-    ck_assert_int_eq(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
-    for (int g = 0; g < groups; g++) {
-        for (int i = 0; i < per_group; i++) {
-            char q[512];
-            snprintf(q, sizeof q,
-                     "INSERT INTO contacts (recipient, name, consent, created_at, updated_at) "
-                     "VALUES ('+3538750%02d%03d', 'K%d', 'yes', 0, 0);"
-                     "INSERT INTO enrollments (recipient, campaign, next_due_at, created_at, "
-                     "updated_at) VALUES ('+3538750%02d%03d', 'fast', %lld, 0, 0);",
-                     g, i, i, g, i, (long long)(first + g * every));
-            ck_assert_int_eq(sqlite3_exec(db, q, NULL, NULL, NULL), SQLITE_OK);
-        }
+    size_t size = (size_t)n * 40 + 64;
+    char *contacts = malloc(size), *numbers = malloc(size);
+    ck_assert(contacts && numbers);
+    size_t c = (size_t)snprintf(contacts, size, "phone,name,consent\n");
+    size_t m = (size_t)snprintf(numbers, size, "phone\n");
+    for (int i = 0; i < n; i++) {
+        c += (size_t)snprintf(contacts + c, size - c, "+35387%07d,K%d,yes\n", 5000000 + i, i);
+        m += (size_t)snprintf(numbers + m, size - m, "+35387%07d\n", 5000000 + i);
     }
-    ck_assert_int_eq(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
+    import_contacts(contacts);
+    char path[700];
+    snprintf(path, sizeof path, "%s", testutil_write_file(dir, "enroll.csv", numbers));
+    const char *argv[] = { testutil_program("homing"), "enroll", "fast", "--csv", path, "-c",
+                           conf_path, NULL };
+    char *out = NULL, *err = NULL;
+    int rc = testutil_exec(argv, NULL, 60000, &out, &err);
+    ck_assert_msg(rc == 0, "homing enroll: exit %d: %s", rc, err);
+    free(out);
+    free(err);
+    free(contacts);
+    free(numbers);
+    ck_assert_int_eq(query("SELECT count(*) FROM enrollments WHERE state = '%s'", "active"), n);
+}
+
+static void iso_now(char *iso, size_t size)
+{
+    time_t t = time(NULL) + 1;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(iso, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 /*
- * 3,000 enrollments of 3 steps, due in groups of 300 (one transaction of
- * several hundred rows each), and SIGKILL at uneven moments while the engine
- * works through them; each restart resumes the service clock. At the end every
+ * 3,000 enrollments of 3 steps a day apart, made with `homing contacts
+ * import` and `homing enroll --csv` (all due at once: ticks of 2,000 rows in
+ * one transaction), and SIGKILL at uneven moments while the engine works
+ * through them; each restart resumes the service clock. At the end every
  * enrollment has exactly its three messages, one per step.
  */
 START_TEST(sigkill_during_ticks_never_duplicates_or_skips_a_step)
 {
     paths();
     write_conf(false);
-    create_database();
-    int64_t t0 = utc(2027, 5, 3, 0, 0);
-    many_enrollments(10, 300, t0 + 3600, 2 * 3600);
-    char at[40] = "2027-05-03T00:00:00Z";
+    import_and_enroll(3000);
+    char at[40];
+    iso_now(at, sizeof at); /* the CLI stamped the enrollments on the wall clock */
     int kills = 0;
     for (int round = 0; round < 12; round++) {
         snprintf(log_path, sizeof log_path, "%s/homing-%d.log", dir, round);
