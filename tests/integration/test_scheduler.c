@@ -21,7 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -42,6 +44,9 @@ static const char campaigns[] =
     "  { name = \"promo\"; frequency_cap = { messages = 1; per = \"7d\"; };\n"
     "    steps = ( { after = \"0d\"; text = \"Promo for {name}\"; } ); },\n"
     "  { name = \"night\"; steps = ( { after = \"0d\"; text = \"Good morning {name}\"; } ); },\n"
+    "  { name = \"short\"; exit_on = [ \"conversion\", \"reply\" ];\n"
+    "    steps = ( { after = \"0d\"; text = \"S1 {name}\"; }, { after = \"2h\"; text = \"S2 {name}\"; },\n"
+    "              { after = \"2h\"; text = \"S3 {name}\"; } ); },\n"
     "  { name = \"hourly\"; quiet_hours = { start = \"00:00\"; end = \"00:00\"; };\n"
     "    steps = ( { after = \"0d\"; text = \"H1 {name}\"; }, { after = \"1h\"; text = \"H2 {name}\"; } ); },\n"
     "  { name = \"fast\"; quiet_hours = { start = \"00:00\"; end = \"00:00\"; };\n"
@@ -75,10 +80,11 @@ static void write_conf(bool modem)
     testutil_write_file(dir, "homing.conf", text);
 }
 
-/* Runs `homing A1 A2 A3 -c conf` to completion and expects exit 0. */
+/* Runs `homing A1 A2 [A3] -c conf` to completion and expects exit 0. */
 static void homing_cli(const char *a1, const char *a2, const char *a3)
 {
-    const char *argv[] = { testutil_program("homing"), a1, a2, a3, "-c", conf_path, NULL };
+    const char *argv[] = { testutil_program("homing"), a1, a2, a3 ? a3 : "-c",
+                           a3 ? "-c" : conf_path, a3 ? conf_path : NULL, NULL };
     char *out = NULL, *err = NULL;
     int rc = testutil_exec(argv, NULL, 60000, &out, &err);
     ck_assert_msg(rc == 0, "homing %s %s %s: exit %d: %s", a1, a2, a3, rc, err);
@@ -102,6 +108,27 @@ static void start_sim(void)
                            "--modem", m1, NULL };
     sim_pid = testutil_spawn(argv, sim_log);
     ck_assert_msg(testutil_wait_for_text(sim_log, "modem-sim ready", 10000), "simulator not ready");
+}
+
+/* One modem-sim control command; returns its answer (static). */
+static const char *ctl(const char *cmd)
+{
+    static char reply[4096];
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    snprintf(sa.sun_path, sizeof sa.sun_path, "%.100s", ctl_path);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    ck_assert(write(fd, cmd, strlen(cmd)) == (ssize_t)strlen(cmd) && write(fd, "\n", 1) == 1);
+    ssize_t n = 0, got;
+    while ((got = read(fd, reply + n, sizeof reply - 1 - (size_t)n)) > 0) {
+        n += got;
+        if (memchr(reply, '\n', (size_t)n))
+            break;
+    }
+    close(fd);
+    reply[n > 0 ? n : 0] = '\0';
+    ck_assert_msg(strncmp(reply, "ok", 2) == 0, "control '%s' answered '%s'", cmd, reply);
+    return reply;
 }
 
 static void start_homing(const char *scale, const char *start_at)
@@ -303,6 +330,49 @@ START_TEST(the_night_the_clocks_go_back_repeats_nothing)
 END_TEST
 
 /*
+ * 3600x: three enrollments in a 3-step sequence two hours apart. After step 1
+ * one converts (`homing convert`) and one texts STOP through the modem: their
+ * steps 2 and 3 never go; the third gets all three.
+ */
+START_TEST(conversion_and_stop_end_a_sequence_after_step_1)
+{
+    paths();
+    write_conf(true);
+    import_contacts("phone,name,consent\n+353871000301,Hana,yes\n+353871000302,Ivan,yes\n"
+                    "+353871000303,Jo,yes\n");
+    int64_t t0 = utc(2027, 1, 6, 9, 10);
+    enroll("+353871000301", "short", t0);
+    enroll("+353871000302", "short", t0);
+    enroll("+353871000303", "short", t0);
+    start_sim();
+    start_homing("3600", "2027-01-06T09:00:00Z");
+    ck_assert_msg(wait_for_count("SELECT count(*) FROM messages WHERE step = 0 AND campaign = '%s'",
+                                 "short", 3, 10000), "step 1 was not sent");
+    homing_cli("convert", "+353871000301", NULL);
+    ctl("sms +353871000302 STOP");
+    ck_assert_msg(wait_for_count("SELECT count(*) FROM enrollments WHERE state = '%s'", "completed",
+                                 1, 15000), "Jo's sequence did not complete");
+    usleep(1500 * 1000); /* 1.5 virtual hours more */
+    ck_assert_int_eq(query("SELECT count(*) FROM messages WHERE campaign = 'short' AND recipient = '%s'",
+                           "+353871000301"), 1);
+    ck_assert_int_eq(query("SELECT count(*) FROM messages WHERE campaign = 'short' AND recipient = '%s'",
+                           "+353871000302"), 1);
+    ck_assert_int_eq(query("SELECT count(*) FROM messages WHERE campaign = 'short' AND recipient = '%s'",
+                           "+353871000303"), 3);
+    ck_assert_int_eq(query("SELECT count(*) FROM enrollments WHERE state = 'converted' AND "
+                           "recipient = '%s'", "+353871000301"), 1);
+    ck_assert_int_eq(query("SELECT count(*) FROM enrollments WHERE state = 'opted_out' AND "
+                           "recipient = '%s'", "+353871000302"), 1);
+    ck_assert(wait_for_count("SELECT count(*) FROM messages WHERE campaign = '%s' AND state IN "
+                             "('sent', 'delivered')", "short", 5, 10000));
+    ck_assert_int_eq(received("+353871000303", "S3 Jo"), 1);
+    ck_assert_int_eq(received("+353871000301", "S2 Hana"), 0);
+    ck_assert_int_eq(received("+353871000302", "S2 Ivan"), 0);
+    stop_all();
+}
+END_TEST
+
+/*
  * 100000x over 32 days from 2027-01-04 (winter: Dublin is on UTC): the
  * sequence's three steps at day 0, 7 and 31, and a second campaign capped.
  */
@@ -439,6 +509,7 @@ static Suite *suite(void)
     tcase_set_timeout(t, 90);
     tcase_add_test(t, night_steps_wait_for_the_morning_on_the_recipients_clock);
     tcase_add_test(t, the_night_the_clocks_go_back_repeats_nothing);
+    tcase_add_test(t, conversion_and_stop_end_a_sequence_after_step_1);
     tcase_add_test(t, a_31_day_sequence_is_on_time_and_the_cap_defers);
     tcase_add_test(t, sigkill_during_ticks_never_duplicates_or_skips_a_step);
     suite_add_tcase(s, t);
