@@ -212,7 +212,8 @@ static bool end_enrollment(struct sched_engine *e, const struct due *d, const ch
     sqlite3_bind_text(s, 4, reason, -1, SQLITE_STATIC);
     if (sqlite3_step(s) != SQLITE_DONE)
         return false;
-    log_info("enrollment=%lld campaign=%s %s: %s", (long long)d->id, d->campaign, state, reason);
+    /* Per enrollment at debug: a removed campaign can end thousands in a tick (events keep each). */
+    log_debug("enrollment=%lld campaign=%s %s: %s", (long long)d->id, d->campaign, state, reason);
     return true;
 }
 
