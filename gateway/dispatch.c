@@ -32,6 +32,7 @@
 #include "gateway/router.h"
 #include "gateway/store.h"
 #include "gateway/webhooks.h"
+#include "scheduler/sched_limits.h"
 
 #define CLAIM_BATCH 32
 #define WAIT_FOR_ROUTE_S 5
@@ -365,6 +366,29 @@ static int rate_limited_room(struct dispatch *d)
     return room;
 }
 
+/* --- campaign messages ---------------------------------------------------- */
+
+/*
+ * A campaign message claimed inside its recipient's quiet hours (a backlog
+ * after an outage, a retry) goes back in the queue until they end: not a
+ * failure and not an attempt.
+ */
+static bool waits_for_morning(struct dispatch *d, const struct store_message *m)
+{
+    if (!m->campaign)
+        return false;
+    int64_t now = clock_now();
+    int64_t until = sched_dispatch_quiet_until(d->store, d->conf, m->to, m->campaign, now);
+    if (until <= 0)
+        return false;
+    requeue(d, m->id, until, "waiting for the end of quiet hours in the recipient's time zone",
+            false, NULL);
+    char at[40];
+    log_info("msg=%lld campaign=%s waits for the end of quiet hours at %s", (long long)m->id,
+             m->campaign, clock_iso8601(until, at, sizeof at));
+    return true;
+}
+
 static void dispatch_one(struct dispatch *d, int64_t id, const char *optout_keyword)
 {
     struct store_message *m;
@@ -377,7 +401,7 @@ static void dispatch_one(struct dispatch *d, int64_t id, const char *optout_keyw
         store_message_free(m);
         return;
     }
-    if (held_by_rate(d, m)) {
+    if (waits_for_morning(d, m) || held_by_rate(d, m)) {
         store_message_free(m);
         return;
     }

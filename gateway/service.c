@@ -21,6 +21,11 @@
 #include "gateway/store.h"
 #include "gateway/webhooks.h"
 #include "modem/modem.h"
+#include "scheduler/sched_engine.h"
+#include "scheduler/sched_tz.h"
+
+/* Due steps one loop turn handles before letting other events in. */
+#define SCHED_STEPS_PER_TURN 2000
 
 #define SERVICE_BUSY_TIMEOUT_MS 500
 
@@ -33,6 +38,9 @@ struct service {
     struct dispatch *dispatch;
     struct webhooks *webhooks;
     struct http_api *http;
+    struct sched_engine *engine;
+    struct loop_event *sched_timer;   /* armed for the next due step */
+    int64_t sched_due;                /* what it is armed for; -1: not armed */
     struct loop_event *stop_check;
     int64_t stop_deadline;
     struct modem **modems;
@@ -144,6 +152,63 @@ static void publish_status(struct service *svc)
     free(rows);
 }
 
+/* --- the campaign engine -------------------------------------------------- */
+
+static void on_sched_timer(void *arg);
+
+/*
+ * Arms the engine's timer for `due` (service-clock seconds): under
+ * --time-scale N a wait of D virtual seconds is D/N real ones, so a step
+ * still lands in its minute. The timer is made anew each time because an
+ * armed one cannot be moved earlier.
+ */
+static void arm_scheduler(struct service *svc, int64_t due)
+{
+    if (svc->sched_timer && due == svc->sched_due)
+        return;
+    svc->sched_due = due;
+    int64_t wait_ms = (int64_t)((double)(due * 1000 - clock_now_ms()) / clock_scale());
+    wait_ms = wait_ms > 0 ? wait_ms + 1 : 0;
+    loop_event_free(svc->sched_timer);
+    svc->sched_timer = loop_deferred_new(svc->loop, on_sched_timer, svc);
+    if (!svc->sched_timer)
+        abort();
+    loop_event_arm(svc->sched_timer, wait_ms);
+}
+
+/* Looks up the next due step and arms the timer for it (enrollments may come from the CLI). */
+static void schedule_engine(struct service *svc)
+{
+    int64_t due;
+    char err[256];
+    enum store_rc rc = sched_next_due(svc->engine, &due, err, sizeof err);
+    if (rc == STORE_OK)
+        arm_scheduler(svc, due);
+    else if (rc != STORE_NOT_FOUND)
+        log_error("%s", err);
+}
+
+static void on_sched_timer(void *arg)
+{
+    struct service *svc = arg;
+    struct sched_tick_result r;
+    char err[256];
+    svc->sched_due = -1; /* fired: whatever comes next arms it again */
+    if (sched_tick(svc->engine, clock_now(), SCHED_STEPS_PER_TURN, &r, err, sizeof err) != STORE_OK) {
+        log_error("%s", err);
+        return; /* the service tick tries again */
+    }
+    if (r.sent + r.quiet + r.capped + r.ended + r.completed > 0)
+        log_info("campaign steps sent=%zu waiting_quiet_hours=%zu waiting_cap=%zu ended=%zu "
+                 "completed=%zu", r.sent, r.quiet, r.capped, r.ended, r.completed);
+    if (r.sent > 0)
+        dispatch_run(svc->dispatch);
+    if (r.more)
+        arm_scheduler(svc, 0);
+    else
+        schedule_engine(svc);
+}
+
 static void on_tick(void *arg)
 {
     struct service *svc = arg;
@@ -156,6 +221,8 @@ static void on_tick(void *arg)
     else if (expired > 0)
         log_info("messages expired count=%lld reason=validity", (long long)expired);
     dispatch_tick(svc->dispatch);
+    if (svc->engine)
+        schedule_engine(svc);
     publish_status(svc);
     if (dispatch_driver_count(svc->dispatch) == 0)
         report_queue(svc); /* counting the table costs: only when nothing can send */
@@ -218,6 +285,7 @@ static void on_reload(void *arg)
         log_warnx("config reload: modems and SMPP binds change at the next start; routes, "
                   "retries and logging change now");
     dispatch_set_conf(svc->dispatch, next);
+    sched_engine_set_conf(svc->engine, next);
     webhooks_set_conf(svc->webhooks, next);
     if (svc->http)
         http_api_set_conf(svc->http, next);
@@ -278,6 +346,18 @@ static void recover_interrupted(struct service *svc)
                   "accepted are not sent again", (long long)n);
 }
 
+static bool start_engine(struct service *svc)
+{
+    char err[256];
+    svc->engine = sched_engine_new(svc->store, svc->conf, err, sizeof err);
+    if (!svc->engine) {
+        log_error("%s", err);
+        return false;
+    }
+    schedule_engine(svc);
+    return true;
+}
+
 static bool start_http(struct service *svc)
 {
     char err[256];
@@ -302,6 +382,9 @@ static void service_free(struct service *svc)
     for (size_t i = 0; i < svc->n_binds; i++)
         smpp_free(svc->binds[i]);
     free(svc->binds);
+    loop_event_free(svc->sched_timer);
+    sched_engine_free(svc->engine);
+    sched_tz_cache_free();
     dispatch_free(svc->dispatch);
     webhooks_free(svc->webhooks);
     loop_event_free(svc->tick);
@@ -327,7 +410,8 @@ static bool load_config(struct service *svc)
 
 int service_run(const struct service_options *opt)
 {
-    struct service svc = { .config_path = opt->config_path, .queued_reported = -1 };
+    struct service svc = { .config_path = opt->config_path, .queued_reported = -1,
+                           .sched_due = -1 };
     log_init("homing", LOG_LEVEL_INFO, false);
     if (!load_config(&svc))
         return 2;
@@ -356,6 +440,10 @@ int service_run(const struct service_options *opt)
     store_set_busy_timeout(svc.store, SERVICE_BUSY_TIMEOUT_MS);
     start_drivers(&svc);
     if (!start_http(&svc)) {
+        service_free(&svc);
+        return 1;
+    }
+    if (!start_engine(&svc)) {
         service_free(&svc);
         return 1;
     }
