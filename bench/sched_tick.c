@@ -18,21 +18,6 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
-
-#if defined(__has_include)
-#if __has_include("scheduler/sched_engine.h")
-#define HAVE_ENGINE 1
-#endif
-#endif
-
-#ifndef HAVE_ENGINE
-int main(void)
-{
-    puts("sched_tick: the campaign engine (scheduler/sched_engine.h) is not built yet");
-    return 0;
-}
-#else
-
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
@@ -112,4 +97,3 @@ int main(int argc, char **argv)
     conf_free(conf);
     return rc;
 }
-#endif
