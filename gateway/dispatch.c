@@ -389,6 +389,19 @@ static bool waits_for_morning(struct dispatch *d, const struct store_message *m)
     return true;
 }
 
+/* A step queued before its enrollment ended (a reply or a purchase overnight) never goes. */
+static bool enrollment_ended(struct dispatch *d, const struct store_message *m)
+{
+    char why[256], err[256];
+    if (!m->campaign || !sched_dispatch_enrollment_ended(d->store, m->id, why, sizeof why))
+        return false;
+    if (store_suppress(d->store, m->id, why, clock_now(), err, sizeof err) != STORE_OK)
+        log_error("msg=%lld cannot be suppressed: %s", (long long)m->id, err);
+    else
+        log_info("msg=%lld suppressed: %s", (long long)m->id, why);
+    return true;
+}
+
 static void dispatch_one(struct dispatch *d, int64_t id, const char *optout_keyword)
 {
     struct store_message *m;
@@ -401,7 +414,7 @@ static void dispatch_one(struct dispatch *d, int64_t id, const char *optout_keyw
         store_message_free(m);
         return;
     }
-    if (waits_for_morning(d, m) || held_by_rate(d, m)) {
+    if (enrollment_ended(d, m) || waits_for_morning(d, m) || held_by_rate(d, m)) {
         store_message_free(m);
         return;
     }

@@ -438,7 +438,7 @@ static void route_v1(struct http_api *api, struct evhttp_request *req, const cha
     } else if (strcmp(path, "/v1/status") == 0) {
         if (method_is(req, EVHTTP_REQ_GET))
             get_status(api, req);
-    } else if (!http_sched_route(req, path, api->deps.conf, api->deps.store)) {
+    } else if (!http_sched_route(req, path, &api->deps)) {
         reply_error(req, 404, "no such endpoint: %s", path);
     }
 }

@@ -24,6 +24,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct http_api;
 struct loop;
@@ -36,6 +37,9 @@ struct http_deps {
     struct store *store;
     struct dispatch *dispatch;   /* live driver health for /v1/status and /metrics */
     const struct conf *conf;     /* borrowed; replaced with http_api_set_conf() on reload */
+    /* Told of each enrollment committed, so the engine wakes for its first step; may be NULL. */
+    void (*enrolled)(void *arg, int64_t next_due_at);
+    void *arg;
 };
 
 /* Compares a given secret with the expected one in constant time. */

@@ -5,6 +5,8 @@
  */
 #include "gateway/http_sched.h"
 
+#include "gateway/http.h"
+
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <jansson.h>
@@ -15,6 +17,7 @@
 
 #include "config/conf.h"
 #include "gateway/clock.h"
+#include "gateway/http.h"
 #include "gateway/phone.h"
 #include "gateway/store.h"
 #include "scheduler/sched_enroll.h"
@@ -123,9 +126,9 @@ static void answer_enrollment(struct evhttp_request *req, const struct sched_enr
     }
 }
 
-static void post_enrollment(struct evhttp_request *req, const struct conf *conf,
-                            struct store *st)
+static void post_enrollment(struct evhttp_request *req, const struct http_deps *deps)
 {
+    const struct conf *conf = deps->conf;
     json_t *body = read_body(req);
     char e164[PHONE_E164_MAX];
     if (!body)
@@ -140,8 +143,10 @@ static void post_enrollment(struct evhttp_request *req, const struct conf *conf,
                                           .vars = json_is_object(vars) ? vars : NULL,
                                           .source = "http", .now = clock_now() };
             struct sched_enroll_result res;
-            sched_enroll(st, conf, &e, &res);
+            sched_enroll(deps->store, conf, &e, &res);
             answer_enrollment(req, &e, &res);
+            if (res.rc == SCHED_ENROLLED && deps->enrolled)
+                deps->enrolled(deps->arg, res.next_due_at);
         }
     }
     json_decref(body);
@@ -170,8 +175,7 @@ static void post_conversion(struct evhttp_request *req, const struct conf *conf,
     json_decref(body);
 }
 
-bool http_sched_route(struct evhttp_request *req, const char *path, const struct conf *conf,
-                      struct store *st)
+bool http_sched_route(struct evhttp_request *req, const char *path, const struct http_deps *deps)
 {
     bool enrollments = strcmp(path, "/v1/enrollments") == 0;
     if (!enrollments && strcmp(path, "/v1/conversions") != 0)
@@ -179,8 +183,8 @@ bool http_sched_route(struct evhttp_request *req, const char *path, const struct
     if (evhttp_request_get_command(req) != EVHTTP_REQ_POST)
         reply_error(req, 405, "method not allowed here: use POST");
     else if (enrollments)
-        post_enrollment(req, conf, st);
+        post_enrollment(req, deps);
     else
-        post_conversion(req, conf, st);
+        post_conversion(req, deps->conf, deps->store);
     return true;
 }

@@ -16,11 +16,9 @@
 #include <stdbool.h>
 
 struct evhttp_request;
-struct conf;
-struct store;
+struct http_deps;
 
 /* Answers the request when `path` is one of the routes above; false otherwise. */
-bool http_sched_route(struct evhttp_request *req, const char *path, const struct conf *conf,
-                      struct store *st);
+bool http_sched_route(struct evhttp_request *req, const char *path, const struct http_deps *deps);
 
 #endif

@@ -209,6 +209,14 @@ static void on_sched_timer(void *arg)
         schedule_engine(svc);
 }
 
+/* An enrollment made over HTTP: wake the engine for its first step when that is sooner. */
+static void on_enrolled(void *arg, int64_t next_due_at)
+{
+    struct service *svc = arg;
+    if (svc->engine && (svc->sched_due < 0 || next_due_at < svc->sched_due))
+        arm_scheduler(svc, next_due_at);
+}
+
 static void on_tick(void *arg)
 {
     struct service *svc = arg;
@@ -362,7 +370,8 @@ static bool start_http(struct service *svc)
 {
     char err[256];
     struct http_deps deps = { .loop = svc->loop, .store = svc->store,
-                              .dispatch = svc->dispatch, .conf = svc->conf };
+                              .dispatch = svc->dispatch, .conf = svc->conf,
+                              .enrolled = on_enrolled, .arg = svc };
     svc->http = http_api_start(&deps, err, sizeof err);
     if (!svc->http) {
         log_error("http: %s", err);

@@ -6,6 +6,7 @@
 #include "scheduler/sched_limits.h"
 
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -112,4 +113,23 @@ int64_t sched_dispatch_quiet_until(struct store *st, const struct conf *conf,
     contact_zone(st, recipient, tz, sizeof tz);
     const struct sched_zone *z = sched_tz_recipient(tz, recipient, conf->defaults.timezone);
     return sched_quiet_until(z, start, end, now);
+}
+
+bool sched_dispatch_enrollment_ended(struct store *st, int64_t msg_id, char *why, size_t size)
+{
+    sqlite3_stmt *s;
+    if (sqlite3_prepare_v2(store_handle(st),
+                           "SELECT e.id, e.state, coalesce(e.reason, '') FROM messages m "
+                           "JOIN enrollments e ON e.id = m.enrollment_id WHERE m.id = ?1 "
+                           "AND e.state IN ('replied', 'converted', 'opted_out', 'exited')",
+                           -1, &s, NULL) != SQLITE_OK)
+        return false;
+    sqlite3_bind_int64(s, 1, msg_id);
+    bool ended = sqlite3_step(s) == SQLITE_ROW;
+    if (ended)
+        snprintf(why, size, "enrollment %lld ended (%s%s%s) before this step could go",
+                 (long long)sqlite3_column_int64(s, 0), (const char *)sqlite3_column_text(s, 1),
+                 *sqlite3_column_text(s, 2) ? ": " : "", (const char *)sqlite3_column_text(s, 2));
+    sqlite3_finalize(s);
+    return ended;
 }

@@ -6,6 +6,8 @@
 #ifndef HOMING_SCHED_LIMITS_H
 #define HOMING_SCHED_LIMITS_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "scheduler/sched_tz.h"
@@ -46,5 +48,14 @@ int64_t sched_cap_until(struct sched_cap *c, const char *recipient, int64_t mess
  */
 int64_t sched_dispatch_quiet_until(struct store *st, const struct conf *conf,
                                    const char *recipient, const char *campaign, int64_t now);
+
+/*
+ * For the dispatcher: true when the campaign message `msg_id` belongs to an
+ * enrollment that ended early (replied, converted, opted_out, exited) after
+ * it was queued, e.g. while the step waited out the night. `why` names the
+ * enrollment and how it ended. False when it is still active or completed
+ * (the last step is queued as the enrollment completes), or on a read error.
+ */
+bool sched_dispatch_enrollment_ended(struct store *st, int64_t msg_id, char *why, size_t size);
 
 #endif

@@ -331,6 +331,38 @@ START_TEST(http_enrollments_and_conversions)
 }
 END_TEST
 
+/*
+ * The service ticks every 30 s here, so only the wake-up an HTTP enrollment
+ * gives the engine gets its first step (2 h of service time = 2 s at 3600x)
+ * queued within seconds.
+ */
+START_TEST(an_http_enrollment_wakes_the_engine_for_its_first_step)
+{
+    import_contacts();
+    char *conf = testutil_read_file(conf_path);
+    char slow[4096];
+    snprintf(slow, sizeof slow, "%sservice = { tick = \"30s\"; };\n", conf);
+    free(conf);
+    testutil_write_file(dir, "homing.conf", slow);
+    pid_t pid = start_homing("3600", "2026-06-01T10:00:00Z");
+    expect_post("/v1/enrollments", "{\"campaign\": \"open\", \"msisdn\": \"+353870000001\"}",
+                201, "\"next_due_at\":\"2026-06-01T12:0");
+    char *out = NULL, *err = NULL;
+    bool queued = false;
+    for (int i = 0; i < 80 && !queued; i++) {
+        usleep(100 * 1000);
+        free(out);
+        free(err);
+        homing(&out, &err, "messages", NULL, NULL, NULL, NULL);
+        queued = strstr(out, "+353870000001") != NULL;
+    }
+    ck_assert_msg(queued, "no campaign message within 8 s:\n%s", out);
+    free(out);
+    free(err);
+    stop_homing(pid);
+}
+END_TEST
+
 START_TEST(cli_times_follow_the_service_clock)
 {
     pid_t pid = start_homing("2", "2030-01-01T00:00:00Z");
@@ -439,6 +471,7 @@ static Suite *suite(void)
     tcase_add_test(t, enroll_refuses_with_reasons);
     tcase_add_test(t, preview_shows_each_step_and_variant);
     tcase_add_test(t, http_enrollments_and_conversions);
+    tcase_add_test(t, an_http_enrollment_wakes_the_engine_for_its_first_step);
     tcase_add_test(t, cli_times_follow_the_service_clock);
     tcase_add_test(t, concurrent_enrollments_get_one_answer_each);
     tcase_add_test(t, progress_bar_on_a_terminal_only);

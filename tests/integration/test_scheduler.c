@@ -227,6 +227,26 @@ static void backlog(const char *phone, const char *body, int64_t at)
     sql(q);
 }
 
+/*
+ * Step 2 of an active "short" enrollment, queued at `at` and claimed at night,
+ * so it waits at dispatch for the morning.
+ */
+static void held_step(const char *phone, const char *body, int64_t at)
+{
+    char q[1024];
+    snprintf(q, sizeof q,
+             "INSERT INTO enrollments (recipient, campaign, current_step, state, next_due_at, "
+             "created_at, updated_at, last_sent_at) VALUES ('%s', 'short', 2, 'active', %lld, "
+             "%lld, %lld, %lld);"
+             "INSERT INTO messages (recipient, body, encoding, segments, next_attempt_at, "
+             "expires_at, source, campaign, step, enrollment_id, created_at, updated_at) "
+             "VALUES ('%s', '%s', 'gsm7', 1, %lld, %lld, 'campaign', 'short', 1, "
+             "last_insert_rowid(), %lld, %lld)", phone, (long long)(at + 30 * 86400),
+             (long long)at, (long long)at, (long long)at, phone, body, (long long)at,
+             (long long)(at + 7 * 86400), (long long)at, (long long)at);
+    sql(q);
+}
+
 /* created_at of the message with this text. */
 static int64_t created(const char *body)
 {
@@ -269,13 +289,19 @@ START_TEST(night_steps_wait_for_the_morning_on_the_recipients_clock)
                     "+353871000101,Aoife,,yes\n"
                     "+14155550102,Ben,America/New_York,yes\n"
                     "+919876500103,Chitra,,yes\n"
-                    "+353871000104,Eve,,yes\n");
+                    "+353871000104,Eve,,yes\n"
+                    "+353871000105,Fay,,yes\n");
     enroll("+353871000101", "night", utc(2027, 3, 27, 23, 0)); /* 23:00 GMT */
     enroll("+14155550102", "night", utc(2027, 3, 28, 3, 0));   /* 23:00 EDT */
     enroll("+919876500103", "night", utc(2027, 3, 27, 23, 0)); /* 04:30 IST */
     backlog("+353871000104", "Backlog for Eve", utc(2027, 3, 27, 20, 0));
+    held_step("+353871000105", "Held for Fay", utc(2027, 3, 27, 20, 0));
     start_sim();
     start_homing("7200", "2027-03-27T22:50:00Z");
+    /* Fay answers in the night: her held step must not go in the morning. */
+    ck_assert(wait_for_count("SELECT count(*) FROM messages WHERE body = '%s' AND last_error "
+                             "LIKE 'waiting for the end of quiet hours%%'", "Held for Fay", 1, 5000));
+    ctl("sms +353871000105 Not now thanks");
     ck_assert_msg(wait_for_count("SELECT count(*) FROM messages WHERE campaign = '%s'", "night", 4,
                                  12000), "the night steps were not all sent");
     /* 08:00 IST (summer time) is 07:00Z, not 08:00Z; 08:00 EDT is 12:00Z; 08:00 IST (India) 02:30Z. */
@@ -294,6 +320,9 @@ START_TEST(night_steps_wait_for_the_morning_on_the_recipients_clock)
     ON_TIME(sent, utc(2027, 3, 28, 7, 0), 3 * 3600);
     ck_assert_int_eq(query("SELECT attempts FROM messages WHERE body = '%s'", "Backlog for Eve"), 0);
     ck_assert_int_eq(received("+353871000104", "Backlog for Eve"), 1);
+    ck_assert_int_eq(query("SELECT count(*) FROM messages WHERE body = '%s' AND state = "
+                           "'suppressed' AND last_error LIKE '%%ended (replied%%'", "Held for Fay"), 1);
+    ck_assert_int_eq(received("+353871000105", "Held for Fay"), 0);
     ck_assert_int_eq(query("SELECT count(*) FROM enrollments WHERE state = '%s'", "completed"), 4);
     stop_all();
 }
@@ -341,17 +370,19 @@ START_TEST(conversion_and_stop_end_a_sequence_after_step_1)
     paths();
     write_conf(true);
     import_contacts("phone,name,consent\n+353871000301,Hana,yes\n+353871000302,Ivan,yes\n"
-                    "+353871000303,Jo,yes\n");
+                    "+353871000303,Jo,yes\n+353871000304,Kim,yes\n");
     int64_t t0 = utc(2027, 1, 6, 9, 10);
     enroll("+353871000301", "short", t0);
     enroll("+353871000302", "short", t0);
     enroll("+353871000303", "short", t0);
+    enroll("+353871000304", "short", t0);
     start_sim();
     start_homing("3600", "2027-01-06T09:00:00Z");
     ck_assert_msg(wait_for_count("SELECT count(*) FROM messages WHERE step = 0 AND campaign = '%s'",
-                                 "short", 3, 10000), "step 1 was not sent");
+                                 "short", 4, 10000), "step 1 was not sent");
     homing_cli("convert", "+353871000301", NULL);
     ctl("sms +353871000302 STOP");
+    ctl("sms +353871000304 Thanks, see you at the weekend");
     ck_assert_msg(wait_for_count("SELECT count(*) FROM enrollments WHERE state = '%s'", "completed",
                                  1, 15000), "Jo's sequence did not complete");
     usleep(1500 * 1000); /* 1.5 virtual hours more */
@@ -365,11 +396,16 @@ START_TEST(conversion_and_stop_end_a_sequence_after_step_1)
                            "recipient = '%s'", "+353871000301"), 1);
     ck_assert_int_eq(query("SELECT count(*) FROM enrollments WHERE state = 'opted_out' AND "
                            "recipient = '%s'", "+353871000302"), 1);
+    ck_assert_int_eq(query("SELECT count(*) FROM messages WHERE campaign = 'short' AND recipient = '%s'",
+                           "+353871000304"), 1);
+    ck_assert_int_eq(query("SELECT count(*) FROM enrollments WHERE state = 'replied' AND "
+                           "recipient = '%s'", "+353871000304"), 1);
     ck_assert(wait_for_count("SELECT count(*) FROM messages WHERE campaign = '%s' AND state IN "
                              "('sent', 'delivered')", "short", 5, 10000));
     ck_assert_int_eq(received("+353871000303", "S3 Jo"), 1);
     ck_assert_int_eq(received("+353871000301", "S2 Hana"), 0);
     ck_assert_int_eq(received("+353871000302", "S2 Ivan"), 0);
+    ck_assert_int_eq(received("+353871000304", "S2 Kim"), 0);
     stop_all();
 }
 END_TEST
