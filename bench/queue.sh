@@ -3,16 +3,18 @@
 #
 #   bench/queue.sh
 #
-# Four lines, each on a fresh temporary folder:
+# Five lines, each on a fresh temporary folder:
 #   1. homing, POST /v1/messages (JSON, bearer token), keep-alive, CONNS
 #      concurrent clients over THREADS wrk threads for DURATION seconds;
 #   2. homing, GET /cgi-bin/sendsms (its Kannel-compatible path), same load;
-#   3. Kannel 1.4.5 (bearerbox + smsbox, store-type file) with an SMPP bind to
+#   3. the same as 2 with an SMPP bind to tools/smsc-sim: homing sends what it
+#      accepts while it accepts, as Kannel does;
+#   4. Kannel 1.4.5 (bearerbox + smsbox, store-type file) with an SMPP bind to
 #      tools/smsc-sim, GET /cgi-bin/sendsms on smsbox, the same load and the
-#      same query strings as line 2;
-#   4. `homing send` run N_SEND times one after the other (process start, open
+#      same query strings as lines 2 and 3;
+#   5. `homing send` run N_SEND times one after the other (process start, open
 #      the database, one fsynced commit each).
-# homing runs with no modem or SMPP bind: messages queue, and acceptance (a
+# In lines 1 and 2 homing has no modem or SMPP bind: messages queue, and acceptance (a
 # 202 after the commit, synchronous=FULL) is what is measured. Each request
 # has its own recipient and text (bench/queue.lua).
 #
@@ -173,20 +175,51 @@ row() {
 }
 
 # ---- homing ---------------------------------------------------------------
+# Starts smsc-sim for one line (the sink Kannel's line binds to as well).
+start_sink() {
+    local dir=$1
+    "$SIM" --listen 127.0.0.1:0 --port-file "$dir/sim.port" --control "$tmp/sim.ctl" \
+        --system-id kannel --password kannelpw >"$dir/sim.out" 2>&1 &
+    pids+=("$!")
+    wait_for "$dir/sim.out" "listening port=" 10
+}
+
+# Waits (at most 120 s) until the sink has received `want` messages; prints the count.
+drain_to_sink() {
+    local want=$1 i n
+    for ((i = 0; i < 1200; i++)); do
+        n=$(sim_accepted)
+        [ "$n" -ge "$want" ] && break
+        sleep 0.1
+    done
+    sleep 1
+    sim_accepted
+}
+
+# homing_line json|kannel|smpp: the last is sendsms with an SMPP bind to smsc-sim.
 homing_line() {
-    local which=$1 dir=$tmp/homing-$1 pid port t0 t1 w0 w1 hwm n check
+    local which=$1 dir=$tmp/homing-$1 pid port t0 t1 w0 w1 hwm n check bind="" at_end=""
     mkdir -p "$dir"
+    if [ "$which" = smpp ]; then
+        start_sink "$dir"
+        # Kannel's defaults: a window of 10, no throughput limit, no receipts without dlr-mask.
+        bind="smpp = ( { name = \"sim\"; host = \"127.0.0.1\"; port = $(<"$dir/sim.port");
+  system_id = \"kannel\"; password = \"kannelpw\"; window = 10; tps = 10000; receipts = false; } );
+routes = ( { match = \"+\"; via = [ \"sim\" ]; strategy = \"failover\"; } );"
+    fi
     cat >"$dir/homing.conf" <<EOF
-# bench/queue.sh: no modem or bind; messages queue.
+# bench/queue.sh: messages queue, and with a bind go on to smsc-sim.
 database = "$dir/homing.db";
 http = { listen = "127.0.0.1:0"; token = "$TOKEN"; };
 log = { level = "info"; };
 kannel_compat = { users = ( { username = "$KUSER"; password = "$KPASS"; } ); };
+$bind
 EOF
     "$HOMING" run -c "$dir/homing.conf" >"$dir/homing.log" 2>&1 &
     pid=$!
     pids+=("$pid")
     wait_for "$dir/homing.log" " ready" 10
+    [ "$which" != smpp ] || wait_for "$dir/homing.log" "bind=sim bound" 10
     port=$(sed -n 's/.*http listening on .* port=\([0-9]*\).*/\1/p' "$dir/homing.log" | head -1)
     [ -n "$port" ] || die "no http port in $dir/homing.log"
 
@@ -201,6 +234,18 @@ EOF
     w1=$(wait_ms "$pid")
     hwm=$(hwm_kib "$pid")
     rss_detail "homing $which" "$pid"
+    if [ "$which" = smpp ]; then
+        at_end=$(sim_accepted)
+        n=$(drain_to_sink "$W_accepted")
+        stop_all
+        if [ "$n" -ge "$W_accepted" ] && [ "$n" -le $((W_accepted + CONNS)) ]; then
+            check="ok: $n at the sink ($at_end when the load ended)"
+        else
+            check="LOST: $n at the sink for $W_accepted accepted"
+        fi
+        row homing "GET /cgi-bin/sendsms + SMPP" $((t1 - t0)) $((w1 - w0)) "$hwm" "$check"
+        return
+    fi
     stop_all
 
     n=$(sqlite3 "$dir/homing.db" 'SELECT count(*) FROM messages')
@@ -220,10 +265,7 @@ EOF
 kannel_line() {
     local dir=$tmp/kannel sim_port admin_port box_port http_port bb sb t0 t1 w0 w1 hwm i n check
     mkdir -p "$dir"
-    "$SIM" --listen 127.0.0.1:0 --port-file "$dir/sim.port" --control "$tmp/sim.ctl" \
-        --system-id kannel --password kannelpw >"$dir/sim.out" 2>&1 &
-    pids+=("$!")
-    wait_for "$dir/sim.out" "listening port=" 10
+    start_sink "$dir"
     sim_port=$(<"$dir/sim.port")
     admin_port=$(free_port)
     box_port=$(free_port)
@@ -330,12 +372,13 @@ send_line() {
 
 echo "bench/queue: wrk ${THREADS} threads x ${CONNS} connections, keep-alive, ${DURATION} s per line;" \
     "$(nproc) CPUs, $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "homing: no modem or bind (acceptance only), synchronous=FULL, WAL, group commit"
+echo "homing: synchronous=FULL, WAL, group commit; lines 1-2 with no bind (acceptance only), line 3 with an SMPP bind to smsc-sim"
 [ "$KANNEL" = 1 ] && echo "Kannel: $(bearerbox --version 2>&1 | sed -n "s/.*version \`\([^']*\)'.*/\1/p" | head -1), store-type file, SMPP bind to smsc-sim"
 echo
 
 homing_line json
 homing_line kannel
+homing_line smpp
 if [ "$KANNEL" = 1 ]; then kannel_line; fi
 
 echo
@@ -344,13 +387,13 @@ echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---:
 printf '%s\n' "${rows[@]}"
 
 if [ "$KANNEL" = 1 ]; then
-    # homing's sendsms line against Kannel's: the same load on the same path.
+    # homing's sendsms line with its bind against Kannel's: the same load, path and sink.
     perl -e '
         sub f { my @c = split /\s*\|\s*/, $_[0]; return @c[4, 7, 9]; }   # accepted/s, cpu/1000, rss
         my ($ha, $hc, $hr) = f($ARGV[0]); my ($ka, $kc, $kr) = f($ARGV[1]);
         printf "\nhoming / Kannel on /cgi-bin/sendsms: msgs/s x%.2f (target >= 2), " .
                "CPU per message x%.2f (target <= 0.5), peak RSS x%.2f (target <= 0.25)\n",
-               $ha / $ka, $kc ? $hc / $kc : 0, $hr / $kr;' "${rows[1]}" "${rows[2]}"
+               $ha / $ka, $kc ? $hc / $kc : 0, $hr / $kr;' "${rows[2]}" "${rows[3]}"
 fi
 
 echo
