@@ -44,6 +44,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_SELECT_DUE] = "SELECT id FROM messages WHERE state = 'queued' AND next_attempt_at <= ?1 "
                       "AND expires_at > ?1 ORDER BY next_attempt_at, id LIMIT ?2",
     [ST_MARK_SENDING] = "UPDATE messages SET state = 'sending', updated_at = ?2 WHERE id = ?1",
+    [ST_MSG_HAS_DLR] = "SELECT dlr_url IS NOT NULL FROM messages WHERE id = ?1",
     [ST_MSG_EXISTS] = "SELECT state FROM messages WHERE id = ?1",
     [ST_UPSERT_PART] =
         "INSERT INTO parts (message_id, part_index, route, ref, state, submitted_at, dlr_state, "
@@ -426,6 +427,19 @@ void store_close(struct store *st)
 int store_schema_version(const struct store *st)
 {
     return st->version;
+}
+
+enum store_rc store_message_has_dlr(struct store *st, int64_t id, bool *has, char *err,
+                                    size_t err_size)
+{
+    sqlite3_stmt *s = store_stmt(st, ST_MSG_HAS_DLR);
+    sqlite3_bind_int64(s, 1, id);
+    int rc = sqlite3_step(s);
+    *has = rc == SQLITE_ROW && sqlite3_column_int(s, 0);
+    enum store_rc out = rc == SQLITE_ROW || rc == SQLITE_DONE
+                            ? STORE_OK : store_fail(st, err, err_size, "cannot read the message");
+    store_release(st);
+    return out;
 }
 
 struct sqlite3 *store_handle(struct store *st)
@@ -846,7 +860,19 @@ enum store_rc store_optouts_of(struct store *st, const int64_t *ids, size_t n,
 enum store_rc store_claim_due(struct store *st, int64_t now, int64_t *ids, size_t max,
                               size_t *n, char *err, size_t err_size)
 {
+    /*
+     * The claim commits without waiting for the disk (sqlite allows the
+     * change only between transactions). A claim lost to a crash leaves its
+     * messages `queued`, and they are sent again, just as a durable claim's
+     * `sending` messages are resubmitted at the next start; the next
+     * synchronous commit (the parts' results, an acceptance) syncs the WAL,
+     * this claim included.
+     */
+    if (!store_exec(st, "PRAGMA synchronous = NORMAL"))
+        return store_fail(st, err, err_size, "cannot claim due messages");
     enum store_rc rc = claim_due_statements(st, now, ids, max, n, err, err_size);
+    if (!store_exec(st, "PRAGMA synchronous = FULL"))
+        abort(); /* never leave the connection committing without fsync */
     store_release(st);
     return rc;
 }

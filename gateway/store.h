@@ -355,6 +355,9 @@ struct store_message {
 enum store_rc store_message_get(struct store *st, int64_t id, struct store_message **out,
                                 char *err, size_t err_size);
 void store_message_free(struct store_message *m);
+/* Whether message `id` carries a Kannel dlr-url (false when there is no such message). */
+enum store_rc store_message_has_dlr(struct store *st, int64_t id, bool *has, char *err,
+                                    size_t err_size);
 
 struct store_filter {
     bool has_state;

@@ -243,12 +243,20 @@ void webhooks_part(struct webhooks *w, int64_t msg_id, int index, enum part_stat
         return;
     struct store_message *m;
     char err[256];
+    bool receipt = state == PART_DELIVERED || state == PART_UNDELIVERED, has_dlr = false;
+    bool post_receipt = receipt && *w->conf->webhooks.receipts;
+    /* Every part of every message passes here: read the whole message only when a call is due. */
+    if (!post_receipt) {
+        if (store_message_has_dlr(w->store, msg_id, &has_dlr, err, sizeof err) != STORE_OK)
+            log_error("msg=%lld webhook: cannot read the message: %s", (long long)msg_id, err);
+        if (!has_dlr)
+            return;
+    }
     if (store_message_get(w->store, msg_id, &m, err, sizeof err) != STORE_OK) {
         log_error("msg=%lld webhook: cannot read the message: %s", (long long)msg_id, err);
         return;
     }
-    bool receipt = state == PART_DELIVERED || state == PART_UNDELIVERED;
-    if (receipt && *w->conf->webhooks.receipts) {
+    if (post_receipt) {
         char *body = receipt_json(m, index, state, detail);
         queue(w, &(struct store_outbox_new){ .kind = "receipt", .method = "POST",
                                              .url = w->conf->webhooks.receipts, .body = body,
