@@ -296,8 +296,10 @@ bool smpp_on_submit_resp(struct smpp *s, struct smpp_conn *c, const struct smpp_
     } else if (st == SMPP_ESME_ROK && pdu->message_id[0]) {
         log_debug("bind=%s msg=%lld part=%d submitted ref=%s", s->name, (long long)p->msg_id,
                   p->index + 1, pdu->message_id);
-        report(s, p, DRIVER_SUBMITTED, pdu->message_id, NULL);
-        smpp_ids_add(s->ids, pdu->message_id);
+        bool receipt_asked = p->sm.registered_delivery != 0;
+        report(s, p, DRIVER_SUBMITTED, pdu->message_id, NULL); /* frees p */
+        if (receipt_asked) /* only ids a receipt will name are worth the memory */
+            smpp_ids_add(s->ids, pdu->message_id);
         early_match(s); /* after the part is recorded with its ref */
     } else if (st == SMPP_ESME_ROK) {
         report(s, p, DRIVER_TEMPORARY, NULL, "submit_sm_resp without a message_id");
