@@ -8,7 +8,9 @@
  * inside a curl callback, so a completion callback may start a new request.
  *
  * curl_global_init() is not thread-safe and must pair with one cleanup, so a
- * counter ties both to the first and last client. Redirects are not followed
+ * counter ties both to the first and last client that made a request.
+ * libcurl itself is loaded at the first request (curl_lazy.h), so a gateway
+ * without webhooks never maps it. Redirects are not followed
  * and only http and https are allowed: a webhook URL cannot make homing read
  * files or talk other protocols.
  *
@@ -18,12 +20,12 @@
  */
 #include "gateway/http_client.h"
 
-#include <curl/curl.h>
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "gateway/curl_lazy.h"
 #include "gateway/loop.h"
 
 struct transfer {
@@ -53,6 +55,7 @@ struct http_client {
 };
 
 static int global_users;
+static const struct curl_api *api; /* loaded by the first request (curl_lazy.h) */
 
 static void collect_done(struct http_client *c);
 
@@ -69,9 +72,9 @@ static void unlink_transfer(struct http_client *c, struct transfer *t)
 
 static void transfer_free(struct transfer *t)
 {
-    curl_multi_remove_handle(t->client->multi, t->easy);
-    curl_easy_cleanup(t->easy);
-    curl_slist_free_all(t->headers);
+    api->multi_remove_handle(t->client->multi, t->easy);
+    api->easy_cleanup(t->easy);
+    api->slist_free_all(t->headers);
     free(t);
 }
 
@@ -96,7 +99,7 @@ static void on_socket_event(evutil_socket_t fd, short what, void *arg)
     struct http_client *c = w->client; /* w may be freed inside the call below */
     int flags = (what & EV_READ ? CURL_CSELECT_IN : 0) | (what & EV_WRITE ? CURL_CSELECT_OUT : 0);
     int running;
-    curl_multi_socket_action(c->multi, fd, flags, &running);
+    api->multi_socket_action(c->multi, fd, flags, &running);
     collect_done(c);
 }
 
@@ -107,7 +110,7 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *
     struct watch *w = socketp;
     if (what == CURL_POLL_REMOVE) {
         if (w) {
-            curl_multi_assign(c->multi, fd, NULL);
+            api->multi_assign(c->multi, fd, NULL);
             watch_free(c, w);
         }
         return 0;
@@ -120,7 +123,7 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *
         w->fd = fd;
         w->next = c->watches;
         c->watches = w;
-        curl_multi_assign(c->multi, fd, w);
+        api->multi_assign(c->multi, fd, w);
     } else if (w->ev) {
         event_free(w->ev);
     }
@@ -138,7 +141,7 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
     (void)what;
     struct http_client *c = arg;
     int running;
-    curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    api->multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
     collect_done(c);
 }
 
@@ -158,17 +161,17 @@ static void collect_done(struct http_client *c)
 {
     CURLMsg *msg;
     int left;
-    while ((msg = curl_multi_info_read(c->multi, &left))) {
+    while ((msg = api->multi_info_read(c->multi, &left))) {
         if (msg->msg != CURLMSG_DONE)
             continue;
         struct transfer *t = NULL;
-        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+        api->easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
         long status = 0;
         CURLcode result = msg->data.result;
         if (result == CURLE_OK)
-            curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+            api->easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
         char error[CURL_ERROR_SIZE + 64];
-        snprintf(error, sizeof error, "%s", t->error[0] ? t->error : curl_easy_strerror(result));
+        snprintf(error, sizeof error, "%s", t->error[0] ? t->error : api->easy_strerror(result));
         http_client_done_fn *done = t->done;
         void *arg = t->arg;
         unlink_transfer(c, t);
@@ -189,43 +192,69 @@ static size_t discard(char *data, size_t size, size_t n, void *arg)
 static bool set_options(struct transfer *t, const struct http_client_request *req)
 {
     CURL *e = t->easy;
-    bool ok = curl_easy_setopt(e, CURLOPT_URL, req->url) == CURLE_OK &&
-              curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK;
-    curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)t);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)req->timeout_ms);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "homing/" HOMING_VERSION);
+    bool ok = api->easy_setopt(e, CURLOPT_URL, req->url) == CURLE_OK &&
+              api->easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK;
+    api->easy_setopt(e, CURLOPT_PRIVATE, (char *)t);
+    api->easy_setopt(e, CURLOPT_ERRORBUFFER, t->error);
+    api->easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    api->easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)req->timeout_ms);
+    api->easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
+    api->easy_setopt(e, CURLOPT_USERAGENT, "homing/" HOMING_VERSION);
     if (strcmp(req->method, "POST") == 0) {
         char type[128];
         snprintf(type, sizeof type, "Content-Type: %s",
                  req->content_type ? req->content_type : "application/octet-stream");
-        t->headers = curl_slist_append(t->headers, type);
-        t->headers = curl_slist_append(t->headers, "Expect:");
+        t->headers = api->slist_append(t->headers, type);
+        t->headers = api->slist_append(t->headers, "Expect:");
         ok = ok && t->headers &&
-             curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, req->body ? req->body : "") == CURLE_OK;
-        curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
+             api->easy_setopt(e, CURLOPT_COPYPOSTFIELDS, req->body ? req->body : "") == CURLE_OK;
+        api->easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
     } else {
-        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+        api->easy_setopt(e, CURLOPT_HTTPGET, 1L);
     }
     return ok;
+}
+
+/* libcurl and this client's multi handle, made at its first request. */
+static bool ensure_multi(struct http_client *c, char *err, size_t err_size)
+{
+    if (c->multi)
+        return true;
+    if (!api && !(api = curl_lazy(err, err_size)))
+        return false;
+    if (global_users == 0 && api->global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        snprintf(err, err_size, "curl_global_init failed");
+        return false;
+    }
+    global_users++;
+    c->multi = api->multi_init();
+    if (!c->multi) {
+        snprintf(err, err_size, "cannot set up the HTTP client (out of memory)");
+        return false;
+    }
+    api->multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+    api->multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
+    api->multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, on_timer_set);
+    api->multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+    return true;
 }
 
 bool http_client_start(struct http_client *c, const struct http_client_request *req,
                        http_client_done_fn *done, void *arg, char *err, size_t err_size)
 {
+    if (!ensure_multi(c, err, err_size))
+        return false;
     struct transfer *t = calloc(1, sizeof *t);
     if (!t)
         abort();
     t->client = c;
     t->done = done;
     t->arg = arg;
-    t->easy = curl_easy_init();
-    if (!t->easy || !set_options(t, req) || curl_multi_add_handle(c->multi, t->easy) != CURLM_OK) {
+    t->easy = api->easy_init();
+    if (!t->easy || !set_options(t, req) || api->multi_add_handle(c->multi, t->easy) != CURLM_OK) {
         snprintf(err, err_size, "cannot start the request (bad URL or out of memory)");
-        curl_easy_cleanup(t->easy);
-        curl_slist_free_all(t->headers);
+        api->easy_cleanup(t->easy);
+        api->slist_free_all(t->headers);
         free(t);
         return false;
     }
@@ -244,26 +273,16 @@ size_t http_client_in_flight(const struct http_client *c)
 
 struct http_client *http_client_new(struct loop *loop, char *err, size_t err_size)
 {
-    if (global_users == 0 && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        snprintf(err, err_size, "curl_global_init failed");
-        return NULL;
-    }
-    global_users++;
     struct http_client *c = calloc(1, sizeof *c);
     if (!c)
         abort();
     c->base = loop_base(loop);
-    c->multi = curl_multi_init();
     c->timer = evtimer_new(c->base, on_timeout, c);
-    if (!c->multi || !c->timer) {
+    if (!c->timer) {
         snprintf(err, err_size, "cannot set up the HTTP client");
         http_client_free(c);
         return NULL;
     }
-    curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
-    curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
-    curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, on_timer_set);
-    curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
     return c;
 }
 
@@ -276,13 +295,14 @@ void http_client_free(struct http_client *c)
         unlink_transfer(c, t);
         transfer_free(t);
     }
+    bool used_curl = c->multi != NULL;
     if (c->multi)
-        curl_multi_cleanup(c->multi); /* may still report sockets to on_socket */
+        api->multi_cleanup(c->multi); /* may still report sockets to on_socket */
     while (c->watches)
         watch_free(c, c->watches);
     if (c->timer)
         event_free(c->timer);
     free(c);
-    if (--global_users == 0)
-        curl_global_cleanup();
+    if (used_curl && --global_users == 0)
+        api->global_cleanup();
 }
