@@ -28,9 +28,29 @@ static long long now_ms(void)
     return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* --- the files of one run -------------------------------------------------------- */
+
+static void path_in(char *out, const char *dir, const char *name)
+{
+    if (out)
+        snprintf(out, 700, "%s/%s", dir, name);
+}
+
+void harness_paths(const struct harness_paths *p)
+{
+    snprintf(p->dir, 512, "%s", testutil_tmpdir());
+    path_in(p->conf, p->dir, "homing.conf");
+    path_in(p->log, p->dir, "homing.log");
+    path_in(p->db, p->dir, "homing.db");
+    path_in(p->ctl, p->dir, "ctl");
+    path_in(p->sim_out, p->dir, "sim.out");
+    path_in(p->sub_log, p->dir, "submits.jsonl");
+    path_in(p->port_file, p->dir, "port");
+}
+
 /* --- control sockets ------------------------------------------------------------ */
 
-static int ctl_connect(const char *socket_path)
+int harness_ctl_connect(const char *socket_path)
 {
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     ck_assert_uint_lt(strlen(socket_path), sizeof sa.sun_path);
@@ -66,7 +86,7 @@ static bool read_line(int fd, char *reply, size_t size)
 const char *harness_ctl_reply(const char *socket_path, const char *cmd)
 {
     static char reply[8192];
-    int fd = ctl_connect(socket_path);
+    int fd = harness_ctl_connect(socket_path);
     size_t len = strlen(cmd);
     ck_assert(write(fd, cmd, len) == (ssize_t)len && write(fd, "\n", 1) == 1);
     bool whole = read_line(fd, reply, sizeof reply);

@@ -16,6 +16,18 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* --- the files of one run ------------------------------------------------------ */
+
+/* Where harness_paths writes: dir is char[512], every other one char[700]. */
+struct harness_paths {
+    char *dir;                   /* a fresh directory under $TMPDIR */
+    char *conf, *log, *db;       /* homing.conf, homing.log, homing.db */
+    char *ctl, *sim_out;         /* the simulator's control socket "ctl", its output "sim.out" */
+    char *sub_log, *port_file;   /* its submit log "submits.jsonl", its port file "port" */
+};
+/* Makes the directory and fills in each path given (NULL ones are skipped). */
+void harness_paths(const struct harness_paths *p);
+
 /* --- simulator control sockets (modem-sim, smsc-sim) ------------------------ */
 
 /* Sends `cmd` plus a newline on a fresh connection to `socket_path`; returns the
@@ -23,6 +35,8 @@
 const char *harness_ctl_reply(const char *socket_path, const char *cmd);
 /* The same, asserting the answer starts with "ok". */
 const char *harness_ctl(const char *socket_path, const char *cmd);
+/* A connection to the control socket (asserted), for tests that keep one open. */
+int harness_ctl_connect(const char *socket_path);
 
 /* --- the database, opened per call as another process would ----------------- */
 
