@@ -99,7 +99,7 @@ $(BUILD)/test/unit/%: $(BUILD)/test/obj/tests/unit/%.o $(BUILD)/test/obj/tests/t
 	@echo "  LD      $@"
 	@$(CC) $(SAN) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS)
 
-$(BUILD)/test/integration/%: $(BUILD)/test/obj/tests/integration/%.o $(BUILD)/test/obj/tests/testutil.o $(TST_OBJ)
+$(BUILD)/test/integration/%: $(BUILD)/test/obj/tests/integration/%.o $(BUILD)/test/obj/tests/testutil.o $(BUILD)/test/obj/tests/harness.o $(TST_OBJ)
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
 	@$(CC) $(SAN) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS) -lutil

@@ -7,14 +7,12 @@
  */
 #include <jansson.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
+#include "tests/harness.h"
 #include "tests/integration/consent_cases.h"
 #include "tests/testutil.h"
 
@@ -27,23 +25,16 @@ static pid_t sim_pid, homing_pid;
 
 static void paths(void)
 {
-    snprintf(dir, sizeof dir, "%s", testutil_tmpdir());
-    snprintf(conf_path, sizeof conf_path, "%s/homing.conf", dir);
-    snprintf(log_path, sizeof log_path, "%s/homing.log", dir);
-    snprintf(sim_log, sizeof sim_log, "%s/sim.out", dir);
-    snprintf(sub_log, sizeof sub_log, "%s/submits.jsonl", dir);
-    snprintf(ctl_path, sizeof ctl_path, "%s/ctl", dir);
-    snprintf(db_path, sizeof db_path, "%s/homing.db", dir);
+    harness_paths(&(struct harness_paths){ .dir = dir, .conf = conf_path, .log = log_path,
+                                            .db = db_path, .ctl = ctl_path, .sim_out = sim_log,
+                                            .sub_log = sub_log });
 }
 
 static void start_all(void)
 {
-    char m1[600], text[4096];
-    snprintf(m1, sizeof m1, "m1:%s/m1", dir);
-    const char *sim[] = { testutil_program("modem-sim"), "--control", ctl_path, "--log", sub_log,
-                          "--modem", m1, "--slots", "60", NULL };
-    sim_pid = testutil_spawn(sim, sim_log);
-    ck_assert_msg(testutil_wait_for_text(sim_log, "modem-sim ready", 10000), "sim not ready");
+    char text[4096];
+    const char *slots[] = { "--slots", "60", NULL };
+    sim_pid = harness_start_modem_sim(dir, 1, ctl_path, sub_log, sim_log, slots);
     snprintf(text, sizeof text,
              "database = \"%s\";\n"
              "defaults = { country = \"IE\"; };\n"
@@ -67,35 +58,13 @@ static void start_all(void)
 
 static void stop_all(void)
 {
-    if (homing_pid > 0) {
-        kill(homing_pid, SIGTERM);
-        ck_assert_int_eq(testutil_wait_exit(homing_pid, 15000), 0);
-        homing_pid = 0;
-    }
-    if (sim_pid > 0) {
-        kill(sim_pid, SIGTERM);
-        testutil_wait_exit(sim_pid, 5000);
-        sim_pid = 0;
-    }
+    ck_assert_int_eq(harness_stop(&homing_pid, 15000), 0);
+    harness_stop(&sim_pid, 5000);
 }
 
 static void ctl(const char *cmd)
 {
-    char reply[4096];
-    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    snprintf(sa.sun_path, sizeof sa.sun_path, "%.100s", ctl_path);
-    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    ck_assert(write(fd, cmd, strlen(cmd)) == (ssize_t)strlen(cmd) && write(fd, "\n", 1) == 1);
-    ssize_t n = 0, got;
-    while ((got = read(fd, reply + n, sizeof reply - 1 - (size_t)n)) > 0) {
-        n += got;
-        if (memchr(reply, '\n', (size_t)n))
-            break;
-    }
-    close(fd);
-    reply[n > 0 ? n : 0] = '\0';
-    ck_assert_msg(strncmp(reply, "ok", 2) == 0, "control '%s' answered '%s'", cmd, reply);
+    harness_ctl(ctl_path, cmd);
 }
 
 /* An inbound SMS from `from`; the text is quoted for the control channel. */
@@ -115,63 +84,33 @@ static void sms(const char *options, const char *from, const char *text)
 
 static void sql(const char *statement)
 {
-    sqlite3 *db;
-    char *e = NULL;
-    ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    ck_assert_msg(sqlite3_exec(db, statement, NULL, NULL, &e) == SQLITE_OK, "%s: %s", statement,
-                  e ? e : "");
-    sqlite3_close(db);
+    harness_sql(db_path, statement);
 }
 
 /* One value as text ("" when no row); ?1, if the statement has it, is `arg`. */
 static const char *query(const char *statement, const char *arg)
 {
-    static char value[4096];
-    sqlite3 *db;
-    sqlite3_stmt *s;
-    value[0] = '\0';
-    ck_assert_int_eq(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    ck_assert_msg(sqlite3_prepare_v2(db, statement, -1, &s, NULL) == SQLITE_OK, "%s: %s",
-                  statement, sqlite3_errmsg(db));
-    if (sqlite3_bind_parameter_count(s) > 0)
-        sqlite3_bind_text(s, 1, arg, -1, SQLITE_STATIC);
-    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
-        snprintf(value, sizeof value, "%s", (const char *)sqlite3_column_text(s, 0));
-    sqlite3_finalize(s);
-    sqlite3_close(db);
-    return value;
+    return harness_query_text(db_path, statement, arg);
 }
 
 static bool wait_for_query(const char *statement, const char *arg, const char *want,
                            int timeout_ms)
 {
-    for (int waited = 0; waited < timeout_ms; waited += 100) {
-        if (strcmp(query(statement, arg), want) == 0)
-            return true;
-        usleep(100 * 1000);
-    }
-    fprintf(stderr, "query %s (%s) is '%s', wanted '%s'\n", statement, arg ? arg : "",
-            query(statement, arg), want);
-    return false;
+    return harness_wait_for_query_text(db_path, statement, arg, want, timeout_ms);
 }
 
 /* Messages the modem sent to `to` whose text starts with `prefix` (the simulator's log). */
 static int submits_to(const char *to, const char *prefix)
 {
-    char *text = testutil_read_file(sub_log);
+    json_t *list = harness_jsonl(sub_log), *j;
+    size_t i;
     int n = 0;
-    for (char *line = text ? strtok(text, "\n") : NULL; line; line = strtok(NULL, "\n")) {
-        json_error_t e;
-        json_t *j = json_loads(line, 0, &e);
-        ck_assert_msg(j != NULL, "bad log line: %s", line);
+    json_array_foreach(list, i, j) {
         const char *d = json_string_value(json_object_get(j, "to"));
         const char *t = json_string_value(json_object_get(j, "text"));
         n += d && t && strcmp(d, to) == 0 && strncmp(t, prefix, strlen(prefix)) == 0;
-        json_decref(j);
     }
-    free(text);
+    json_decref(list);
     return n;
 }
 

@@ -25,19 +25,16 @@
  * operations (the timing of the service, and so the exact interleaving, can
  * still differ). The run lasts about 25 s.
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "tests/harness.h"
 #include "tests/testutil.h"
 
 #define TOKEN "property-token"
@@ -71,33 +68,14 @@ static long long now_ms(void)
 
 static void paths(void)
 {
-    snprintf(dir, sizeof dir, "%s", testutil_tmpdir());
-    snprintf(conf_path, sizeof conf_path, "%s/homing.conf", dir);
-    snprintf(log_path, sizeof log_path, "%s/homing.log", dir);
-    snprintf(sim_out, sizeof sim_out, "%s/sim.out", dir);
-    snprintf(ctl_path, sizeof ctl_path, "%s/ctl", dir);
-    snprintf(db_path, sizeof db_path, "%s/homing.db", dir);
-    snprintf(port_file, sizeof port_file, "%s/port", dir);
-}
-
-/* The number after `key` in the first line of `path` that has it; 0 if none. */
-static int number_after(const char *path, const char *key)
-{
-    char *text = testutil_read_file(path);
-    const char *p = text ? strstr(text, key) : NULL;
-    int n = p ? atoi(p + strlen(key)) : 0;
-    free(text);
-    return n;
+    harness_paths(&(struct harness_paths){ .dir = dir, .conf = conf_path, .log = log_path,
+                                            .db = db_path, .ctl = ctl_path, .sim_out = sim_out,
+                                            .port_file = port_file });
 }
 
 static void start_all(void)
 {
-    const char *sim[] = { testutil_program("smsc-sim"), "--listen", "127.0.0.1:0",
-                          "--port-file", port_file, "--control", ctl_path, NULL };
-    sim_pid = testutil_spawn(sim, sim_out);
-    ck_assert_msg(testutil_wait_for_text(sim_out, "listening port=", 10000), "sim not ready");
-    for (int i = 0; i < 100 && (sim_port = number_after(sim_out, "listening port=")) == 0; i++)
-        usleep(50 * 1000);
+    sim_pid = harness_start_smsc_sim(port_file, ctl_path, NULL, sim_out, NULL, &sim_port);
     char text[2048];
     snprintf(text, sizeof text,
              "database = \"%s\";\n"
@@ -114,66 +92,31 @@ static void start_all(void)
     homing_pid = testutil_spawn(run, log_path);
     ck_assert_msg(testutil_wait_for_text(log_path, "bind=carrier bound (transceiver)", 10000),
                   "not bound");
-    http_port = number_after(log_path, "http listening on 127.0.0.1:0 port=");
+    http_port = harness_http_port(log_path);
     ck_assert_int_gt(http_port, 0);
 }
 
 static void stop_all(void)
 {
-    if (homing_pid > 0) {
-        kill(homing_pid, SIGTERM);
-        ck_assert_int_eq(testutil_wait_exit(homing_pid, 20000), 0);
-        homing_pid = 0;
-    }
-    if (sim_pid > 0) {
-        kill(sim_pid, SIGTERM);
-        testutil_wait_exit(sim_pid, 5000);
-        sim_pid = 0;
-    }
+    ck_assert_int_eq(harness_stop(&homing_pid, 20000), 0);
+    harness_stop(&sim_pid, 5000);
 }
 
 /* One control command; true when the simulator answered ok. */
 static bool ctl(const char *cmd)
 {
-    char reply[1024];
-    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    snprintf(sa.sun_path, sizeof sa.sun_path, "%.100s", ctl_path);
-    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    ck_assert(write(fd, cmd, strlen(cmd)) == (ssize_t)strlen(cmd) && write(fd, "\n", 1) == 1);
-    ssize_t n = 0, got;
-    while ((got = read(fd, reply + n, sizeof reply - 1 - (size_t)n)) > 0) {
-        n += got;
-        if (memchr(reply, '\n', (size_t)n))
-            break;
-    }
-    close(fd);
-    reply[n > 0 ? n : 0] = '\0';
-    return strncmp(reply, "ok", 2) == 0;
+    const char *reply = harness_ctl_reply(ctl_path, cmd);
+    return reply && strncmp(reply, "ok", 2) == 0;
 }
 
 /* POST /v1/messages; returns the HTTP status. */
 static int post_message(const char *to, int n)
 {
-    char body[200], req[600], resp[2048];
-    int len = snprintf(body, sizeof body, "{\"to\":\"%s\",\"text\":\"offer %d\"}", to, n);
-    int rlen = snprintf(req, sizeof req, "POST /v1/messages HTTP/1.1\r\nHost: localhost\r\n"
-                        "Connection: close\r\nAuthorization: Bearer " TOKEN "\r\n"
-                        "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
-                        len, body);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)http_port) };
-    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    ck_assert(write(fd, req, (size_t)rlen) == rlen);
-    size_t got = 0;
-    ssize_t r;
-    while ((r = read(fd, resp + got, sizeof resp - 1 - got)) > 0)
-        got += (size_t)r;
-    close(fd);
-    resp[got] = '\0';
-    int status = 0;
-    sscanf(resp, "HTTP/1.1 %d", &status);
+    char payload[200], *body;
+    snprintf(payload, sizeof payload, "{\"to\":\"%s\",\"text\":\"offer %d\"}", to, n);
+    int status = harness_http(http_port, "POST", "/v1/messages", TOKEN, "application/json",
+                              payload, &body);
+    free(body);
     return status;
 }
 

@@ -5,19 +5,17 @@
  * POST /v1/enrollments and /v1/conversions against `homing run`, and CLI
  * times on the service clock under --time-scale.
  */
-#include <arpa/inet.h>
 #include <jansson.h>
-#include <netinet/in.h>
 #include <pty.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "tests/harness.h"
 #include "tests/testutil.h"
 
 #define TOKEN "enroll-token"
@@ -232,45 +230,23 @@ static pid_t start_homing(const char *scale, const char *start_at)
                            scale ? "--time-scale" : NULL, scale, "--start-at", start_at, NULL };
     pid_t pid = testutil_spawn(argv, log_path);
     ck_assert(testutil_wait_for_text(log_path, "ready", 15000));
-    char *log = testutil_read_file(log_path);
-    const char *p = log ? strstr(log, "http listening on") : NULL;
-    p = p ? strstr(p, "port=") : NULL;
-    ck_assert_ptr_nonnull(p);
-    port = atoi(p + 5);
-    free(log);
+    port = harness_http_port(log_path);
     return pid;
 }
 
 static void stop_homing(pid_t pid)
 {
-    kill(pid, SIGTERM);
-    ck_assert_int_eq(testutil_wait_exit(pid, 20000), 0);
+    ck_assert_int_eq(harness_stop(&pid, 20000), 0);
 }
 
 /* POSTs JSON; returns the status, the parsed body in *body. */
 static int post(const char *path, const char *token, const char *payload, json_t **body)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    char req[4096];
-    int n = snprintf(req, sizeof req, "POST %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
-                     "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
-                     "Content-Length: %zu\r\n\r\n%s", path, token, strlen(payload), payload);
-    ck_assert(write(fd, req, (size_t)n) == n);
-    char resp[8192];
-    size_t got = 0;
-    ssize_t r;
-    while ((r = read(fd, resp + got, sizeof resp - got - 1)) > 0)
-        got += (size_t)r;
-    close(fd);
-    resp[got] = '\0';
-    int status = 0;
-    sscanf(resp, "HTTP/1.1 %d", &status);
-    const char *start = strstr(resp, "\r\n\r\n");
-    *body = json_loads(start ? start + 4 : "", 0, NULL);
-    ck_assert_msg(*body != NULL, "not JSON: %s", resp);
+    char *text;
+    int status = harness_http(port, "POST", path, token, "application/json", payload, &text);
+    *body = json_loads(text, 0, NULL);
+    ck_assert_msg(*body != NULL, "not JSON: %d %s", status, text);
+    free(text);
     return status;
 }
 

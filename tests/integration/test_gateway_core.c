@@ -14,18 +14,14 @@
  * - the last look at opt-outs when a batch is claimed: an opt-out the queue
  *   did not see suppresses the message, except the opt-out's confirmation.
  */
-#include <arpa/inet.h>
 #include <jansson.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
+#include "tests/harness.h"
 #include "tests/testutil.h"
 
 #define TOKEN "core-token"
@@ -67,23 +63,13 @@ static int read_port(const char *file)
 
 static void start_modem_sim(void)
 {
-    char m1[600], m2[600];
-    snprintf(m1, sizeof m1, "m1:%s/m1", dir);
-    snprintf(m2, sizeof m2, "m2:%s/m2", dir);
-    const char *argv[] = { testutil_program("modem-sim"), "--control", msim_ctl, "--log", msim_log,
-                           "--modem", m1, "--modem", m2, NULL };
-    msim_pid = testutil_spawn(argv, msim_out);
-    ck_assert_msg(testutil_wait_for_text(msim_out, "modem-sim ready", 10000), "modem-sim not ready");
+    msim_pid = harness_start_modem_sim(dir, 2, msim_ctl, msim_log, msim_out, NULL);
 }
 
 static void start_smsc_sim(void)
 {
-    const char *argv[] = { testutil_program("smsc-sim"), "--listen", "127.0.0.1:0", "--port-file",
-                           ssim_port_file, "--log", ssim_log, "--receipts", "text",
-                           "--receipt-delay", "50", NULL };
-    ssim_pid = testutil_spawn(argv, ssim_out);
-    ck_assert_msg(testutil_wait_for_text(ssim_out, "listening port=", 10000), "smsc-sim not ready");
-    ssim_port = read_port(ssim_port_file);
+    const char *extra[] = { "--receipts", "text", "--receipt-delay", "50", NULL };
+    ssim_pid = harness_start_smsc_sim(ssim_port_file, NULL, ssim_log, ssim_out, extra, &ssim_port);
 }
 
 /* An HTTP receiver for dlr-url calls: one line per request, "METHOD PATH". */
@@ -140,77 +126,32 @@ static void start_homing(const char *wait_for)
     homing_pid = testutil_spawn(argv, log_path);
     ck_assert_msg(testutil_wait_for_text(log_path, wait_for, 15000), "no '%s'", wait_for);
     ck_assert(testutil_wait_for_text(log_path, "http listening on", 5000));
-    char *log = testutil_read_file(log_path);
-    const char *p = strstr(strstr(log, "http listening on"), "port=");
-    http_port = atoi(p + 5);
-    free(log);
+    http_port = harness_http_port(log_path);
 }
 
 static void stop_homing(void)
 {
-    if (homing_pid > 0) {
-        kill(homing_pid, SIGTERM);
-        ck_assert_int_eq(testutil_wait_exit(homing_pid, 20000), 0);
-        homing_pid = 0;
-    }
+    ck_assert_int_eq(harness_stop(&homing_pid, 20000), 0);
 }
 
 static void stop_all(void)
 {
     stop_homing();
-    pid_t *others[] = { &msim_pid, &ssim_pid, &hook_pid };
-    for (size_t i = 0; i < 3; i++) {
-        if (*others[i] > 0) {
-            kill(*others[i], SIGTERM);
-            testutil_wait_exit(*others[i], 5000);
-            *others[i] = 0;
-        }
-    }
+    harness_stop(&msim_pid, 5000);
+    harness_stop(&ssim_pid, 5000);
+    harness_stop(&hook_pid, 5000);
 }
 
 static void modem_ctl(const char *cmd)
 {
-    char reply[1024];
-    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    snprintf(sa.sun_path, sizeof sa.sun_path, "%.100s", msim_ctl);
-    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    ck_assert(write(fd, cmd, strlen(cmd)) == (ssize_t)strlen(cmd) && write(fd, "\n", 1) == 1);
-    ssize_t n = read(fd, reply, sizeof reply - 1);
-    close(fd);
-    reply[n > 0 ? n : 0] = '\0';
-    ck_assert_msg(strncmp(reply, "ok", 2) == 0, "control '%s': %s", cmd, reply);
+    harness_ctl(msim_ctl, cmd);
 }
 
 /* A whole HTTP/1.1 exchange on a fresh connection; returns the status, body in *body. */
 static int http(const char *method, const char *path, const char *type, const char *payload,
                 char **body)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)http_port) };
-    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    size_t len = payload ? strlen(payload) : 0;
-    char *req = malloc(len + 1024);
-    int n = snprintf(req, len + 1024, "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
-                     "Authorization: Bearer " TOKEN "\r\n%s%s%sContent-Length: %zu\r\n\r\n%s",
-                     method, path, type ? "Content-Type: " : "", type ? type : "",
-                     type ? "\r\n" : "", len, payload ? payload : "");
-    ck_assert(write(fd, req, (size_t)n) == n);
-    free(req);
-    size_t cap = 65536, got = 0;
-    char *resp = malloc(cap);
-    ssize_t r;
-    while ((r = read(fd, resp + got, cap - got - 1)) > 0)
-        got += (size_t)r;
-    close(fd);
-    resp[got] = '\0';
-    int status = 0;
-    sscanf(resp, "HTTP/1.1 %d", &status);
-    const char *start = strstr(resp, "\r\n\r\n");
-    *body = strdup(start ? start + 4 : "");
-    free(resp);
-    return status;
+    return harness_http(http_port, method, path, TOKEN, type, payload, body);
 }
 
 static int64_t post_message(const char *to, const char *text)
@@ -250,42 +191,18 @@ static json_t *wait_for_state(int64_t id, const char *want, int timeout_ms)
 
 static int64_t count_sql(const char *sql)
 {
-    sqlite3 *db;
-    sqlite3_stmt *s;
-    ck_assert_int_eq(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-    ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
-    int64_t n = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    sqlite3_close(db);
-    return n;
+    return harness_query_int(db_path, sql);
 }
 
 static bool wait_for_count(const char *sql, int64_t want, int timeout_ms)
 {
-    for (int waited = 0; waited < timeout_ms; waited += 100) {
-        if (count_sql(sql) == want)
-            return true;
-        usleep(100 * 1000);
-    }
-    fprintf(stderr, "%s: %lld, wanted %lld\n", sql, (long long)count_sql(sql), (long long)want);
-    return false;
+    return harness_wait_for_query_int(db_path, sql, want, timeout_ms);
 }
 
 /* The simulator's log lines, as JSON objects. */
 static json_t *log_lines(const char *path)
 {
-    json_t *list = json_array();
-    char *text = testutil_read_file(path);
-    for (char *line = text ? strtok(text, "\n") : NULL; line; line = strtok(NULL, "\n")) {
-        json_error_t e;
-        json_t *j = json_loads(line, 0, &e);
-        ck_assert_msg(j != NULL, "bad log line: %s", line);
-        json_array_append_new(list, j);
-    }
-    free(text);
-    return list;
+    return harness_jsonl(path);
 }
 
 static size_t count_lines(const char *path)
@@ -448,15 +365,11 @@ START_TEST(stop_and_crash_mid_run_then_every_queued_message_goes)
     write_conf(two_modems());
     start_homing("modem=m2 ready"); /* creates the database; nothing queued yet */
     stop_homing();
-    sqlite3 *db;
-    ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
-    ck_assert_int_eq(sqlite3_exec(db,
+    harness_sql(db_path,
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000) "
         "INSERT INTO messages (recipient, body, encoding, segments, state, next_attempt_at, "
         "expires_at, source, created_at, updated_at) SELECT printf('+3538720%04d', i), "
-        "printf('queued %d', i), 'gsm7', 1, 'queued', 0, 4000000000, 'test', 0, 0 FROM n",
-        NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
+        "printf('queued %d', i), 'gsm7', 1, 'queued', 0, 4000000000, 'test', 0, 0 FROM n");
 
     /* A clean stop part way: whatever was handed out finishes or goes back; nothing twice. */
     start_homing("modem=m2 ready");
@@ -500,18 +413,14 @@ START_TEST(an_opt_out_after_queueing_suppresses_at_dispatch_but_not_its_confirma
     start_homing("modem=m2 ready"); /* creates the database */
     stop_homing();
     /* Written behind the store's back, as if the STOP came after these were claimed. */
-    sqlite3 *db;
-    ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
-    ck_assert_int_eq(sqlite3_exec(db,
+    harness_sql(db_path,
         "INSERT INTO optouts (recipient, keyword, received_at, source) "
         "VALUES ('+353872000001', 'STOP', 1700000000, 'test');"
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40) "
         "INSERT INTO messages (recipient, body, encoding, segments, state, next_attempt_at, "
         "expires_at, source, created_at, updated_at) SELECT printf('+35387200000%d', 1 + i % 2), "
         "printf('batch %d', i), 'gsm7', 1, 'queued', 0, 4000000000, "
-        "CASE WHEN i = 8 THEN 'consent' ELSE 'test' END, 0, 0 FROM n",
-        NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
+        "CASE WHEN i = 8 THEN 'consent' ELSE 'test' END, 0, 0 FROM n");
     start_homing("modem=m2 ready");
     ck_assert(wait_for_count("SELECT count(*) FROM messages WHERE state IN ('sent', 'suppressed')",
                              40, 20000));

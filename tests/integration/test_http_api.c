@@ -7,18 +7,14 @@
  * (open without the token only with http.metrics_open); and a start with
  * 1,000 queued messages sends every one of them once.
  */
-#include <arpa/inet.h>
 #include <jansson.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
+#include "tests/harness.h"
 #include "tests/testutil.h"
 
 #define TOKEN "s3cret-token"
@@ -30,23 +26,14 @@ static int port;
 
 static void paths(void)
 {
-    snprintf(dir, sizeof dir, "%s", testutil_tmpdir());
-    snprintf(conf_path, sizeof conf_path, "%s/homing.conf", dir);
-    snprintf(log_path, sizeof log_path, "%s/homing.log", dir);
-    snprintf(sim_log, sizeof sim_log, "%s/sim.out", dir);
-    snprintf(sub_log, sizeof sub_log, "%s/submits.jsonl", dir);
-    snprintf(ctl_path, sizeof ctl_path, "%s/ctl", dir);
-    snprintf(db_path, sizeof db_path, "%s/homing.db", dir);
+    harness_paths(&(struct harness_paths){ .dir = dir, .conf = conf_path, .log = log_path,
+                                            .db = db_path, .ctl = ctl_path, .sim_out = sim_log,
+                                            .sub_log = sub_log });
 }
 
 static void start_sim(void)
 {
-    char m1[600];
-    snprintf(m1, sizeof m1, "m1:%s/m1", dir);
-    const char *argv[] = { testutil_program("modem-sim"), "--control", ctl_path, "--log", sub_log,
-                           "--modem", m1, NULL };
-    sim_pid = testutil_spawn(argv, sim_log);
-    ck_assert(testutil_wait_for_text(sim_log, "modem-sim ready", 10000));
+    sim_pid = harness_start_modem_sim(dir, 1, ctl_path, sub_log, sim_log, NULL);
 }
 
 static bool metrics_open;
@@ -70,72 +57,30 @@ static void start_homing(void)
     const char *argv[] = { testutil_program("homing"), "run", "-c", conf_path, NULL };
     homing_pid = testutil_spawn(argv, log_path);
     ck_assert(testutil_wait_for_text(log_path, "modem=m1 ready", 15000));
-    char *log = testutil_read_file(log_path);
-    const char *p = log ? strstr(log, "http listening on") : NULL;
-    p = p ? strstr(p, "port=") : NULL;
-    ck_assert_ptr_nonnull(p);
-    port = atoi(p + 5);
-    free(log);
+    port = harness_http_port(log_path);
 }
 
 static void stop_homing(void)
 {
-    kill(homing_pid, SIGTERM);
-    ck_assert_int_eq(testutil_wait_exit(homing_pid, 20000), 0);
+    ck_assert_int_eq(harness_stop(&homing_pid, 20000), 0);
 }
 
 static void stop_all(void)
 {
     stop_homing();
-    kill(sim_pid, SIGTERM);
-    testutil_wait_exit(sim_pid, 5000);
+    harness_stop(&sim_pid, 5000);
 }
 
 static const char *ctl(const char *cmd)
 {
-    static char reply[4096];
-    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    snprintf(sa.sun_path, sizeof sa.sun_path, "%.100s", ctl_path);
-    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    ck_assert(write(fd, cmd, strlen(cmd)) == (ssize_t)strlen(cmd) && write(fd, "\n", 1) == 1);
-    ssize_t n = read(fd, reply, sizeof reply - 1);
-    close(fd);
-    reply[n > 0 ? n : 0] = '\0';
-    ck_assert_msg(strncmp(reply, "ok", 2) == 0, "control '%s': %s", cmd, reply);
-    return reply;
+    return harness_ctl(ctl_path, cmd);
 }
 
 /* A whole HTTP/1.1 exchange on a fresh connection; returns the status, body in *body. */
 static int http(const char *method, const char *path, const char *auth, const char *type,
                 const char *payload, char **body)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    size_t len = payload ? strlen(payload) : 0;
-    char *req = malloc(len + 1024);
-    int n = snprintf(req, len + 1024, "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
-                     "%s%s%s%s%s%sContent-Length: %zu\r\n\r\n%s", method, path,
-                     auth ? "Authorization: Bearer " : "", auth ? auth : "", auth ? "\r\n" : "",
-                     type ? "Content-Type: " : "", type ? type : "", type ? "\r\n" : "", len,
-                     payload ? payload : "");
-    ck_assert(write(fd, req, (size_t)n) == n);
-    free(req);
-    size_t cap = 65536, got = 0;
-    char *resp = malloc(cap);
-    ssize_t r;
-    while ((r = read(fd, resp + got, cap - got - 1)) > 0)
-        got += (size_t)r;
-    close(fd);
-    resp[got] = '\0';
-    int status = 0;
-    sscanf(resp, "HTTP/1.1 %d", &status);
-    const char *start = strstr(resp, "\r\n\r\n");
-    *body = strdup(start ? start + 4 : "");
-    free(resp);
-    return status;
+    return harness_http(port, method, path, auth, type, payload, body);
 }
 
 static json_t *post_json(const char *payload, int want_status)
@@ -261,12 +206,8 @@ START_TEST(idempotency_and_error_statuses)
     free(body);
 
     /* An opted-out recipient: 422 naming the opt-out. */
-    sqlite3 *db;
-    ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    ck_assert_int_eq(sqlite3_exec(db, "INSERT INTO optouts (recipient, keyword, received_at, source) VALUES ('+353870000001', 'STOP', "
-                                  "1700000000, 'test')", NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
+    harness_sql(db_path, "INSERT INTO optouts (recipient, keyword, received_at, source) VALUES "
+                         "('+353870000001', 'STOP', 1700000000, 'test')");
     ck_assert_int_eq(http("POST", "/v1/messages", TOKEN, "application/json",
                           "{\"to\": \"+353870000001\", \"text\": \"hi\"}", &body), 422);
     ck_assert_ptr_nonnull(strstr(body, "+353870000001 opted out (STOP"));
@@ -296,18 +237,9 @@ static pid_t lock_database(int seconds, const char *out)
 
 static int64_t count_messages(const char *where)
 {
-    sqlite3 *db;
-    sqlite3_stmt *s;
     char sql[256];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM messages WHERE %s", where);
-    ck_assert_int_eq(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-    ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
-    int64_t n = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    sqlite3_close(db);
-    return n;
+    return harness_query_int(db_path, sql);
 }
 
 START_TEST(store_locked_by_another_process_answers_503_and_loses_nothing)
@@ -430,21 +362,12 @@ START_TEST(restart_with_a_thousand_queued_sends_them_all)
     start_sim();
     write_conf(65536);
     /* 1,000 messages queued while nothing runs (the CLI batch would be slow: use SQL). */
-    const char *argv[] = { testutil_program("homing"), "send", "-c", conf_path, "+353871000000",
-                           "first", NULL };
-    char *out, *err;
-    ck_assert_int_eq(testutil_exec(argv, NULL, 20000, &out, &err), 0);
-    free(out);
-    free(err);
-    sqlite3 *db;
-    ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
-    ck_assert_int_eq(sqlite3_exec(db,
+    harness_send(conf_path, "+353871000000", "first", NULL);
+    harness_sql(db_path,
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 999) "
         "INSERT INTO messages (recipient, body, encoding, segments, state, next_attempt_at, "
         "expires_at, source, created_at, updated_at) SELECT printf('+3538710%05d', i), "
-        "printf('queued %d', i), 'gsm7', 1, 'queued', 0, 4000000000, 'test', 0, 0 FROM n",
-        NULL, NULL, NULL), SQLITE_OK);
-    sqlite3_close(db);
+        "printf('queued %d', i), 'gsm7', 1, 'queued', 0, 4000000000, 'test', 0, 0 FROM n");
     start_homing();
     for (int waited = 0; waited < 60000; waited += 500) {
         char *text = testutil_read_file(sub_log);
@@ -457,13 +380,7 @@ START_TEST(restart_with_a_thousand_queued_sends_them_all)
         usleep(500 * 1000);
     }
     stop_all();
-    ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
-    sqlite3_stmt *s;
-    sqlite3_prepare_v2(db, "SELECT count(*) FROM messages WHERE state = 'sent'", -1, &s, NULL);
-    ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
-    ck_assert_int_eq(sqlite3_column_int(s, 0), 1000);
-    sqlite3_finalize(s);
-    sqlite3_close(db);
+    ck_assert_int_eq(count_messages("state = 'sent'"), 1000);
     /* Each exactly once in the simulator's log. */
     char *text = testutil_read_file(sub_log);
     size_t lines = 0;

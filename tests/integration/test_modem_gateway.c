@@ -8,14 +8,12 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
+#include "tests/harness.h"
 #include "tests/testutil.h"
 
 static char dir[512], conf_path[700], log_path[700], sim_log[700], sub_log[700], ctl_path[700];
@@ -24,24 +22,15 @@ static pid_t sim_pid, homing_pid;
 
 static void paths(void)
 {
-    snprintf(dir, sizeof dir, "%s", testutil_tmpdir());
-    snprintf(conf_path, sizeof conf_path, "%s/homing.conf", dir);
-    snprintf(log_path, sizeof log_path, "%s/homing.log", dir);
-    snprintf(sim_log, sizeof sim_log, "%s/sim.out", dir);
-    snprintf(sub_log, sizeof sub_log, "%s/submits.jsonl", dir);
-    snprintf(ctl_path, sizeof ctl_path, "%s/ctl", dir);
-    snprintf(db_path, sizeof db_path, "%s/homing.db", dir);
+    harness_paths(&(struct harness_paths){ .dir = dir, .conf = conf_path, .log = log_path,
+                                            .db = db_path, .ctl = ctl_path, .sim_out = sim_log,
+                                            .sub_log = sub_log });
 }
 
 static void start_sim(const char *pin)
 {
-    char m1[600], m2[600];
-    snprintf(m1, sizeof m1, "m1:%s/m1", dir);
-    snprintf(m2, sizeof m2, "m2:%s/m2", dir);
-    const char *argv[] = { testutil_program("modem-sim"), "--control", ctl_path, "--log", sub_log,
-                           "--modem", m1, "--modem", m2, pin ? "--pin" : NULL, pin, NULL };
-    sim_pid = testutil_spawn(argv, sim_log);
-    ck_assert_msg(testutil_wait_for_text(sim_log, "modem-sim ready", 10000), "simulator not ready");
+    const char *extra[] = { pin ? "--pin" : NULL, pin, NULL };
+    sim_pid = harness_start_modem_sim(dir, 2, ctl_path, sub_log, sim_log, extra);
 }
 
 /* Writes the config: both modems, fast timeouts so failures show within seconds. */
@@ -71,79 +60,30 @@ static void start_homing(void)
 
 static void stop_all(void)
 {
-    if (homing_pid > 0) {
-        kill(homing_pid, SIGTERM);
-        ck_assert_int_eq(testutil_wait_exit(homing_pid, 15000), 0);
-        homing_pid = 0;
-    }
-    if (sim_pid > 0) {
-        kill(sim_pid, SIGTERM);
-        testutil_wait_exit(sim_pid, 5000);
-        sim_pid = 0;
-    }
+    ck_assert_int_eq(harness_stop(&homing_pid, 15000), 0);
+    harness_stop(&sim_pid, 5000);
 }
 
 /* One control command; returns the answer line (static). */
 static const char *ctl(const char *cmd)
 {
-    static char reply[4096];
-    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    snprintf(sa.sun_path, sizeof sa.sun_path, "%.100s", ctl_path);
-    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    ck_assert(write(fd, cmd, strlen(cmd)) == (ssize_t)strlen(cmd) && write(fd, "\n", 1) == 1);
-    ssize_t n = 0, got;
-    while ((got = read(fd, reply + n, sizeof reply - 1 - (size_t)n)) > 0) {
-        n += got;
-        if (memchr(reply, '\n', (size_t)n))
-            break;
-    }
-    close(fd);
-    reply[n > 0 ? n : 0] = '\0';
-    ck_assert_msg(strncmp(reply, "ok", 2) == 0, "control '%s' answered '%s'", cmd, reply);
-    return reply;
+    return harness_ctl(ctl_path, cmd);
 }
 
 static int64_t send_msg(const char *to, const char *text, const char *route)
 {
-    const char *argv[] = { testutil_program("homing"), "send", "-c", conf_path, to, text,
-                           route ? "--route" : NULL, route, NULL };
-    char *out = NULL, *err = NULL;
-    ck_assert_int_eq(testutil_exec(argv, NULL, 20000, &out, &err), 0);
-    int64_t id = atoll(out);
-    free(out);
-    free(err);
-    return id;
+    return harness_send(conf_path, to, text, route);
 }
 
 /* A single value from the database, as text ("" when no row). */
 static const char *query(const char *sql, int64_t arg)
 {
-    static char value[2048];
-    sqlite3 *db;
-    sqlite3_stmt *s;
-    value[0] = '\0';
-    ck_assert_int_eq(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-    sqlite3_bind_int64(s, 1, arg);
-    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
-        snprintf(value, sizeof value, "%s", (const char *)sqlite3_column_text(s, 0));
-    sqlite3_finalize(s);
-    sqlite3_close(db);
-    return value;
+    return harness_query_id(db_path, sql, arg);
 }
 
 static bool wait_for_query(const char *sql, int64_t arg, const char *want, int timeout_ms)
 {
-    for (int waited = 0; waited < timeout_ms; waited += 100) {
-        if (strcmp(query(sql, arg), want) == 0)
-            return true;
-        usleep(100 * 1000);
-    }
-    fprintf(stderr, "query %s (%lld) is '%s', wanted '%s'\n", sql, (long long)arg,
-            query(sql, arg), want);
-    return false;
+    return harness_wait_for_query_id(db_path, sql, arg, want, timeout_ms);
 }
 
 #define STATE_OF "SELECT state FROM messages WHERE id = ?1"
@@ -151,16 +91,7 @@ static bool wait_for_query(const char *sql, int64_t arg, const char *want, int t
 /* The submits the simulator logged, as a JSON array. */
 static json_t *submits(void)
 {
-    json_t *list = json_array();
-    char *text = testutil_read_file(sub_log);
-    for (char *line = text ? strtok(text, "\n") : NULL; line; line = strtok(NULL, "\n")) {
-        json_error_t e;
-        json_t *j = json_loads(line, 0, &e);
-        ck_assert_msg(j != NULL, "bad log line: %s", line);
-        json_array_append_new(list, j);
-    }
-    free(text);
-    return list;
+    return harness_jsonl(sub_log);
 }
 
 static size_t count_submits_with(const char *key, const char *value)
@@ -328,13 +259,7 @@ END_TEST
 
 static void sql(const char *statement)
 {
-    sqlite3 *db;
-    ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    char *err = NULL;
-    ck_assert_msg(sqlite3_exec(db, statement, NULL, NULL, &err) == SQLITE_OK, "%s: %s", statement,
-                  err ? err : "");
-    sqlite3_close(db);
+    harness_sql(db_path, statement);
 }
 
 static size_t count_texts_to(const char *to, const char *text_start)

@@ -24,6 +24,7 @@
  * wait with poll(), and stops the simulator itself (SIGTERM; a clean exit
  * also means no sanitizer or leak report).
  */
+#include "tests/harness.h"
 #include "tests/testutil.h"
 #include "tools/modem-sim/simpdu.c"
 
@@ -105,17 +106,6 @@ static void wait_ready(int fd)
     ck_abort_msg("modem-sim did not become ready");
 }
 
-static int ctl_connect(const char *path)
-{
-    struct sockaddr_un sun = {.sun_family = AF_UNIX};
-    ck_assert_uint_lt(strlen(path), sizeof sun.sun_path);
-    memcpy(sun.sun_path, path, strlen(path) + 1);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_msg(connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0, "connect %s", path);
-    return fd;
-}
-
 static int tty_open(const char *path)
 {
     int fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
@@ -165,7 +155,7 @@ static void sim_start_with(const char *extra, ...)
     close(pipefd[1]);
     wait_ready(pipefd[0]);
     close(pipefd[0]);
-    S.ctl = ctl_connect(S.ctl_path);
+    S.ctl = harness_ctl_connect(S.ctl_path);
     S.p = (struct port){.fd = tty_open(S.m1)};
 }
 

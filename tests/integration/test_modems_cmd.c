@@ -7,6 +7,7 @@
  * unsolicited noise held for the next command so it lands between echo and
  * result), runs build/test/homing with a deadline and checks its JSON.
  */
+#include "tests/harness.h"
 #include "tests/testutil.h"
 #include "modem/serial.h"
 
@@ -64,17 +65,6 @@ static void wait_ready(int fd)
     ck_abort_msg("modem-sim did not become ready");
 }
 
-static int ctl_connect(const char *path)
-{
-    struct sockaddr_un sun = { .sun_family = AF_UNIX };
-    ck_assert_uint_lt(strlen(path), sizeof sun.sun_path);
-    memcpy(sun.sun_path, path, strlen(path) + 1);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    ck_assert_int_ge(fd, 0);
-    ck_assert_msg(connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0, "connect %s", path);
-    return fd;
-}
-
 /* Sends one control command and checks the answer starts with "ok". */
 static void ctl(const char *cmd)
 {
@@ -123,7 +113,7 @@ static void sim_start(void)
     close(pipefd[1]);
     wait_ready(pipefd[0]);
     close(pipefd[0]);
-    S.ctl = ctl_connect(S.ctl_path);
+    S.ctl = harness_ctl_connect(S.ctl_path);
 }
 
 static void sim_stop(void)

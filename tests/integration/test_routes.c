@@ -10,13 +10,13 @@
  */
 #include <jansson.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "tests/harness.h"
 #include "tests/testutil.h"
 
 static char dir[512], conf_path[700], log_path[700], sim_out[700], sub_log[700];
@@ -26,27 +26,15 @@ static int sim_port;
 
 static void paths(void)
 {
-    snprintf(dir, sizeof dir, "%s", testutil_tmpdir());
-    snprintf(conf_path, sizeof conf_path, "%s/homing.conf", dir);
-    snprintf(log_path, sizeof log_path, "%s/homing.log", dir);
-    snprintf(sim_out, sizeof sim_out, "%s/sim.out", dir);
-    snprintf(sub_log, sizeof sub_log, "%s/submits.jsonl", dir);
-    snprintf(db_path, sizeof db_path, "%s/homing.db", dir);
-    snprintf(port_file, sizeof port_file, "%s/port", dir);
+    harness_paths(&(struct harness_paths){ .dir = dir, .conf = conf_path, .log = log_path,
+                                            .db = db_path, .sim_out = sim_out, .sub_log = sub_log,
+                                            .port_file = port_file });
 }
 
 static void start_sim(void)
 {
-    const char *argv[] = { testutil_program("smsc-sim"), "--listen", "127.0.0.1:0",
-                           "--port-file", port_file, "--log", sub_log, "--receipts", "text",
-                           "--receipt-delay", "50", NULL };
-    sim_pid = testutil_spawn(argv, sim_out);
-    ck_assert_msg(testutil_wait_for_text(sim_out, "listening port=", 10000), "sim not ready");
-    char *port = testutil_read_file(port_file);
-    ck_assert(port != NULL);
-    sim_port = atoi(port);
-    free(port);
-    ck_assert_int_gt(sim_port, 0);
+    const char *extra[] = { "--receipts", "text", "--receipt-delay", "50", NULL };
+    sim_pid = harness_start_smsc_sim(port_file, NULL, sub_log, sim_out, extra, &sim_port);
 }
 
 /* Binds c1, c2 and c3 to the simulator (c3 to a closed port when `c3_dead`); `routes` is the routes list. */
@@ -81,40 +69,18 @@ static void start_homing(const char *time_scale)
 
 static void stop_all(void)
 {
-    if (homing_pid > 0) {
-        kill(homing_pid, SIGTERM);
-        ck_assert_int_eq(testutil_wait_exit(homing_pid, 15000), 0);
-        homing_pid = 0;
-    }
-    if (sim_pid > 0) {
-        kill(sim_pid, SIGTERM);
-        testutil_wait_exit(sim_pid, 5000);
-        sim_pid = 0;
-    }
+    ck_assert_int_eq(harness_stop(&homing_pid, 15000), 0);
+    harness_stop(&sim_pid, 5000);
 }
 
 static void exec_sql(const char *sql)
 {
-    sqlite3 *db;
-    ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    char *err = NULL;
-    ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, &err) == SQLITE_OK, "%s: %s", sql, err);
-    sqlite3_close(db);
+    harness_sql(db_path, sql);
 }
 
 static int count_sql(const char *sql)
 {
-    sqlite3 *db;
-    sqlite3_stmt *s;
-    ck_assert_int_eq(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-    ck_assert_int_eq(sqlite3_step(s), SQLITE_ROW);
-    int n = sqlite3_column_int(s, 0);
-    sqlite3_finalize(s);
-    sqlite3_close(db);
-    return n;
+    return (int)harness_query_int(db_path, sql);
 }
 
 /* Creates the database through the CLI, then queues `n` one-part messages to prefix+NNNNN. */
@@ -159,12 +125,9 @@ static double iso_ms(const char *t)
 /* The submits to numbers starting with `prefix` (digits, no '+'), in log order. */
 static size_t read_submits(const char *prefix, struct submit *out, size_t max)
 {
-    size_t n = 0;
-    char *text = testutil_read_file(sub_log);
-    for (char *line = text ? strtok(text, "\n") : NULL; line; line = strtok(NULL, "\n")) {
-        json_error_t e;
-        json_t *j = json_loads(line, 0, &e);
-        ck_assert_msg(j != NULL, "bad log line: %s", line);
+    size_t n = 0, i;
+    json_t *list = harness_jsonl(sub_log), *j;
+    json_array_foreach(list, i, j) {
         const char *d = json_string_value(json_object_get(json_object_get(j, "destination"), "addr"));
         if (d && strncmp(d, prefix, strlen(prefix)) == 0 && n < max) {
             out[n].at_ms = iso_ms(json_string_value(json_object_get(j, "time")));
@@ -172,9 +135,8 @@ static size_t read_submits(const char *prefix, struct submit *out, size_t max)
             snprintf(out[n].dest, sizeof out[n].dest, "%s", d);
             n++;
         }
-        json_decref(j);
     }
-    free(text);
+    json_decref(list);
     return n;
 }
 

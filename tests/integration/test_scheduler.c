@@ -19,16 +19,14 @@
  */
 #include <jansson.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/time.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "tests/harness.h"
 #include "tests/testutil.h"
 
 static char dir[512], conf_path[700], log_path[700], sim_log[700], sub_log[700], ctl_path[700];
@@ -59,13 +57,9 @@ static const char campaigns[] =
 
 static void paths(void)
 {
-    snprintf(dir, sizeof dir, "%s", testutil_tmpdir());
-    snprintf(conf_path, sizeof conf_path, "%s/homing.conf", dir);
-    snprintf(log_path, sizeof log_path, "%s/homing.log", dir);
-    snprintf(sim_log, sizeof sim_log, "%s/sim.out", dir);
-    snprintf(sub_log, sizeof sub_log, "%s/submits.jsonl", dir);
-    snprintf(ctl_path, sizeof ctl_path, "%s/ctl", dir);
-    snprintf(db_path, sizeof db_path, "%s/homing.db", dir);
+    harness_paths(&(struct harness_paths){ .dir = dir, .conf = conf_path, .log = log_path,
+                                            .db = db_path, .ctl = ctl_path, .sim_out = sim_log,
+                                            .sub_log = sub_log });
 }
 
 static void write_conf(bool modem)
@@ -104,33 +98,13 @@ static void import_contacts(const char *csv)
 
 static void start_sim(void)
 {
-    char m1[600];
-    snprintf(m1, sizeof m1, "m1:%s/m1", dir);
-    const char *argv[] = { testutil_program("modem-sim"), "--control", ctl_path, "--log", sub_log,
-                           "--modem", m1, NULL };
-    sim_pid = testutil_spawn(argv, sim_log);
-    ck_assert_msg(testutil_wait_for_text(sim_log, "modem-sim ready", 10000), "simulator not ready");
+    sim_pid = harness_start_modem_sim(dir, 1, ctl_path, sub_log, sim_log, NULL);
 }
 
 /* One modem-sim control command; returns its answer (static). */
 static const char *ctl(const char *cmd)
 {
-    static char reply[4096];
-    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    snprintf(sa.sun_path, sizeof sa.sun_path, "%.100s", ctl_path);
-    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    ck_assert(write(fd, cmd, strlen(cmd)) == (ssize_t)strlen(cmd) && write(fd, "\n", 1) == 1);
-    ssize_t n = 0, got;
-    while ((got = read(fd, reply + n, sizeof reply - 1 - (size_t)n)) > 0) {
-        n += got;
-        if (memchr(reply, '\n', (size_t)n))
-            break;
-    }
-    close(fd);
-    reply[n > 0 ? n : 0] = '\0';
-    ck_assert_msg(strncmp(reply, "ok", 2) == 0, "control '%s' answered '%s'", cmd, reply);
-    return reply;
+    return harness_ctl(ctl_path, cmd);
 }
 
 static void start_homing(const char *scale, const char *start_at)
@@ -143,43 +117,21 @@ static void start_homing(const char *scale, const char *start_at)
 
 static void stop_all(void)
 {
-    if (homing_pid > 0) {
-        kill(homing_pid, SIGTERM);
-        testutil_wait_exit(homing_pid, 15000);
-        homing_pid = 0;
-    }
-    if (sim_pid > 0) {
-        kill(sim_pid, SIGTERM);
-        testutil_wait_exit(sim_pid, 5000);
-        sim_pid = 0;
-    }
+    harness_stop(&homing_pid, 15000);
+    harness_stop(&sim_pid, 5000);
 }
 
 static void sql(const char *text)
 {
-    sqlite3 *db;
-    char *err = NULL;
-    ck_assert_int_eq(sqlite3_open(db_path, &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 10000);
-    ck_assert_msg(sqlite3_exec(db, text, NULL, NULL, &err) == SQLITE_OK, "%s: %s", text, err);
-    sqlite3_close(db);
+    harness_sql(db_path, text);
 }
 
+/* The integer `fmt` (with %s for `arg`) selects; -1 when no row or NULL. */
 static long long query(const char *fmt, const char *arg)
 {
     char q[1024];
     snprintf(q, sizeof q, fmt, arg);
-    sqlite3 *db;
-    sqlite3_stmt *s;
-    long long v = -1;
-    ck_assert_int_eq(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_busy_timeout(db, 10000);
-    ck_assert_msg(sqlite3_prepare_v2(db, q, -1, &s, NULL) == SQLITE_OK, "%s", q);
-    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL)
-        v = sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    sqlite3_close(db);
-    return v;
+    return harness_query_int(db_path, q);
 }
 
 static bool wait_for_count(const char *fmt, const char *arg, long long want, int timeout_ms)

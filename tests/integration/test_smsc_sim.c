@@ -9,6 +9,7 @@
  * poll() with a timeout; every test stops the simulator and checks that it
  * exited 0 (so AddressSanitizer's leak check in it passes too).
  */
+#include "tests/harness.h"
 #include "tests/testutil.h"
 
 #include <errno.h>
@@ -127,42 +128,19 @@ static void sim_stop(void)
 static const char *ctl(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static const char *ctl(const char *fmt, ...)
 {
-    static char answer[8192];
     char line[4096];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof line - 1, fmt, ap);
+    vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    strcat(line, "\n");
-    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-    struct sockaddr_un sun = { .sun_family = AF_UNIX };
-    ck_assert_uint_lt(strlen(sim.ctl), sizeof sun.sun_path);
-    memcpy(sun.sun_path, sim.ctl, strlen(sim.ctl) + 1);
-    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sun, sizeof sun), 0);
-    ck_assert_int_eq(write(fd, line, strlen(line)), (ssize_t)strlen(line));
-    size_t got = 0;
-    long deadline = now_ms() + 3000;
-    answer[0] = '\0';
-    while (!strchr(answer, '\n') && now_ms() < deadline && got + 1 < sizeof answer) {
-        struct pollfd p = { fd, POLLIN, 0 };
-        if (poll(&p, 1, 100) <= 0)
-            continue;
-        ssize_t n = read(fd, answer + got, sizeof answer - 1 - got);
-        if (n <= 0)
-            break;
-        got += (size_t)n;
-        answer[got] = '\0';
-    }
-    close(fd);
-    ck_assert_msg(strchr(answer, '\n'), "no answer to control command %s", line);
-    *strchr(answer, '\n') = '\0';
+    const char *answer = harness_ctl_reply(sim.ctl, line);
+    ck_assert_msg(answer != NULL, "no answer to control command %s", line);
     return answer;
 }
 
 static void ctl_ok(const char *cmd)
 {
-    const char *a = ctl("%s", cmd);
-    ck_assert_msg(strncmp(a, "ok", 2) == 0, "control '%s' answered '%s'", cmd, a);
+    harness_ctl(sim.ctl, cmd);
 }
 
 /* The value of key=N in the status line. */

@@ -15,14 +15,13 @@
 #include <jansson.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
+#include "tests/harness.h"
 #include "tests/testutil.h"
 
 static char dir[512], conf_path[700], log_path[700], sim_log[700], sub_log[700], ctl_path[700];
@@ -32,13 +31,9 @@ static int hook_port;
 
 static void paths(void)
 {
-    snprintf(dir, sizeof dir, "%s", testutil_tmpdir());
-    snprintf(conf_path, sizeof conf_path, "%s/homing.conf", dir);
-    snprintf(log_path, sizeof log_path, "%s/homing.log", dir);
-    snprintf(sim_log, sizeof sim_log, "%s/sim.out", dir);
-    snprintf(sub_log, sizeof sub_log, "%s/submits.jsonl", dir);
-    snprintf(ctl_path, sizeof ctl_path, "%s/ctl", dir);
-    snprintf(db_path, sizeof db_path, "%s/homing.db", dir);
+    harness_paths(&(struct harness_paths){ .dir = dir, .conf = conf_path, .log = log_path,
+                                            .db = db_path, .ctl = ctl_path, .sim_out = sim_log,
+                                            .sub_log = sub_log });
     snprintf(hook_log, sizeof hook_log, "%s/hooks.jsonl", dir);
 }
 
@@ -103,16 +98,12 @@ static void start_receiver(int failing)
 /* The receiver's requests to paths starting with `prefix`, as a JSON array. */
 static json_t *requests(const char *prefix)
 {
-    json_t *list = json_array();
-    char *text = testutil_read_file(hook_log);
-    for (char *save, *l = text ? strtok_r(text, "\n", &save) : NULL; l; l = strtok_r(NULL, "\n", &save)) {
-        json_t *j = json_loads(l, 0, NULL);
-        ck_assert_msg(j != NULL, "bad receiver line: %s", l);
+    json_t *all = harness_jsonl(hook_log), *list = json_array(), *j;
+    size_t i;
+    json_array_foreach(all, i, j)
         if (strncmp(json_string_value(json_object_get(j, "uri")), prefix, strlen(prefix)) == 0)
             json_array_append(list, j);
-        json_decref(j);
-    }
-    free(text);
+    json_decref(all);
     return list;
 }
 
@@ -144,12 +135,7 @@ static json_t *body_of(json_t *request)
 
 static void start_sim(void)
 {
-    char m1[600];
-    snprintf(m1, sizeof m1, "m1:%s/m1", dir);
-    const char *argv[] = { testutil_program("modem-sim"), "--control", ctl_path, "--log", sub_log,
-                           "--modem", m1, NULL };
-    sim_pid = testutil_spawn(argv, sim_log);
-    ck_assert_msg(testutil_wait_for_text(sim_log, "modem-sim ready", 10000), "simulator not ready");
+    sim_pid = harness_start_modem_sim(dir, 1, ctl_path, sub_log, sim_log, NULL);
 }
 
 static void write_conf(bool hooks)
@@ -179,76 +165,34 @@ static void start_homing(void)
 
 static void stop_homing(void)
 {
-    if (homing_pid > 0) {
-        kill(homing_pid, SIGTERM);
-        ck_assert_int_eq(testutil_wait_exit(homing_pid, 15000), 0);
-        homing_pid = 0;
-    }
+    ck_assert_int_eq(harness_stop(&homing_pid, 15000), 0);
 }
 
 static void stop_all(void)
 {
     stop_homing();
-    pid_t *pids[] = { &sim_pid, &hook_pid };
-    for (size_t i = 0; i < 2; i++) {
-        if (*pids[i] > 0) {
-            kill(*pids[i], SIGTERM);
-            testutil_wait_exit(*pids[i], 5000);
-            *pids[i] = 0;
-        }
-    }
+    harness_stop(&sim_pid, 5000);
+    harness_stop(&hook_pid, 5000);
 }
 
 static void ctl(const char *cmd)
 {
-    char reply[4096];
-    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-    struct sockaddr_un sa = { .sun_family = AF_UNIX };
-    snprintf(sa.sun_path, sizeof sa.sun_path, "%.100s", ctl_path);
-    ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
-    ck_assert(write(fd, cmd, strlen(cmd)) == (ssize_t)strlen(cmd) && write(fd, "\n", 1) == 1);
-    ssize_t n = read(fd, reply, sizeof reply - 1);
-    close(fd);
-    reply[n > 0 ? n : 0] = '\0';
-    ck_assert_msg(strncmp(reply, "ok", 2) == 0, "control '%s' answered '%s'", cmd, reply);
+    harness_ctl(ctl_path, cmd);
 }
 
 static const char *query(const char *sql)
 {
-    static char value[2048];
-    sqlite3 *db;
-    sqlite3_stmt *s;
-    value[0] = '\0';
-    ck_assert_int_eq(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    sqlite3_busy_timeout(db, 5000);
-    ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
-    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
-        snprintf(value, sizeof value, "%s", (const char *)sqlite3_column_text(s, 0));
-    sqlite3_finalize(s);
-    sqlite3_close(db);
-    return value;
+    return harness_query_text(db_path, sql, NULL);
 }
 
 static bool wait_for_query(const char *sql, const char *want, int timeout_ms)
 {
-    for (int waited = 0; waited < timeout_ms; waited += 100) {
-        if (strcmp(query(sql), want) == 0)
-            return true;
-        usleep(100 * 1000);
-    }
-    fprintf(stderr, "query %s is '%s', wanted '%s'\n", sql, query(sql), want);
-    return false;
+    return harness_wait_for_query_text(db_path, sql, NULL, want, timeout_ms);
 }
 
 static int64_t send_msg(const char *to, const char *text)
 {
-    const char *argv[] = { testutil_program("homing"), "send", "-c", conf_path, to, text, NULL };
-    char *out = NULL, *err = NULL;
-    ck_assert_int_eq(testutil_exec(argv, NULL, 20000, &out, &err), 0);
-    int64_t id = atoll(out);
-    free(out);
-    free(err);
-    return id;
+    return harness_send(conf_path, to, text, NULL);
 }
 
 /* The TP-MR the simulator gave the last submit. */
@@ -361,12 +305,7 @@ END_TEST
 /* POSTs a form to homing's /cgi-bin/sendsms; returns the HTTP status line's code. */
 static int kannel_sendsms(const char *form)
 {
-    char *log = testutil_read_file(log_path);
-    char *at = log ? strstr(log, "http listening on ") : NULL;
-    at = at ? strstr(at, "port=") : NULL;
-    ck_assert_ptr_nonnull(at);
-    int port = atoi(at + 5);
-    free(log);
+    int port = harness_http_port(log_path);
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
