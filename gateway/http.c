@@ -1,6 +1,6 @@
 /*
  * http: see http.h. One generic evhttp callback routes by method and path;
- * handlers are short and answer through reply_json()/reply_error().
+ * handlers are short and answer through http_reply_json()/http_reply_error().
  *
  * Group commit: POST /v1/messages checks the request at once (a bad field is
  * answered at once) and parks it in `pending`; a zero-delay event scheduled on
@@ -59,7 +59,7 @@ struct http_api {
 
 /* --- replies -------------------------------------------------------------- */
 
-static void reply_json(struct evhttp_request *req, int code, json_t *body)
+void http_reply_json(struct evhttp_request *req, int code, json_t *body)
 {
     char *text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
     struct evbuffer *buf = evbuffer_new();
@@ -72,17 +72,14 @@ static void reply_json(struct evhttp_request *req, int code, json_t *body)
     json_decref(body);
 }
 
-static void reply_error(struct evhttp_request *req, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void reply_error(struct evhttp_request *req, int code, const char *fmt, ...)
+void http_reply_error(struct evhttp_request *req, int code, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    reply_json(req, code, json_pack("{s:s}", "error", msg));
+    http_reply_json(req, code, json_pack("{s:s}", "error", msg));
 }
 
 /* --- auth ----------------------------------------------------------------- */
@@ -102,7 +99,7 @@ static bool authorised(struct http_api *api, struct evhttp_request *req)
     const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
     if (h && strncmp(h, "Bearer ", 7) == 0 && http_same_secret(h + 7, api->deps.conf->http.token))
         return true;
-    reply_error(req, 401, h ? "the bearer token is wrong" :
+    http_reply_error(req, 401, h ? "the bearer token is wrong" :
                 "missing Authorization: Bearer <token> (http.token in the configuration)");
     return false;
 }
@@ -135,7 +132,7 @@ static bool string_field(struct evhttp_request *req, json_t *body, const char *k
     if (!v || json_is_null(v))
         return true;
     if (!json_is_string(v)) {
-        reply_error(req, 400, "%s: must be a string", key);
+        http_reply_error(req, 400, "%s: must be a string", key);
         return false;
     }
     *out = json_string_value(v);
@@ -155,7 +152,7 @@ static bool validity_field(struct evhttp_request *req, json_t *body, int64_t *se
     }
     if (json_is_string(v) && conf_parse_duration(json_string_value(v), seconds, why, sizeof why))
         return true;
-    reply_error(req, 400, "validity: give seconds or a duration such as \"48h\"");
+    http_reply_error(req, 400, "validity: give seconds or a duration such as \"48h\"");
     return false;
 }
 
@@ -187,7 +184,7 @@ static void post_message(struct http_api *api, struct evhttp_request *req)
     char err[256];
     json_t *body = read_body(req, err, sizeof err);
     if (!body) {
-        reply_error(req, 400, "%s", err);
+        http_reply_error(req, 400, "%s", err);
         return;
     }
     struct accept_request ar = { .source = "http" };
@@ -202,7 +199,7 @@ static void post_message(struct http_api *api, struct evhttp_request *req)
     struct accepted *acc = &api->acc[api->n_acc];
     enum accept_status st = accept_check(api->deps.conf, api->deps.store, &ar, clock_now(), acc);
     if (st != ACCEPT_OK) {
-        reply_error(req, st == ACCEPT_BAD_FIELD ? 400 : st == ACCEPT_OPTED_OUT ? 422 : 503, "%s",
+        http_reply_error(req, st == ACCEPT_BAD_FIELD ? 400 : st == ACCEPT_OPTED_OUT ? 422 : 503, "%s",
                     acc->error);
         json_decref(body);
         return;
@@ -259,14 +256,14 @@ static void answer_pending(struct pending *p, const struct accepted *acc,
         if (p->kannel)
             reply_text(p->req, 409, r[i].error);
         else
-            reply_error(p->req, 409, "%s", r[i].error);
+            http_reply_error(p->req, 409, "%s", r[i].error);
         return;
     }
     if (p->kannel) {
         reply_text(p->req, 202, KANNEL_ACCEPTED);
         return;
     }
-    reply_json(p->req, 202, json_pack("{s:I, s:s, s:i, s:s, s:b}", "id", (json_int_t)r->id,
+    http_reply_json(p->req, 202, json_pack("{s:I, s:s, s:i, s:s, s:b}", "id", (json_int_t)r->id,
                                       "encoding", acc->encoding, "segments", acc->segments,
                                       "state", "queued", "duplicate", r->rc == STORE_DUPLICATE));
 }
@@ -296,7 +293,7 @@ static void flush_pending(evutil_socket_t fd, short what, void *arg)
         else if (p->kannel)
             reply_text(p->req, 503, KANNEL_TEMPORARY);
         else
-            reply_error(p->req, 503, "the message store is unavailable: %s", err);
+            http_reply_error(p->req, 503, "the message store is unavailable: %s", err);
         json_decref(p->body);
         kannel_free(p->kannel);
     }
@@ -313,18 +310,18 @@ static void get_message(struct http_api *api, struct evhttp_request *req, const 
     char *end;
     long long id = strtoll(id_text, &end, 10);
     if (*id_text == '\0' || *end || id <= 0) {
-        reply_error(req, 404, "'%s' is not a message id", id_text);
+        http_reply_error(req, 404, "'%s' is not a message id", id_text);
         return;
     }
     struct store_message *m;
     char err[256];
     enum store_rc rc = store_message_get(api->deps.store, id, &m, err, sizeof err);
     if (rc == STORE_NOT_FOUND)
-        reply_error(req, 404, "no message with id %lld", id);
+        http_reply_error(req, 404, "no message with id %lld", id);
     else if (rc != STORE_OK)
-        reply_error(req, 503, "the message store is unavailable: %s", err);
+        http_reply_error(req, 503, "the message store is unavailable: %s", err);
     else {
-        reply_json(req, 200, message_json(m, true));
+        http_reply_json(req, 200, message_json(m, true));
         store_message_free(m);
     }
 }
@@ -346,7 +343,7 @@ static void get_status(struct http_api *api, struct evhttp_request *req)
     int64_t counts[MSG_STATE_COUNT];
     char err[256];
     if (store_count_by_state(api->deps.store, counts, err, sizeof err) != STORE_OK) {
-        reply_error(req, 503, "the message store is unavailable: %s", err);
+        http_reply_error(req, 503, "the message store is unavailable: %s", err);
         return;
     }
     json_t *status = status_json_new(true, clock_wall_ms() / 1000);
@@ -357,7 +354,7 @@ static void get_status(struct http_api *api, struct evhttp_request *req)
         status_json_add_driver(status, &row);
     }
     status_json_set_queue(status, counts);
-    reply_json(req, 200, status);
+    http_reply_json(req, 200, status);
 }
 
 static void metrics_drivers(struct http_api *api, struct evbuffer *out)
@@ -385,7 +382,7 @@ static void get_metrics(struct http_api *api, struct evhttp_request *req)
     char err[256];
     if (store_count_by_state(api->deps.store, msgs, err, sizeof err) != STORE_OK ||
         store_part_counts(api->deps.store, parts, &oldest, err, sizeof err) != STORE_OK) {
-        reply_error(req, 503, "the message store is unavailable: %s", err);
+        http_reply_error(req, 503, "the message store is unavailable: %s", err);
         return;
     }
     struct evbuffer *out = evbuffer_new();
@@ -421,7 +418,7 @@ static bool method_is(struct evhttp_request *req, enum evhttp_cmd_type want)
 {
     if (evhttp_request_get_command(req) == want)
         return true;
-    reply_error(req, 405, "method not allowed here: use %s", want == EVHTTP_REQ_GET ? "GET" : "POST");
+    http_reply_error(req, 405, "method not allowed here: use %s", want == EVHTTP_REQ_GET ? "GET" : "POST");
     return false;
 }
 
@@ -439,7 +436,7 @@ static void route_v1(struct http_api *api, struct evhttp_request *req, const cha
         if (method_is(req, EVHTTP_REQ_GET))
             get_status(api, req);
     } else if (!http_sched_route(req, path, &api->deps)) {
-        reply_error(req, 404, "no such endpoint: %s", path);
+        http_reply_error(req, 404, "no such endpoint: %s", path);
     }
 }
 
@@ -449,7 +446,7 @@ static void on_request(struct evhttp_request *req, void *arg)
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
     if (!path) {
-        reply_error(req, 400, "the request has no path");
+        http_reply_error(req, 400, "the request has no path");
     } else if (strcmp(path, "/metrics") == 0) {
         if ((api->deps.conf->http.metrics_open || authorised(api, req)) &&
             method_is(req, EVHTTP_REQ_GET))
@@ -459,7 +456,7 @@ static void on_request(struct evhttp_request *req, void *arg)
     } else if (strncmp(path, "/v1/", 4) == 0) {
         route_v1(api, req, path);
     } else {
-        reply_error(req, 404, "no such endpoint: %s", path);
+        http_reply_error(req, 404, "no such endpoint: %s", path);
     }
 }
 

@@ -22,6 +22,7 @@
 #ifndef HOMING_HTTP_H
 #define HOMING_HTTP_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -41,6 +42,14 @@ struct http_deps {
     void (*enrolled)(void *arg, int64_t next_due_at);
     void *arg;
 };
+
+struct evhttp_request;
+
+/* Sends `body` (consumed) as the JSON answer with status `code`. */
+void http_reply_json(struct evhttp_request *req, int code, json_t *body);
+/* Sends {"error": "..."} with status `code`: every API error has this shape. */
+void http_reply_error(struct evhttp_request *req, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Compares a given secret with the expected one in constant time. */
 bool http_same_secret(const char *given, const char *want);

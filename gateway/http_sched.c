@@ -10,7 +10,6 @@
 #include <event2/buffer.h>
 #include <event2/http.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,32 +21,6 @@
 #include "gateway/store.h"
 #include "scheduler/sched_enroll.h"
 
-static void reply_json(struct evhttp_request *req, int code, json_t *body)
-{
-    char *text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    struct evbuffer *buf = evbuffer_new();
-    evbuffer_add(buf, text, strlen(text));
-    evbuffer_add(buf, "\n", 1);
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
-    evhttp_send_reply(req, code, NULL, buf);
-    evbuffer_free(buf);
-    free(text);
-    json_decref(body);
-}
-
-static void reply_error(struct evhttp_request *req, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void reply_error(struct evhttp_request *req, int code, const char *fmt, ...)
-{
-    char msg[600];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    reply_json(req, code, json_pack("{s:s}", "error", msg));
-}
-
 /* The JSON object body, or NULL with a 400 sent. */
 static json_t *read_body(struct evhttp_request *req)
 {
@@ -56,10 +29,10 @@ static json_t *read_body(struct evhttp_request *req)
     json_error_t jerr;
     json_t *body = json_loadb((const char *)evbuffer_pullup(in, -1), len, 0, &jerr);
     if (!body)
-        reply_error(req, 400, "the body is not JSON: %s at line %d column %d", jerr.text,
+        http_reply_error(req, 400, "the body is not JSON: %s at line %d column %d", jerr.text,
                     jerr.line, jerr.column);
     else if (!json_is_object(body)) {
-        reply_error(req, 400, "the body must be a JSON object");
+        http_reply_error(req, 400, "the body must be a JSON object");
         json_decref(body);
         body = NULL;
     }
@@ -72,7 +45,7 @@ static const char *required_string(struct evhttp_request *req, json_t *body, con
     json_t *v = json_object_get(body, key);
     if (json_is_string(v) && json_string_length(v) > 0)
         return json_string_value(v);
-    reply_error(req, 400, "%s: %s", key, v && !json_is_null(v) ? "must be a string" :
+    http_reply_error(req, 400, "%s: %s", key, v && !json_is_null(v) ? "must be a string" :
                 "required");
     return NULL;
 }
@@ -87,7 +60,7 @@ static bool msisdn_field(struct evhttp_request *req, json_t *body, const struct 
         return false;
     if (phone_normalize(number, conf->defaults.country, e164, why, sizeof why))
         return true;
-    reply_error(req, 400, "msisdn: %s", why);
+    http_reply_error(req, 400, "msisdn: %s", why);
     return false;
 }
 
@@ -109,18 +82,18 @@ static void answer_enrollment(struct evhttp_request *req, const struct sched_enr
     char due[40];
     switch (res->rc) {
     case SCHED_ENROLLED:
-        reply_json(req, 201, json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)res->id,
+        http_reply_json(req, 201, json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)res->id,
                                        "campaign", e->campaign, "msisdn", e->msisdn,
                                        "next_due_at",
                                        clock_iso8601(res->next_due_at, due, sizeof due)));
         break;
-    case SCHED_UNKNOWN_CAMPAIGN: reply_error(req, 404, "%s", res->reason); break;
-    case SCHED_BAD_VARS: reply_error(req, 400, "%s", res->reason); break;
+    case SCHED_UNKNOWN_CAMPAIGN: http_reply_error(req, 404, "%s", res->reason); break;
+    case SCHED_BAD_VARS: http_reply_error(req, 400, "%s", res->reason); break;
     case SCHED_DB_ERROR:
-        reply_error(req, 503, "the store is unavailable: %s", res->reason);
+        http_reply_error(req, 503, "the store is unavailable: %s", res->reason);
         break;
     default:
-        reply_json(req, 422, json_pack("{s:s, s:s}", "error", res->reason, "refusal",
+        http_reply_json(req, 422, json_pack("{s:s, s:s}", "error", res->reason, "refusal",
                                        refusal_name(res->rc)));
         break;
     }
@@ -137,7 +110,7 @@ static void post_enrollment(struct evhttp_request *req, const struct http_deps *
     json_t *vars = json_object_get(body, "vars");
     if (campaign && msisdn_field(req, body, conf, e164)) {
         if (vars && !json_is_null(vars) && !json_is_object(vars)) {
-            reply_error(req, 400, "vars: must be an object of strings and numbers");
+            http_reply_error(req, 400, "vars: must be an object of strings and numbers");
         } else {
             struct sched_enrollment e = { .campaign = campaign, .msisdn = e164,
                                           .vars = json_is_object(vars) ? vars : NULL,
@@ -166,11 +139,11 @@ static void post_conversion(struct evhttp_request *req, const struct conf *conf,
                                       .value = json_number_value(value) };
         struct sched_convert_result res;
         if (value && !json_is_null(value) && !json_is_number(value))
-            reply_error(req, 400, "value: must be a number (the amount)");
+            http_reply_error(req, 400, "value: must be a number (the amount)");
         else if (!sched_convert(st, conf, &c, &res, err, sizeof err))
-            reply_error(req, 503, "the store is unavailable: %s", err);
+            http_reply_error(req, 503, "the store is unavailable: %s", err);
         else
-            reply_json(req, 201, sched_convert_json(e164, &c, &res));
+            http_reply_json(req, 201, sched_convert_json(e164, &c, &res));
     }
     json_decref(body);
 }
@@ -181,7 +154,7 @@ bool http_sched_route(struct evhttp_request *req, const char *path, const struct
     if (!enrollments && strcmp(path, "/v1/conversions") != 0)
         return false;
     if (evhttp_request_get_command(req) != EVHTTP_REQ_POST)
-        reply_error(req, 405, "method not allowed here: use POST");
+        http_reply_error(req, 405, "method not allowed here: use POST");
     else if (enrollments)
         post_enrollment(req, deps);
     else
