@@ -16,6 +16,7 @@
 #include "config/conf.h"
 #include "gateway/store.h"
 #include "scheduler/sched_enroll.h"
+#include "scheduler/sched_event.h"
 
 enum {
     C_RECENT, C_MESSAGE, C_INSERT, C_ACTIVE, C_END, C_EVENT, C_COUNT,
@@ -33,8 +34,7 @@ static const char *const convert_sql[C_COUNT] = {
                  "ORDER BY id",
     [C_END] = "UPDATE enrollments SET state = 'converted', reason = ?2, ended_at = ?3, "
               "updated_at = ?3 WHERE id = ?1 AND state = 'active'",
-    [C_EVENT] = "INSERT INTO events (at, actor, entity, entity_id, action, detail) "
-                "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [C_EVENT] = SCHED_EVENT_SQL,
 };
 
 struct converter {
@@ -132,18 +132,8 @@ static bool record(struct converter *cv)
 static bool event(struct converter *cv, const char *entity, int64_t id, const char *action,
                   const char *detail)
 {
-    sqlite3_stmt *s = cv->q[C_EVENT];
-    char id_text[24];
-    snprintf(id_text, sizeof id_text, "%lld", (long long)id);
-    sqlite3_bind_int64(s, 1, cv->c->now);
-    sqlite3_bind_text(s, 2, cv->c->source ? cv->c->source : "cli", -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 3, entity, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 4, id_text, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 5, action, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 6, detail, -1, SQLITE_TRANSIENT);
-    bool ok = sqlite3_step(s) == SQLITE_DONE;
-    sqlite3_reset(s);
-    return ok;
+    return sched_event(cv->q[C_EVENT], cv->c->now, cv->c->source ? cv->c->source : "cli", entity,
+                       id, action, detail);
 }
 
 struct to_end {

@@ -20,6 +20,7 @@
 #include "gateway/clock.h"
 #include "gateway/store.h"
 #include "scheduler/sched_contacts.h"
+#include "scheduler/sched_event.h"
 #include "scheduler/sched_render.h"
 
 enum {
@@ -37,8 +38,7 @@ static const char *const enroll_sql[Q_COUNT] = {
     [Q_INSERT] = "INSERT INTO enrollments (recipient, campaign, current_step, next_due_at, state, "
                  "created_at, updated_at, vars, source) VALUES (?1, ?2, 0, ?3, 'active', ?4, ?4, "
                  "?5, ?6)",
-    [Q_EVENT] = "INSERT INTO events (at, actor, entity, entity_id, action, detail) "
-                "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [Q_EVENT] = SCHED_EVENT_SQL,
 };
 
 struct sched_enroller {
@@ -271,18 +271,7 @@ static void merge_vars(json_t *fields, const json_t *vars)
 static bool event(struct sched_enroller *en, int64_t now, const char *actor, const char *entity,
                   int64_t id, const char *action, const char *detail)
 {
-    sqlite3_stmt *s = en->q[Q_EVENT];
-    char id_text[24];
-    snprintf(id_text, sizeof id_text, "%lld", (long long)id);
-    sqlite3_bind_int64(s, 1, now);
-    sqlite3_bind_text(s, 2, actor, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 3, entity, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 4, id_text, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 5, action, -1, SQLITE_STATIC);
-    sqlite3_bind_text(s, 6, detail, -1, SQLITE_STATIC);
-    bool ok = sqlite3_step(s) == SQLITE_DONE;
-    sqlite3_reset(s);
-    return ok;
+    return sched_event(en->q[Q_EVENT], now, actor, entity, id, action, detail);
 }
 
 static bool exec_done(sqlite3_stmt *s)
