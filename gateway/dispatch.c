@@ -759,6 +759,14 @@ static void log_inbound(const struct driver_inbound *in, const char *from,
                  r->reply_id ? "queued" : "none (already confirmed)");
 }
 
+/* An opt-out: what drivers still hold for that recipient comes back to the last look. */
+static void withdraw_everywhere(struct dispatch *d, const char *recipient)
+{
+    for (size_t i = 0; i < d->n_drivers; i++)
+        if (d->drivers[i].ops->withdraw)
+            d->drivers[i].ops->withdraw(d->drivers[i].self, recipient);
+}
+
 static bool on_inbound(const struct driver_inbound *in, void *arg)
 {
     struct dispatch *d = arg;
@@ -781,6 +789,8 @@ static bool on_inbound(const struct driver_inbound *in, void *arg)
         return false;
     }
     log_inbound(in, from, &r);
+    if (r.keyword == STORE_KW_OPTOUT)
+        withdraw_everywhere(d, from);
     if (r.id)
         webhooks_inbound(d->webhooks, r.id);
     if (r.reply_id) {

@@ -99,6 +99,14 @@ struct driver_ops {
      * not started yet; what is in flight still reports. May be NULL.
      */
     void (*drain)(void *self);
+    /*
+     * The recipient `to` (E.164) opted out: parts of theirs still waiting
+     * inside the driver (queued for the window or the rate, or after a
+     * throttle) are taken back and reported TEMPORARY, so the core's last look
+     * before sending suppresses their message. What was already written to
+     * the modem or SMSC is in flight and reports as usual. May be NULL.
+     */
+    void (*withdraw)(void *self, const char *to);
 };
 
 struct driver {

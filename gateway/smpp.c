@@ -508,9 +508,42 @@ static void smpp_drain(void *self)
         report(s, p, DRIVER_TEMPORARY, NULL, "homing is shutting down");
 }
 
+/* Whether a part is addressed to `to` (E.164; the part's address may lack the '+'). */
+static bool part_to(const struct smpp_part *p, const char *to)
+{
+    const char *a = p->sm.dest.addr;
+    return strcmp(a, to) == 0 || (to[0] == '+' && a[0] != '+' && strcmp(a, to + 1) == 0);
+}
+
+static void smpp_withdraw(void *self, const char *to)
+{
+    struct smpp *s = self;
+    struct smpp_part *keep = NULL, *keep_tail = NULL;
+    int withdrawn = 0;
+    for (struct smpp_part *p; (p = dequeue(s));) {
+        if (part_to(p, to)) {
+            report(s, p, DRIVER_TEMPORARY, NULL, "withdrawn: the recipient opted out");
+            withdrawn++;
+            continue;
+        }
+        p->next = NULL;
+        if (keep_tail)
+            keep_tail->next = p;
+        else
+            keep = p;
+        keep_tail = p;
+    }
+    for (struct smpp_part *p = keep, *next; p; p = next) {
+        next = p->next;
+        enqueue(s, p, false); /* the others keep their order */
+    }
+    if (withdrawn)
+        log_info("bind=%s withdrew %d queued part(s) after an opt-out", s->name, withdrawn);
+}
+
 static const struct driver_ops smpp_ops = {
     .free_slots = smpp_free_slots, .submit = smpp_submit, .health = smpp_health,
-    .drain = smpp_drain,
+    .drain = smpp_drain, .withdraw = smpp_withdraw,
 };
 
 static void copy_conf(struct smpp *s, const struct conf_smpp *cfg)

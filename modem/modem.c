@@ -627,9 +627,17 @@ static void modem_drain(void *self)
     modem_sms_release(m, "homing is shutting down");
 }
 
+static void modem_withdraw(void *self, const char *to)
+{
+    struct modem *m = self;
+    int n = modem_sms_withdraw(m, to);
+    if (n)
+        log_info("modem=%s withdrew %d waiting part(s) after an opt-out", m->name, n);
+}
+
 static const struct driver_ops modem_ops = {
     .free_slots = modem_free_slots, .submit = modem_submit, .health = modem_health,
-    .drain = modem_drain,
+    .drain = modem_drain, .withdraw = modem_withdraw,
 };
 
 struct driver modem_driver(struct modem *m)

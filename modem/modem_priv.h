@@ -93,6 +93,8 @@ void modem_sms_submit(struct modem *m, const struct driver_msg *msg);
 void modem_sms_pump(struct modem *m);
 /* Hands every part not yet sent back to the core as a temporary failure. */
 void modem_sms_release(struct modem *m, const char *why);
+/* Takes back the waiting parts to `to` (an opt-out), reported TEMPORARY; returns how many. */
+int modem_sms_withdraw(struct modem *m, const char *to);
 void modem_sms_urc(struct modem *m, const struct at_urc_event *ev);
 /* Reads and clears everything stored on the SIM; calls `done` when finished. */
 void modem_sms_sweep(struct modem *m, at_done_fn *done);

@@ -210,6 +210,27 @@ void modem_sms_release(struct modem *m, const char *why)
     m->parts_tail = NULL;
 }
 
+int modem_sms_withdraw(struct modem *m, const char *to)
+{
+    int n = 0;
+    struct modem_part **pp = &m->parts_head;
+    m->parts_tail = NULL;
+    while (*pp) {
+        struct modem_part *p = *pp;
+        if (strcmp(p->to, to) != 0) {
+            m->parts_tail = p;
+            pp = &p->next;
+            continue;
+        }
+        *pp = p->next;
+        resolve(m, p->msg_id, p->index, DRIVER_TEMPORARY, NULL,
+                "withdrawn: the recipient opted out");
+        free(p);
+        n++;
+    }
+    return n;
+}
+
 void modem_sms_free(struct modem *m)
 {
     while (m->parts_head) {

@@ -44,6 +44,8 @@ static void start_sim(void)
  * One SMPP bind; "winback" exits on reply, "news" only on conversion.
  * `keywords` goes into the keywords group, `extra` at the top level.
  */
+static const char *bind_extra = ""; /* more keys for the SMPP bind */
+
 static void write_conf(const char *keywords, const char *extra)
 {
     char text[4096];
@@ -57,13 +59,13 @@ static void write_conf(const char *keywords, const char *extra)
              "  help_reply = \"" HELP_REPLY ", START to subscribe again.\"; %s };\n%s\n"
              "smpp = ( { name = \"carrier\"; host = \"127.0.0.1\"; port = %d;\n"
              "  system_id = \"homing\"; password = \"secret\"; enquire_link = \"1s\";\n"
-             "  response_timeout = \"2s\"; reconnect_max = \"2s\"; receipts = false; } );\n"
+             "  response_timeout = \"2s\"; reconnect_max = \"2s\"; receipts = false; %s } );\n"
              "campaigns = (\n"
              "  { name = \"winback\"; exit_on = [ \"conversion\", \"reply\" ];\n"
              "    steps = ( { after = \"30d\"; text = \"We miss you\"; } ); },\n"
              "  { name = \"news\"; exit_on = [ \"conversion\" ];\n"
              "    steps = ( { after = \"30d\"; text = \"News\"; } ); }\n);\n",
-             db_path, keywords, extra, sim_port);
+             db_path, keywords, extra, sim_port, bind_extra);
     testutil_write_file(dir, "homing.conf", text);
 }
 
@@ -244,6 +246,48 @@ START_TEST(stop_spellings_and_look_alikes)
 }
 END_TEST
 
+/*
+ * At one part a second the bind holds most of what it was given in its own
+ * queue: a STOP takes those parts back, so only what was already on the wire
+ * reaches the carrier, and the rest is suppressed at the dispatcher's last look.
+ */
+START_TEST(a_stop_withdraws_what_the_bind_still_holds)
+{
+    const char *who = "+353871234500";
+    char *out = NULL, *err = NULL;
+    start_sim();
+    bind_extra = "tps = 1;";
+    write_conf("", "");
+    start_homing(NULL);
+    for (int i = 0; i < 8; i++) {
+        char text[40];
+        snprintf(text, sizeof text, "Offer %d", i);
+        ck_assert_int_eq(homing(&out, &err, "send", who, text), 0);
+        free(out);
+        free(err);
+    }
+    ck_assert(wait_for_query("SELECT count(*) FROM messages WHERE recipient = ?1 AND state = "
+                             "'sending'", who, "8", 10000));
+    int before = submits_to(who, "Offer");
+    ctl("mo +353871234500 +353870000000 STOP");
+    ck_assert(testutil_wait_for_text(log_path, "withdrew", 5000));
+    ck_assert(wait_for_query("SELECT count(*) FROM messages WHERE recipient = ?1 AND body LIKE "
+                             "'Offer%' AND state IN ('suppressed', 'sent')", who, "8", 20000));
+    /* At most the one part on the wire when the STOP came may still go. */
+    int sent = submits_to(who, "Offer");
+    ck_assert_msg(sent <= before + 1 && sent < 8, "%d offers before the STOP, %d in all", before,
+                  sent);
+    char want[16];
+    snprintf(want, sizeof want, "%d", sent);
+    ck_assert_str_eq(query("SELECT count(*) FROM messages WHERE recipient = ?1 AND body LIKE "
+                           "'Offer%' AND state = 'sent'", who), want);
+    ck_assert(wait_for_query("SELECT count(*) FROM messages WHERE recipient = ?1 AND source = "
+                             "'consent' AND state = 'sent'", who, "1", 10000));
+    stop_all();
+    bind_extra = "";
+}
+END_TEST
+
 START_TEST(a_split_stop_out_of_order_opts_out_for_every_concat)
 {
     static const char *const methods[] = { "udh", "udh16", "sar" };
@@ -382,6 +426,7 @@ static Suite *suite(void)
     tcase_add_test(t, a_reply_ends_enrollments_that_exit_on_reply);
     tcase_add_test(t, stop_spellings_and_look_alikes);
     tcase_add_test(t, a_split_stop_out_of_order_opts_out_for_every_concat);
+    tcase_add_test(t, a_stop_withdraws_what_the_bind_still_holds);
     tcase_add_test(t, an_imported_list_suppresses_and_sends_nothing);
     tcase_add_test(t, local_words_and_a_stop_whose_last_part_never_came);
     suite_add_tcase(s, t);

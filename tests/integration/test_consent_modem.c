@@ -30,6 +30,8 @@ static void paths(void)
                                             .sub_log = sub_log });
 }
 
+static int sends_per_minute = 6000;
+
 static void start_all(void)
 {
     char text[4096];
@@ -42,14 +44,14 @@ static void start_all(void)
              "retry = { backoff = \"1s\"; attempts = 6; };\n"
              "keywords = { optout_reply = \"" OPTOUT_REPLY ". Reply START to resubscribe.\";\n"
              "  help_reply = \"" HELP_REPLY ", START to subscribe again.\"; };\n"
-             "modems = ( { name = \"m1\"; port = \"%s/m1\"; sends_per_minute = 6000;\n"
+             "modems = ( { name = \"m1\"; port = \"%s/m1\"; sends_per_minute = %d;\n"
              "  send_timeout = \"3s\"; poll = \"1s\"; } );\n"
              "campaigns = (\n"
              "  { name = \"winback\"; exit_on = [ \"reply\" ];\n"
              "    steps = ( { after = \"30d\"; text = \"We miss you\"; } ); },\n"
              "  { name = \"news\"; exit_on = [ \"conversion\" ];\n"
              "    steps = ( { after = \"30d\"; text = \"News\"; } ); }\n);\n",
-             db_path, dir);
+             db_path, dir, sends_per_minute);
     testutil_write_file(dir, "homing.conf", text);
     const char *run[] = { testutil_program("homing"), "run", "-c", conf_path, NULL };
     homing_pid = testutil_spawn(run, log_path);
@@ -190,6 +192,40 @@ START_TEST(a_reply_ends_enrollments_that_exit_on_reply)
 }
 END_TEST
 
+/*
+ * At six sends a minute the modem holds a second message for ten seconds
+ * after the first: a STOP in between takes it back, and it is suppressed.
+ */
+START_TEST(a_stop_withdraws_the_message_a_modem_holds)
+{
+    const char *who = "+353871234501";
+    sends_per_minute = 6;
+    start_all();
+    char text[600];
+    for (int i = 0; i < 2; i++) {
+        snprintf(text, sizeof text,
+                 "INSERT INTO messages (recipient, body, encoding, segments, state, "
+                 "next_attempt_at, expires_at, source, created_at, updated_at) VALUES ('%s', "
+                 "'Offer %d', 'gsm7', 1, 'queued', 0, 4100000000, 'test', 0, 0);", who, i);
+        sql(text);
+    }
+    /* The first at the modem (or already sent), the second held for the pace. */
+    ck_assert(wait_for_query("SELECT group_concat(state, ' ') FROM (SELECT state FROM messages "
+                             "WHERE recipient = ?1 AND source = 'test' ORDER BY id)", who,
+                             "sent sending", 10000));
+    sms("", who, "STOP");
+    ck_assert(testutil_wait_for_text(log_path, "modem=m1 withdrew 1 waiting part", 8000));
+    ck_assert(wait_for_query("SELECT group_concat(state, ' ') FROM (SELECT state FROM messages "
+                             "WHERE recipient = ?1 AND source = 'test' ORDER BY id)", who,
+                             "sent suppressed", 20000));
+    ck_assert(wait_for_query("SELECT count(*) FROM messages WHERE recipient = ?1 AND source = "
+                             "'consent' AND state = 'sent'", who, "1", 25000));
+    ck_assert_int_eq(submits_to(who, "Offer"), 1);
+    stop_all();
+    sends_per_minute = 6000;
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("consent_modem");
@@ -198,6 +234,7 @@ static Suite *suite(void)
     tcase_add_checked_fixture(t, paths, NULL);
     tcase_add_test(t, stop_spellings_and_look_alikes);
     tcase_add_test(t, a_reply_ends_enrollments_that_exit_on_reply);
+    tcase_add_test(t, a_stop_withdraws_the_message_a_modem_holds);
     suite_add_tcase(s, t);
     return s;
 }
