@@ -115,10 +115,19 @@ fuzz-build: $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 
 # --- fuzzing, benchmarks, leak checks --------------------------------------
 FUZZ_SECONDS ?= 60
-FUZZ_FLAGS = -std=c11 -O1 -g -fsanitize=fuzzer,address,undefined $(CPPFLAGS)
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_SRC) | $(DEPS_OK)
+FUZZ_FLAGS = -std=c11 -O1 -g -fsanitize=fuzzer-no-link,address,undefined $(CPPFLAGS)
+FUZZ_OBJ   = $(LIB_SRC:%.c=$(BUILD)/fuzz/obj/%.o)
+# The library is compiled once for every target (instrumented, without
+# libFuzzer's main); each target links it with its own harness.
+$(BUILD)/fuzz/obj/%.o: %.c | $(DEPS_OK)
 	@mkdir -p $(@D)
-	clang $(FUZZ_FLAGS) $(PKG_CFLAGS) -o $@ $< $(LIB_SRC) $(PKG_LIBS)
+	@echo "  CC      $< (fuzz)"
+	@clang $(FUZZ_FLAGS) $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(FUZZ_OBJ) | $(DEPS_OK)
+	@mkdir -p $(@D)
+	@echo "  LD      $@"
+	@clang $(FUZZ_FLAGS) -fsanitize=fuzzer $(PKG_CFLAGS) -o $@ $< $(FUZZ_OBJ) $(PKG_LIBS)
 
 fuzz: $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 	@for f in $^; do n=$$(basename $$f); mkdir -p $(BUILD)/fuzz/corpus-$$n; \
