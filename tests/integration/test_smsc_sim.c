@@ -1092,14 +1092,14 @@ START_TEST(test_malformed_submits_rejected)
     static const uint8_t good[] = {0x02, 0x0E, 0, 1, 3};       /* sar_total_segments 3 */
     static const uint8_t badlen[] = {0x02, 0x0E, 0, 2, 0, 3};  /* an integer TLV of 2 */
     static const uint8_t overrun[] = {0x04, 0x24, 0, 50, 'a'}; /* payload past the end */
-    static const uint8_t stub[] = {0x04, 0x24, 0};             /* half a TLV header */
+    static const uint8_t half_header[] = {0x04, 0x24, 0};      /* half a TLV header */
     ck_assert_uint_eq(read_submit_resp(fd, send_raw_submit(fd, good, sizeof good), NULL, 0),
                       ESME_ROK);
     ck_assert_uint_eq(read_submit_resp(fd, send_raw_submit(fd, badlen, sizeof badlen), NULL, 0),
                       ESME_RINVPARLEN);
     ck_assert_uint_eq(read_submit_resp(fd, send_raw_submit(fd, overrun, sizeof overrun), NULL, 0),
                       ESME_RINVOPTPARSTREAM);
-    ck_assert_uint_eq(read_submit_resp(fd, send_raw_submit(fd, stub, sizeof stub), NULL, 0),
+    ck_assert_uint_eq(read_submit_resp(fd, send_raw_submit(fd, half_header, sizeof half_header), NULL, 0),
                       ESME_RINVOPTPARSTREAM);
     /* the connection is still good, and nothing leaked (sim_stop checks ASan) */
     ck_assert_uint_eq(read_submit_resp(fd, send_raw_submit(fd, NULL, 0), NULL, 0), ESME_ROK);
