@@ -294,9 +294,16 @@ static void hold_for_rate(struct dispatch *d, const struct store_message *m,
     char why[160];
     snprintf(why, sizeof why, "held by the rate limit of route '%s' (%lld parts/s)", r->match,
              (long long)r->rate);
-    requeue(d, m->id, clock_now() + (wait_ms + 999) / 1000, why, false, NULL);
+    /*
+     * Due times are whole seconds: due at the first one after the bucket
+     * refills (never before, or it would be claimed and held again at once),
+     * and a wake-up at that instant, not at the refill, when it is not yet
+     * due and would otherwise wait for the next service tick.
+     */
+    int64_t now_ms = clock_now_ms(), due = (now_ms + wait_ms + 999) / 1000;
+    requeue(d, m->id, due, why, false, NULL);
     log_debug("msg=%lld %s", (long long)m->id, why);
-    wake_after(d, wait_ms);
+    wake_after(d, due * 1000 - now_ms);
 }
 
 /* The bucket of the message's route, or NULL when the route has no limit. */
