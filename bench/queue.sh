@@ -202,9 +202,9 @@ homing_line() {
     mkdir -p "$dir"
     if [ "$which" = smpp ]; then
         start_sink "$dir"
-        # Kannel's defaults: a window of 10, no throughput limit, no receipts without dlr-mask.
+        # Kannel's defaults: a window of 10, no throughput limit (tps at its maximum), no receipts without dlr-mask.
         bind="smpp = ( { name = \"sim\"; host = \"127.0.0.1\"; port = $(<"$dir/sim.port");
-  system_id = \"kannel\"; password = \"kannelpw\"; window = 10; tps = 10000; receipts = false; } );
+  system_id = \"kannel\"; password = \"kannelpw\"; window = 10; tps = 100000; receipts = false; } );
 routes = ( { match = \"+\"; via = [ \"sim\" ]; strategy = \"failover\"; } );"
     fi
     cat >"$dir/homing.conf" <<EOF

@@ -145,7 +145,7 @@ static const struct conf_key smpp_keys[] = {
         "transceiver|transmitter+receiver", "one transceiver bind, or a transmitter and a receiver"),
     KEY("window", CONF_T_INT, struct conf_smpp, window, "10", 1, 1000, NULL,
         "submits awaiting their response at once"),
-    KEY("tps", CONF_T_INT, struct conf_smpp, tps, "50", 1, 10000, NULL,
+    KEY("tps", CONF_T_INT, struct conf_smpp, tps, "50", 1, 100000, NULL,
         "most submits per second the carrier allows on this bind"),
     KEY("concat", CONF_T_ENUM, struct conf_smpp, concat, "udh", 0, 0, "udh|sar|payload",
         "how long messages are sent: UDH in the text, SAR TLVs, or one message_payload"),
