@@ -29,15 +29,19 @@ struct store {
     sqlite3 *db;
     int version;
     sqlite3_stmt *stmt[ST_COUNT];
+    /* Statements handed out since the last store_release(): only these need a reset. */
+    bool used[ST_COUNT];
+    enum stmt_id used_ids[ST_COUNT];
+    int n_used;
 };
 
 /* Writes "what: <sqlite's message>" into err; returns STORE_ERROR. */
 enum store_rc store_fail(struct store *st, char *err, size_t size, const char *what);
 bool store_exec(struct store *st, const char *sql);
 void store_rollback(struct store *st);
-/* The prepared statement `id`, reset and unbound. */
+/* The prepared statement `id`, reset and unbound (and noted for store_release). */
 sqlite3_stmt *store_stmt(struct store *st, enum stmt_id id);
-/* Resets every statement: call at the end of each public call (see store.c). */
+/* Resets every statement used since the last call: at the end of each public call (see store.c). */
 void store_release(struct store *st);
 void store_bind_text_or_null(sqlite3_stmt *s, int i, const char *v);
 char *store_column_dup(sqlite3_stmt *s, int i);
