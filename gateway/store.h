@@ -148,12 +148,23 @@ enum store_rc store_optouts_of(struct store *st, const int64_t *ids, size_t n,
                                char *err, size_t err_size);
 
 /*
- * Marks up to `max` due queued messages as sending and returns their ids in
- * order of due time. Messages past their validity are left for
- * store_expire_due(), which the service tick runs.
+ * Marks up to `max` (at most STORE_CLAIM_MAX) due queued messages as sending
+ * and returns their ids in order of due time. Messages past their validity
+ * are left for store_expire_due(), which the service tick runs.
  */
+#define STORE_CLAIM_MAX 64
 enum store_rc store_claim_due(struct store *st, int64_t now, int64_t *ids, size_t max,
                               size_t *n, char *err, size_t err_size);
+
+struct store_message;
+/*
+ * store_claim_due() that also returns the claimed messages, with their parts,
+ * as store_message_get() would read them right after the claim: read in the
+ * claim's own transaction, so dispatch reads nothing per message. Each of
+ * out[0..*n) is freed with store_message_free().
+ */
+enum store_rc store_claim(struct store *st, int64_t now, struct store_message **out, size_t max,
+                          size_t *n, char *err, size_t err_size);
 
 struct store_part_update {
     int index;                   /* 0-based segment number */
