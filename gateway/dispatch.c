@@ -555,15 +555,17 @@ static void commit_reports(struct dispatch *d)
     if (n == 0)
         return;
     struct store_update *u = malloc(n * sizeof *u);
-    if (!u)
+    bool *has_dlr = malloc(n * sizeof *has_dlr);
+    if (!u || !has_dlr)
         abort();
     for (size_t i = 0; i < n; i++)
         u[i] = d->reports[i].u;
     char err[256];
-    if (store_apply(d->store, u, n, clock_now(), err, sizeof err) != STORE_OK) {
+    if (store_apply(d->store, u, n, clock_now(), has_dlr, err, sizeof err) != STORE_OK) {
         log_error("dispatch: %zu driver reports not recorded yet, trying again in %dms: %s", n,
                   REPORTS_RETRY_MS, err);
         free(u);
+        free(has_dlr);
         loop_event_arm(d->deferred, REPORTS_RETRY_MS);
         return;
     }
@@ -571,10 +573,11 @@ static void commit_reports(struct dispatch *d)
     for (size_t i = 0; i < n; i++) {
         if (u[i].kind == STORE_UPDATE_PART)
             webhooks_part(d->webhooks, u[i].msg_id, u[i].part.index, u[i].part.state,
-                          u[i].part.receipt ? u[i].part.receipt : u[i].part.error);
+                          has_dlr[i], u[i].part.receipt ? u[i].part.receipt : u[i].part.error);
     }
     free_reports(d->reports, n);
     free(u);
+    free(has_dlr);
 }
 
 static void on_wake(void *arg)

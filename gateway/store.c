@@ -54,8 +54,7 @@ static const char *const stmt_sql[ST_COUNT] = {
                          "submitted_at, done_at FROM parts "
                          "WHERE message_id IN (SELECT value FROM json_each(?1)) "
                          "ORDER BY message_id, part_index",
-    [ST_MSG_HAS_DLR] = "SELECT dlr_url IS NOT NULL FROM messages WHERE id = ?1",
-    [ST_MSG_EXISTS] = "SELECT state FROM messages WHERE id = ?1",
+    [ST_MSG_EXISTS] = "SELECT state, dlr_url IS NOT NULL FROM messages WHERE id = ?1",
     [ST_UPSERT_PART] =
         "INSERT INTO parts (message_id, part_index, route, ref, state, submitted_at, dlr_state, "
         "dlr_error, done_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
@@ -455,19 +454,6 @@ int store_schema_version(const struct store *st)
     return st->version;
 }
 
-enum store_rc store_message_has_dlr(struct store *st, int64_t id, bool *has, char *err,
-                                    size_t err_size)
-{
-    sqlite3_stmt *s = store_stmt(st, ST_MSG_HAS_DLR);
-    sqlite3_bind_int64(s, 1, id);
-    int rc = sqlite3_step(s);
-    *has = rc == SQLITE_ROW && sqlite3_column_int(s, 0);
-    enum store_rc out = rc == SQLITE_ROW || rc == SQLITE_DONE
-                            ? STORE_OK : store_fail(st, err, err_size, "cannot read the message");
-    store_release(st);
-    return out;
-}
-
 struct sqlite3 *store_handle(struct store *st)
 {
     return st->db;
@@ -617,10 +603,13 @@ static bool rederive(struct store *st, int64_t msg_id, enum msg_state current,
     return sqlite3_step(u) == SQLITE_DONE;
 }
 
-/* One part's update and its message's new state, inside the caller's transaction. */
+/*
+ * One part's update and its message's new state, inside the caller's
+ * transaction; *has_dlr (may be NULL) says whether the message has a dlr-url.
+ */
 static enum store_rc record_part_rows(struct store *st, int64_t msg_id,
                                       const struct store_part_update *u, int64_t now,
-                                      char *err, size_t err_size)
+                                      bool *has_dlr, char *err, size_t err_size)
 {
     sqlite3_stmt *s = store_stmt(st, ST_MSG_EXISTS);
     sqlite3_bind_int64(s, 1, msg_id);
@@ -630,6 +619,8 @@ static enum store_rc record_part_rows(struct store *st, int64_t msg_id,
     }
     enum msg_state current = MSG_QUEUED;
     store_msg_state_parse((const char *)sqlite3_column_text(s, 0), &current);
+    if (has_dlr)
+        *has_dlr = sqlite3_column_int(s, 1) != 0;
     if (upsert_part(st, msg_id, u, now) && rederive(st, msg_id, current, u->error, now))
         return STORE_OK;
     return store_fail(st, err, err_size, "cannot record the part");
@@ -641,7 +632,7 @@ static enum store_rc record_part_statements(struct store *st, int64_t msg_id,
 {
     if (!store_exec(st, "BEGIN IMMEDIATE"))
         return store_fail(st, err, err_size, "cannot start a transaction");
-    enum store_rc rc = record_part_rows(st, msg_id, u, now, err, err_size);
+    enum store_rc rc = record_part_rows(st, msg_id, u, now, NULL, err, err_size);
     if (rc == STORE_OK && !store_exec(st, "COMMIT"))
         rc = store_fail(st, err, err_size, "cannot commit the part");
     if (rc != STORE_OK)
@@ -1090,17 +1081,20 @@ static enum store_rc plan_parts_statements(struct store *st, int64_t msg_id, int
 
 /* Group commit of drivers' reports: see store_apply() in store.h. */
 static enum store_rc apply_statements(struct store *st, const struct store_update *u, size_t n,
-                                      int64_t now, char *err, size_t err_size)
+                                      int64_t now, bool *has_dlr, char *err, size_t err_size)
 {
     if (!store_exec(st, "BEGIN IMMEDIATE"))
         return store_fail(st, err, err_size, "cannot start a transaction");
     for (size_t i = 0; i < n; i++) {
         enum store_rc rc = STORE_OK;
+        bool dlr = false;
         if (u[i].kind == STORE_UPDATE_PLAN)
             rc = plan_parts_rows(st, u[i].msg_id, u[i].n_parts, u[i].route, now)
                      ? STORE_OK : store_fail(st, err, err_size, "cannot record the parts");
         else
-            rc = record_part_rows(st, u[i].msg_id, &u[i].part, now, err, err_size);
+            rc = record_part_rows(st, u[i].msg_id, &u[i].part, now, &dlr, err, err_size);
+        if (has_dlr)
+            has_dlr[i] = dlr;
         if (rc == STORE_ERROR) {
             store_rollback(st);
             return rc;
@@ -1114,9 +1108,9 @@ static enum store_rc apply_statements(struct store *st, const struct store_updat
 }
 
 enum store_rc store_apply(struct store *st, const struct store_update *u, size_t n, int64_t now,
-                          char *err, size_t err_size)
+                          bool *has_dlr, char *err, size_t err_size)
 {
-    enum store_rc rc = n ? apply_statements(st, u, n, now, err, err_size) : STORE_OK;
+    enum store_rc rc = n ? apply_statements(st, u, n, now, has_dlr, err, err_size) : STORE_OK;
     store_release(st);
     return rc;
 }

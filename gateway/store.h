@@ -199,10 +199,12 @@ struct store_update {
 /*
  * Group commit of drivers' reports: plans and part results in one
  * transaction, in order. A report about a message that no longer exists is
- * skipped; a database failure rolls back all of them.
+ * skipped; a database failure rolls back all of them. has_dlr (NULL, or room
+ * for n) gets, for each part result, whether its message carries a Kannel
+ * dlr-url (read on the way, so webhooks need not read it again).
  */
 enum store_rc store_apply(struct store *st, const struct store_update *u, size_t n, int64_t now,
-                          char *err, size_t err_size);
+                          bool *has_dlr, char *err, size_t err_size);
 
 /*
  * Puts a claimed message back in the queue, due at `next_at`. With
@@ -366,10 +368,6 @@ struct store_message {
 enum store_rc store_message_get(struct store *st, int64_t id, struct store_message **out,
                                 char *err, size_t err_size);
 void store_message_free(struct store_message *m);
-/* Whether message `id` carries a Kannel dlr-url (false when there is no such message). */
-enum store_rc store_message_has_dlr(struct store *st, int64_t id, bool *has, char *err,
-                                    size_t err_size);
-
 struct store_filter {
     bool has_state;
     enum msg_state state;
