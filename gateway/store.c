@@ -1080,11 +1080,10 @@ static enum store_rc plan_parts_statements(struct store *st, int64_t msg_id, int
 }
 
 /* Group commit of drivers' reports: see store_apply() in store.h. */
-static enum store_rc apply_statements(struct store *st, const struct store_update *u, size_t n,
-                                      int64_t now, bool *has_dlr, char *err, size_t err_size)
+/* The reports' rows, inside the caller's transaction. */
+static enum store_rc apply_rows(struct store *st, const struct store_update *u, size_t n,
+                                int64_t now, bool *has_dlr, char *err, size_t err_size)
 {
-    if (!store_exec(st, "BEGIN IMMEDIATE"))
-        return store_fail(st, err, err_size, "cannot start a transaction");
     for (size_t i = 0; i < n; i++) {
         enum store_rc rc = STORE_OK;
         bool dlr = false;
@@ -1095,22 +1094,49 @@ static enum store_rc apply_statements(struct store *st, const struct store_updat
             rc = record_part_rows(st, u[i].msg_id, &u[i].part, now, &dlr, err, err_size);
         if (has_dlr)
             has_dlr[i] = dlr;
-        if (rc == STORE_ERROR) {
-            store_rollback(st);
+        if (rc == STORE_ERROR)
             return rc;
-        }
     }
-    if (store_exec(st, "COMMIT"))
+    return STORE_OK;
+}
+
+/* Reports, then (max > 0) a claim, in one transaction. */
+static enum store_rc apply_claim_statements(struct store *st, struct store_apply_claim *ac,
+                                            int64_t now, char *err, size_t err_size)
+{
+    ac->n_claimed = 0;
+    if (!store_exec(st, "BEGIN IMMEDIATE"))
+        return store_fail(st, err, err_size, "cannot start a transaction");
+    enum store_rc rc = apply_rows(st, ac->u, ac->n, now, ac->has_dlr, err, err_size);
+    size_t max = ac->max < STORE_CLAIM_MAX ? ac->max : STORE_CLAIM_MAX;
+    if (rc == STORE_OK && max > 0 &&
+        !(claim_rows(st, now, ac->claimed, max, &ac->n_claimed) &&
+          (ac->n_claimed == 0 || claim_parts(st, ac->claimed, ac->n_claimed))))
+        rc = store_fail(st, err, err_size, "cannot claim due messages");
+    if (rc == STORE_OK && store_exec(st, "COMMIT"))
         return STORE_OK;
-    store_fail(st, err, err_size, "cannot commit the reports");
+    if (rc == STORE_OK)
+        rc = store_fail(st, err, err_size, "cannot commit the reports");
     store_rollback(st);
-    return STORE_ERROR;
+    for (size_t i = 0; i < ac->n_claimed; i++)
+        store_message_free(ac->claimed[i]);
+    ac->n_claimed = 0;
+    return rc;
 }
 
 enum store_rc store_apply(struct store *st, const struct store_update *u, size_t n, int64_t now,
                           bool *has_dlr, char *err, size_t err_size)
 {
-    enum store_rc rc = n ? apply_statements(st, u, n, now, has_dlr, err, err_size) : STORE_OK;
+    struct store_apply_claim ac = { .u = u, .n = n, .has_dlr = has_dlr };
+    enum store_rc rc = n ? apply_claim_statements(st, &ac, now, err, err_size) : STORE_OK;
+    store_release(st);
+    return rc;
+}
+
+enum store_rc store_apply_claim(struct store *st, struct store_apply_claim *ac, int64_t now,
+                                char *err, size_t err_size)
+{
+    enum store_rc rc = apply_claim_statements(st, ac, now, err, err_size);
     store_release(st);
     return rc;
 }

@@ -215,6 +215,50 @@ START_TEST(claim_returns_the_messages_with_their_parts_in_due_order)
 }
 END_TEST
 
+/* A turn's reports and the next claim in one transaction: both land, the claim reads what it took. */
+START_TEST(apply_claim_records_reports_and_claims)
+{
+    struct store *st = fresh_store();
+    struct store_new_message m = msg("+353871234567", "sent already");
+    m.dlr_url = "http://127.0.0.1:9/dlr";
+    int64_t sent = enqueue(st, &m, 100);
+    m = msg("+353871234568", "next");
+    int64_t next = enqueue(st, &m, 110);
+    int64_t ids[4];
+    size_t n = 0;
+    ck_assert_int_eq(store_claim_due(st, 105, ids, 4, &n, err, sizeof err), STORE_OK);
+    ck_assert_int_eq(n, 1);
+    struct store_update u[2] = {
+        { .kind = STORE_UPDATE_PLAN, .msg_id = sent, .n_parts = 1, .route = "sim" },
+        { .kind = STORE_UPDATE_PART, .msg_id = sent,
+          .part = { .index = 0, .state = PART_SUBMITTED, .ref = "abc" } },
+    };
+    bool has_dlr[2] = { false, false };
+    struct store_message *claimed[4];
+    struct store_apply_claim ac = { .u = u, .n = 2, .has_dlr = has_dlr, .claimed = claimed,
+                                    .max = 4 };
+    ck_assert_msg(store_apply_claim(st, &ac, 200, err, sizeof err) == STORE_OK, "%s", err);
+    ck_assert(has_dlr[1]);
+    ck_assert_int_eq(ac.n_claimed, 1);
+    ck_assert_int_eq(claimed[0]->id, next);
+    ck_assert_int_eq(claimed[0]->state, MSG_SENDING);
+    store_message_free(claimed[0]);
+    struct store_message *got;
+    ck_assert_int_eq(store_message_get(st, sent, &got, err, sizeof err), STORE_OK);
+    ck_assert_int_eq(got->state, MSG_SENT);
+    ck_assert_str_eq(got->route, "sim");
+    ck_assert_int_eq(got->n_parts, 1);
+    ck_assert_str_eq(got->parts[0].ref, "abc");
+    store_message_free(got);
+    ck_assert_int_eq(state_of(st, next), MSG_SENDING);
+    /* Nothing due: the reports alone (max 0 claims nothing). */
+    ac = (struct store_apply_claim){ .u = u + 1, .n = 1, .claimed = claimed, .max = 0 };
+    ck_assert_int_eq(store_apply_claim(st, &ac, 210, err, sizeof err), STORE_OK);
+    ck_assert_int_eq(ac.n_claimed, 0);
+    store_close(st);
+}
+END_TEST
+
 START_TEST(parts_drive_the_message_state)
 {
     struct store *st = fresh_store();
@@ -415,6 +459,7 @@ static Suite *suite(void)
     tcase_add_test(t, committed_message_is_visible_to_a_second_connection);
     tcase_add_test(t, claim_due_marks_sending_and_expires_the_stale);
     tcase_add_test(t, claim_returns_the_messages_with_their_parts_in_due_order);
+    tcase_add_test(t, apply_claim_records_reports_and_claims);
     tcase_add_test(t, parts_drive_the_message_state);
     tcase_add_test(t, a_failed_part_fails_the_message_with_its_reason);
     tcase_add_test(t, derive_state_table);
