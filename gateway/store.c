@@ -54,7 +54,6 @@ static const char *const stmt_sql[ST_COUNT] = {
                          "submitted_at, done_at FROM parts "
                          "WHERE message_id IN (SELECT value FROM json_each(?1)) "
                          "ORDER BY message_id, part_index",
-    [ST_MSG_EXISTS] = "SELECT state, dlr_url IS NOT NULL FROM messages WHERE id = ?1",
     /* ?10: the route of a part planned in the same write, for a new row only. */
     [ST_UPSERT_PART] =
         "INSERT INTO parts (message_id, part_index, route, ref, state, submitted_at, dlr_state, "
@@ -64,7 +63,9 @@ static const char *const stmt_sql[ST_COUNT] = {
         "state = excluded.state, submitted_at = coalesce(submitted_at, excluded.submitted_at), "
         "dlr_state = coalesce(excluded.dlr_state, dlr_state), "
         "dlr_error = coalesce(excluded.dlr_error, dlr_error), done_at = excluded.done_at",
-    [ST_PART_STATES] = "SELECT state FROM parts WHERE message_id = ?1",
+    /* A message's state and whether it has a dlr-url, with each of its parts' state. */
+    [ST_MSG_PART_STATES] = "SELECT m.state, m.dlr_url IS NOT NULL, p.state FROM messages m "
+                           "LEFT JOIN parts p ON p.message_id = m.id WHERE m.id = ?1",
     /* ?6, ?7: the route and segment count of a plan written with it, or NULL. */
     [ST_SET_MSG_STATE] = "UPDATE messages SET state = ?2, updated_at = ?3, "
                          "sent_at = CASE WHEN ?4 THEN coalesce(sent_at, ?3) ELSE sent_at END, "
@@ -563,8 +564,19 @@ static enum store_rc expire_due_statements(struct store *st, int64_t now, int64_
     return STORE_OK;
 }
 
-/* `plan`: NULL, or a one-part plan of the same message written with this result. */
-static bool upsert_part(struct store *st, int64_t msg_id, const struct store_part_update *u,
+/* A part's result to write, with the one-part plan of its message when they go together. */
+struct part_write {
+    int64_t msg_id;
+    const struct store_part_update *part;
+    const struct store_update *plan;   /* NULL, or a PLAN with n_parts 1 */
+    bool has_dlr;                      /* out: the message has a dlr-url */
+};
+
+/*
+ * `plan`: NULL, or a one-part plan of the same message written with this
+ * result. Returns sqlite's step result.
+ */
+static int upsert_part(struct store *st, int64_t msg_id, const struct store_part_update *u,
                         const struct store_update *plan, int64_t now)
 {
     sqlite3_stmt *s = store_stmt(st, ST_UPSERT_PART);
@@ -586,58 +598,63 @@ static bool upsert_part(struct store *st, int64_t msg_id, const struct store_par
     store_bind_text_or_null(s, 8, u->error);
     if (final)
         sqlite3_bind_int64(s, 9, now);
-    return sqlite3_step(s) == SQLITE_DONE;
+    return sqlite3_step(s);
 }
 
-/* Reads the parts' states and writes the state they imply (and `plan`'s route) onto the message. */
-static bool rederive(struct store *st, int64_t msg_id, enum msg_state current,
-                     const char *error, const struct store_update *plan, int64_t now)
+/*
+ * Reads the message's state with its parts' and writes the state they imply
+ * (and `plan`'s route) onto it. False with *found false: no such message.
+ */
+static bool rederive(struct store *st, struct part_write *w, bool *found, int64_t now)
 {
     enum part_state states[256];
     size_t n = 0;
-    sqlite3_stmt *s = store_stmt(st, ST_PART_STATES);
-    sqlite3_bind_int64(s, 1, msg_id);
-    while (sqlite3_step(s) == SQLITE_ROW && n < sizeof states / sizeof states[0])
-        states[n++] = store_part_state_parse((const char *)sqlite3_column_text(s, 0));
+    enum msg_state current = MSG_QUEUED;
+    sqlite3_stmt *s = store_stmt(st, ST_MSG_PART_STATES);
+    sqlite3_bind_int64(s, 1, w->msg_id);
+    int rc;
+    for (*found = false; (rc = sqlite3_step(s)) == SQLITE_ROW; *found = true) {
+        if (!*found) {
+            store_msg_state_parse((const char *)sqlite3_column_text(s, 0), &current);
+            w->has_dlr = sqlite3_column_int(s, 1) != 0;
+        }
+        if (sqlite3_column_type(s, 2) != SQLITE_NULL && n < sizeof states / sizeof states[0])
+            states[n++] = store_part_state_parse((const char *)sqlite3_column_text(s, 2));
+    }
+    if (rc != SQLITE_DONE || !*found)
+        return false;
     enum msg_state next = store_derive_state(states, n, current);
     sqlite3_stmt *u = store_stmt(st, ST_SET_MSG_STATE);
-    sqlite3_bind_int64(u, 1, msg_id);
+    sqlite3_bind_int64(u, 1, w->msg_id);
     sqlite3_bind_text(u, 2, store_msg_state_name(next), -1, SQLITE_STATIC);
     sqlite3_bind_int64(u, 3, now);
     sqlite3_bind_int(u, 4, next != MSG_QUEUED && next != MSG_SENDING && next != MSG_FAILED);
-    store_bind_text_or_null(u, 5, error);
-    if (plan) {
-        sqlite3_bind_text(u, 6, plan->route, -1, SQLITE_STATIC);
-        sqlite3_bind_int(u, 7, plan->n_parts);
+    store_bind_text_or_null(u, 5, w->part->error);
+    if (w->plan) {
+        sqlite3_bind_text(u, 6, w->plan->route, -1, SQLITE_STATIC);
+        sqlite3_bind_int(u, 7, w->plan->n_parts);
     }
     return sqlite3_step(u) == SQLITE_DONE;
 }
 
-/* A part's result to write, with the one-part plan of its message when they go together. */
-struct part_write {
-    int64_t msg_id;
-    const struct store_part_update *part;
-    const struct store_update *plan;   /* NULL, or a PLAN with n_parts 1 */
-    bool has_dlr;                      /* out: the message has a dlr-url */
-};
-
-/* One part's update and its message's new state, inside the caller's transaction. */
+/*
+ * One part's update and its message's new state, inside the caller's
+ * transaction. The part is written first: with foreign keys on (store_open),
+ * a part of a message that does not exist is refused, and no row is left.
+ */
 static enum store_rc record_part_rows(struct store *st, struct part_write *w, int64_t now,
                                       char *err, size_t err_size)
 {
-    sqlite3_stmt *s = store_stmt(st, ST_MSG_EXISTS);
-    sqlite3_bind_int64(s, 1, w->msg_id);
-    if (sqlite3_step(s) != SQLITE_ROW) {
-        snprintf(err, err_size, "no message with id %lld", (long long)w->msg_id);
-        return STORE_NOT_FOUND;
-    }
-    enum msg_state current = MSG_QUEUED;
-    store_msg_state_parse((const char *)sqlite3_column_text(s, 0), &current);
-    w->has_dlr = sqlite3_column_int(s, 1) != 0;
-    if (upsert_part(st, w->msg_id, w->part, w->plan, now) &&
-        rederive(st, w->msg_id, current, w->part->error, w->plan, now))
+    bool found = true;
+    int rc = upsert_part(st, w->msg_id, w->part, w->plan, now);
+    if (rc == SQLITE_CONSTRAINT && sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_FOREIGNKEY)
+        found = false;
+    else if (rc == SQLITE_DONE && rederive(st, w, &found, now))
         return STORE_OK;
-    return store_fail(st, err, err_size, "cannot record the part");
+    if (found)
+        return store_fail(st, err, err_size, "cannot record the part");
+    snprintf(err, err_size, "no message with id %lld", (long long)w->msg_id);
+    return STORE_NOT_FOUND;
 }
 
 static enum store_rc record_part_statements(struct store *st, int64_t msg_id,
