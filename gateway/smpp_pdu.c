@@ -457,13 +457,17 @@ static int decode_resp(struct guard *g, uint32_t id, struct smpp_pdu *pdu)
     size_t mand = g->off;
     if (guard_tlvs(g, pdu) < 0)
         return -1;
-    union { submit_sm_resp_t s; data_sm_resp_t d; bind_transmitter_resp_t b;
+    if (id == SMPP_SUBMIT_SM_RESP) {
+        /* Its one field, a C-octet string the guard has bounded: what libsmpp34
+         * would unpack, read without its per-field snprintf (one per message sent). */
+        copy_str(dst, dstsz, g->p + SMPP_HEADER_LEN);
+        return SMPP_HANDLE;
+    }
+    union { data_sm_resp_t d; bind_transmitter_resp_t b;
             bind_receiver_resp_t r; bind_transceiver_resp_t x; } raw;
     if (unpack_mandatory(g, id, mand, &raw, sizeof raw) < 0)
         return -1;
-    if (id == SMPP_SUBMIT_SM_RESP) {
-        copy_str(dst, dstsz, raw.s.message_id);
-    } else if (id == SMPP_DATA_SM_RESP) {
+    if (id == SMPP_DATA_SM_RESP) {
         copy_str(dst, dstsz, raw.d.message_id); /* its frame has no TLV list */
     } else {
         copy_str(dst, dstsz, raw.b.system_id); /* one layout for all three */

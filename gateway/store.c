@@ -158,6 +158,9 @@ static const char *const stmt_sql[ST_COUNT] = {
                     "updated_at = ?5 WHERE id = ?1",
     [ST_OB_RECOVER] = "UPDATE outbox SET state = 'pending', next_attempt_at = ?1, updated_at = ?1 "
                       "WHERE state = 'sending'",
+    /* Prepared for the transactions of every loop turn (claims, reports): not parsed each time. */
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
 };
 
 
@@ -228,6 +231,11 @@ enum store_rc store_fail(struct store *st, char *err, size_t size, const char *w
 bool store_exec(struct store *st, const char *sql)
 {
     return sqlite3_exec(st->db, sql, NULL, NULL, NULL) == SQLITE_OK;
+}
+
+bool store_step_done(struct store *st, enum stmt_id id)
+{
+    return sqlite3_step(store_stmt(st, id)) == SQLITE_DONE;
 }
 
 void store_rollback(struct store *st)
@@ -829,10 +837,10 @@ static enum store_rc claim_statements(struct store *st, int64_t now, struct stor
     *n = 0;
     if (max > STORE_CLAIM_MAX)
         max = STORE_CLAIM_MAX;
-    if (!store_exec(st, "BEGIN IMMEDIATE"))
+    if (!store_step_done(st, ST_BEGIN))
         return store_fail(st, err, err_size, "cannot start a transaction");
     bool ok = claim_rows(st, now, out, max, n) && (*n == 0 || claim_parts(st, out, *n));
-    if (ok && store_exec(st, "COMMIT"))
+    if (ok && store_step_done(st, ST_COMMIT))
         return STORE_OK;
     store_fail(st, err, err_size, "cannot claim due messages");
     store_rollback(st);
@@ -1198,7 +1206,7 @@ static enum store_rc apply_claim_statements(struct store *st, struct store_apply
                                             int64_t now, char *err, size_t err_size)
 {
     ac->n_claimed = 0;
-    if (!store_exec(st, "BEGIN IMMEDIATE"))
+    if (!store_step_done(st, ST_BEGIN))
         return store_fail(st, err, err_size, "cannot start a transaction");
     enum store_rc rc = apply_rows(st, ac->u, ac->n, now, ac->has_dlr, err, err_size);
     size_t max = ac->max < STORE_CLAIM_MAX ? ac->max : STORE_CLAIM_MAX;
@@ -1206,7 +1214,7 @@ static enum store_rc apply_claim_statements(struct store *st, struct store_apply
         !(claim_rows(st, now, ac->claimed, max, &ac->n_claimed) &&
           (ac->n_claimed == 0 || claim_parts(st, ac->claimed, ac->n_claimed))))
         rc = store_fail(st, err, err_size, "cannot claim due messages");
-    if (rc == STORE_OK && store_exec(st, "COMMIT"))
+    if (rc == STORE_OK && store_step_done(st, ST_COMMIT))
         return STORE_OK;
     if (rc == STORE_OK)
         rc = store_fail(st, err, err_size, "cannot commit the reports");

@@ -22,6 +22,7 @@ enum stmt_id {
     ST_RECOVER, ST_SUPPRESS, ST_PLAN_PART, ST_PLAN_MSG, ST_REQUEUE, ST_ATTEMPTS, ST_FIND_PART,
     ST_INB_PART, ST_INB_COUNT, ST_INB_TEXTS, ST_INB_DROP, ST_INB_INSERT, ST_INB_STALE,
     ST_INB_GET, ST_OB_INSERT, ST_OB_DUE, ST_OB_MARK, ST_OB_DELETE, ST_OB_RETRY, ST_OB_RECOVER,
+    ST_BEGIN, ST_COMMIT,
     ST_COUNT
 };
 
@@ -38,6 +39,8 @@ struct store {
 /* Writes "what: <sqlite's message>" into err; returns STORE_ERROR. */
 enum store_rc store_fail(struct store *st, char *err, size_t size, const char *what);
 bool store_exec(struct store *st, const char *sql);
+/* Steps prepared statement `id` (no parameters) to its end: BEGIN, COMMIT. */
+bool store_step_done(struct store *st, enum stmt_id id);
 void store_rollback(struct store *st);
 /* The prepared statement `id`, reset and unbound (and noted for store_release). */
 sqlite3_stmt *store_stmt(struct store *st, enum stmt_id id);

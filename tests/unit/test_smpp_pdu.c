@@ -379,6 +379,13 @@ START_TEST(submit_sm_resp_ok)
     ck_assert_int_eq(decode_n(buf, (size_t)n), SMPP_HANDLE);
     ck_assert_uint_eq(pdu.h.command_status, 0);
     ck_assert_str_eq(pdu.message_id, "33E95179");
+    /* the longest id SMPP allows, read by homing (not libsmpp34) */
+    char id[SMPP_ID_MAX];
+    memset(id, 'f', SMPP_ID_MAX - 1);
+    id[SMPP_ID_MAX - 1] = '\0';
+    n = smpp_encode_resp(SMPP_SUBMIT_SM_RESP, 0, id, 43, buf, sizeof buf, err, sizeof err);
+    ck_assert_int_eq(decode_n(buf, (size_t)n), SMPP_HANDLE);
+    ck_assert_str_eq(pdu.message_id, id);
 }
 END_TEST
 
