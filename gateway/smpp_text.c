@@ -23,6 +23,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <string.h>
 
 #define UDH_LEN 6
@@ -200,7 +201,11 @@ int smpp_text_encode(const char *text, size_t len, const struct smpp_text_option
     const uint8_t *p = (const uint8_t *)text;
     size_t bad = 0;
 
-    memset(t, 0, sizeof *t);
+    /* Not the whole 41 KB, once per message sent: the fields, and each part's
+     * length (only the octets a part's length covers are ever read). */
+    memset(t, 0, offsetof(struct smpp_text, payload_data));
+    for (unsigned i = 0; i < SMPP_MAX_PARTS; i++)
+        t->part[i].len = 0;
     if (!codec_utf8_valid(text, len, &bad))
         return fail(err, errsz, "text: invalid UTF-8 at byte %zu", bad);
     if (opt->data_coding != SMPP_DC_AUTO && opt->data_coding != SMPP_DC_DEFAULT &&
