@@ -427,15 +427,6 @@ static void dispatch_one(struct dispatch *d, const struct store_message *m,
         wait_for_route(d, m->id, "waiting for a modem or bind of its route to be up");
 }
 
-/* The opt-out keyword of a claimed message's recipient, from the batch's one query; NULL: none. */
-static const char *optout_of(const struct store_optout_hit *hits, size_t n, int64_t msg_id)
-{
-    for (size_t i = 0; i < n; i++)
-        if (hits[i].msg_id == msg_id)
-            return hits[i].keyword;
-    return NULL;
-}
-
 /* Room of the drivers that are up; those serving only rate-limited routes count as their rates allow. */
 static int total_free_slots(struct dispatch *d)
 {
@@ -465,21 +456,11 @@ static size_t claim_room(struct dispatch *d)
     return room <= 0 ? 0 : room < CLAIM_BATCH ? (size_t)room : CLAIM_BATCH;
 }
 
-/* A claimed batch (freed here): the opt-outs of all in one query, then each to a driver. */
+/* A claimed batch (freed here), read with its opt-outs (store_claim): each to a driver. */
 static void dispatch_batch(struct dispatch *d, struct store_message **msgs, size_t n)
 {
-    int64_t ids[CLAIM_BATCH] = { 0 };
-    char err[256];
-    if (n == 0)
-        return;
-    for (size_t i = 0; i < n; i++)
-        ids[i] = msgs[i]->id;
-    struct store_optout_hit hits[CLAIM_BATCH];
-    size_t n_hits = 0;
-    if (store_optouts_of(d->store, ids, n, hits, &n_hits, err, sizeof err) != STORE_OK)
-        log_error("dispatch: opt-outs not checked: %s", err);
     for (size_t i = 0; i < n; i++) {
-        dispatch_one(d, msgs[i], optout_of(hits, n_hits, ids[i]));
+        dispatch_one(d, msgs[i], msgs[i]->optout_keyword);
         store_message_free(msgs[i]);
     }
 }

@@ -811,7 +811,26 @@ static struct store_message *find_claimed(struct store_message **msgs, size_t n,
     return NULL;
 }
 
-/* The parts of the claimed messages (those sent on an earlier attempt), in one query. */
+/* The opt-outs of the claimed messages' recipients, one query for all. */
+static bool claim_optouts(struct store *st, struct store_message **msgs, size_t n,
+                          const char *json)
+{
+    sqlite3_stmt *s = store_stmt(st, ST_OPTOUTS_OF_MSGS);
+    sqlite3_bind_text(s, 1, json, -1, SQLITE_STATIC);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct store_message *m = find_claimed(msgs, n, sqlite3_column_int64(s, 0));
+        if (m && !m->optout_keyword)
+            m->optout_keyword = store_column_dup(s, 1);
+    }
+    sqlite3_reset(s); /* before json goes */
+    return rc == SQLITE_DONE;
+}
+
+/*
+ * The parts of the claimed messages (those sent on an earlier attempt) and
+ * their recipients' opt-outs: one query each for the batch.
+ */
 static bool claim_parts(struct store *st, struct store_message **msgs, size_t n)
 {
     int64_t ids[STORE_CLAIM_MAX];
@@ -827,8 +846,9 @@ static bool claim_parts(struct store *st, struct store_message **msgs, size_t n)
             add_part(m, s, 1);
     }
     sqlite3_reset(s); /* before json goes */
+    bool ok = rc == SQLITE_DONE && claim_optouts(st, msgs, n, json);
     free(json);
-    return rc == SQLITE_DONE;
+    return ok;
 }
 
 static enum store_rc claim_statements(struct store *st, int64_t now, struct store_message **out,
@@ -891,6 +911,7 @@ void store_message_free(struct store_message *m)
     free(m->campaign);
     free(m->route_forced);
     free(m->dlr_url);
+    free(m->optout_keyword);
     free(m);
 }
 

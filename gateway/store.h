@@ -159,9 +159,10 @@ enum store_rc store_claim_due(struct store *st, int64_t now, int64_t *ids, size_
 struct store_message;
 /*
  * store_claim_due() that also returns the claimed messages, with their parts,
- * as store_message_get() would read them right after the claim: read in the
- * claim's own transaction, so dispatch reads nothing per message. Each of
- * out[0..*n) is freed with store_message_free().
+ * as store_message_get() would read them right after the claim, and the
+ * opt-out keyword of each one's recipient (as store_optouts_of() finds it):
+ * read in the claim's own transaction, so dispatch reads nothing per message.
+ * Each of out[0..*n) is freed with store_message_free().
  */
 enum store_rc store_claim(struct store *st, int64_t now, struct store_message **out, size_t max,
                           size_t *n, char *err, size_t err_size);
@@ -373,6 +374,7 @@ struct store_message {
     char *route;                 /* the modem or bind that carried it, once dispatched */
     char *route_forced;          /* the one it must go by (send --route), or NULL */
     char *dlr_url;               /* Kannel dlr-url, or NULL */
+    char *optout_keyword;        /* store_claim only: the recipient's opt-out keyword, or NULL */
     int dlr_mask;
     int segments, step, attempts;
     enum msg_state state;

@@ -531,6 +531,17 @@ START_TEST(optouts_of_a_batch_in_one_query)
     ck_assert_uint_eq(n, 0);
     ck_assert_int_eq(store_optouts_of(st, ids, 0, hits, &n, err, sizeof err), STORE_OK);
     ck_assert_uint_eq(n, 0);
+    /* The claim reads the same, with each message. */
+    struct store_message *got[4];
+    ck_assert_int_eq(store_claim(st, 10, got, 4, &n, err, sizeof err), STORE_OK);
+    ck_assert_uint_eq(n, 3);
+    for (size_t i = 0; i < n; i++) {
+        if (got[i]->id == ids[1])
+            ck_assert_ptr_null(got[i]->optout_keyword);
+        else
+            ck_assert_str_eq(got[i]->optout_keyword, "STOP");
+        store_message_free(got[i]);
+    }
     store_close(st);
 }
 END_TEST
