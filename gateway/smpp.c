@@ -289,8 +289,10 @@ bool smpp_on_submit_resp(struct smpp *s, struct smpp_conn *c, const struct smpp_
     if (smpp_rate_answer(&s->rate, clock_mono_ms(), smpp_status_throttle(st)))
         log_info("bind=%s throttled by the SMSC: rate now %.1f/s", s->name, s->rate.current);
     char why[SMPP_ERROR_MAX + 32], text[SMPP_ERROR_MAX];
-    smpp_status_text(st, text, sizeof text);
-    snprintf(why, sizeof why, "%s %s", smpp_command_name(pdu->h.command_id), text);
+    if (pdu->h.command_id == SMPP_GENERIC_NACK || st != SMPP_ESME_ROK) { /* not on success */
+        smpp_status_text(st, text, sizeof text);
+        snprintf(why, sizeof why, "%s %s", smpp_command_name(pdu->h.command_id), text);
+    }
     if (pdu->h.command_id == SMPP_GENERIC_NACK) {
         report(s, p, DRIVER_TEMPORARY, NULL, why);
     } else if (st == SMPP_ESME_ROK && pdu->message_id[0]) {

@@ -944,6 +944,12 @@ int smpp_addr_from_text(const char *text, struct smpp_addr *out, char *err, size
     return 0;
 }
 
+static void put2(char *p, unsigned v)
+{
+    p[0] = (char)('0' + v / 10 % 10);
+    p[1] = (char)('0' + v % 10);
+}
+
 void smpp_validity_relative(uint64_t s, char out[17])
 {
     const uint64_t year = 365ull * 86400, month = 30ull * 86400;
@@ -957,6 +963,12 @@ void smpp_validity_relative(uint64_t s, char out[17])
     hh = (unsigned)(s / 3600); s %= 3600;
     mi = (unsigned)(s / 60);
     ss = (unsigned)(s % 60);
-    snprintf(out, 17, "%02u%02u%02u%02u%02u%02u000R", yy % 100, mo % 100, dd % 100,
-             hh % 100, mi % 100, ss % 100);
+    /* "%02u" six times and "000R", written by hand: once per message sent. */
+    put2(out, yy % 100);
+    put2(out + 2, mo % 100);
+    put2(out + 4, dd % 100);
+    put2(out + 6, hh % 100);
+    put2(out + 8, mi % 100);
+    put2(out + 10, ss % 100);
+    memcpy(out + 12, "000R", 5);
 }

@@ -912,6 +912,10 @@ START_TEST(addresses)
     char v[17];
     smpp_validity_relative(90061, v);
     ck_assert_str_eq(v, "000001010101000R");
+    smpp_validity_relative(2ull * 365 * 86400 + 3ull * 30 * 86400 + 12 * 3600 + 34 * 60 + 56, v);
+    ck_assert_str_eq(v, "020300123456000R");
+    smpp_validity_relative(200ull * 365 * 86400, v); /* capped at 99 years */
+    ck_assert_str_eq(v, "990000000000000R");
     enum smpp_concat c;
     ck_assert_int_eq(smpp_concat_parse("sar", &c), 0);
     ck_assert_int_eq(c, SMPP_CONCAT_SAR);
