@@ -1,6 +1,8 @@
 /*
- * http: the HTTP API on the service's loop (libevent evhttp; the only file
- * that includes event2/http.h).
+ * http: the HTTP API, on a thread of its own with its own sqlite connection
+ * (libevent evhttp; the only file that includes event2/http.h). The main
+ * loop's dispatcher is woken once messages are committed, and the drivers'
+ * live state is read on the main loop: see http.c and gateway/worker.h.
  *
  *   POST /v1/messages        {"to", "text", "from"?, "route"?, "idempotency_key"?,
  *                            "validity"? ("48h" or seconds)} -> 202 {"id", "encoding",
@@ -34,11 +36,14 @@ struct dispatch;
 struct conf;
 
 struct http_deps {
-    struct loop *loop;
-    struct store *store;
+    struct loop *loop;           /* the main loop */
+    struct store *store;         /* the main loop's connection (the HTTP thread opens its own) */
     struct dispatch *dispatch;   /* live driver health for /v1/status and /metrics */
     const struct conf *conf;     /* borrowed; replaced with http_api_set_conf() on reload */
-    /* Told of each enrollment committed, so the engine wakes for its first step; may be NULL. */
+    /*
+     * Told of each enrollment committed, so the engine wakes for its first
+     * step; may be NULL. Called on the main loop.
+     */
     void (*enrolled)(void *arg, int64_t next_due_at);
     void *arg;
 };
@@ -58,8 +63,12 @@ bool http_same_secret(const char *given, const char *want);
 struct http_api *http_api_start(const struct http_deps *deps, char *err, size_t err_size);
 /* The port listened on (the one picked when http.listen says port 0). */
 int http_api_port(const struct http_api *api);
-void http_api_set_conf(struct http_api *api, const struct conf *conf);
-/* Answers what is pending, then closes the listener. Accepts NULL. */
+/*
+ * A reload: `conf` replaces the configuration in use, and `old` (the one
+ * replaced) is freed once the HTTP thread has stopped using it.
+ */
+void http_api_set_conf(struct http_api *api, const struct conf *conf, struct conf *old);
+/* Answers what is pending, closes the listener and ends the thread. Accepts NULL. */
 void http_api_free(struct http_api *api);
 
 #endif

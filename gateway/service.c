@@ -296,8 +296,9 @@ static void on_reload(void *arg)
     sched_engine_set_conf(svc->engine, next);
     webhooks_set_conf(svc->webhooks, next);
     if (svc->http)
-        http_api_set_conf(svc->http, next);
-    conf_free(svc->conf);
+        http_api_set_conf(svc->http, next, svc->conf); /* frees it once the thread lets go */
+    else
+        conf_free(svc->conf);
     svc->conf = next;
     apply_log_settings(svc->conf);
     log_info("config reloaded modems=%zu smpp_binds=%zu routes=%zu", next->n_modems,

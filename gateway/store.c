@@ -1,9 +1,9 @@
 /*
  * store: sqlite3 behind a narrow interface.
  *
- * The database runs in WAL mode with synchronous=FULL: a commit is on disk
- * when sqlite3_step() on COMMIT returns, and readers (the CLI) never wait for
- * the writer. Writers take the lock up front (BEGIN IMMEDIATE) so a busy
+ * The database runs in WAL mode, and a commit is on disk when sqlite3_step()
+ * on COMMIT returns (store_sync.c: the WAL is synced after the write lock is
+ * released); readers (the CLI) never wait for the writer. Writers take the lock up front (BEGIN IMMEDIATE) so a busy
  * database is met by the busy timeout at the start of a transaction rather
  * than by a failed upgrade from reader to writer midway.
  *
@@ -19,8 +19,6 @@
 #include <sys/stat.h>
 
 #include "gateway/store_schema.h"
-
-#define BUSY_TIMEOUT_MS 5000
 
 
 /* Shared by ST_GET_MSG and ST_LIST_MSGS so that row_to_message() reads both. */
@@ -350,14 +348,9 @@ static bool migrate(struct store *st, const char *path, char *err, size_t size)
     return true;
 }
 
-void store_set_busy_timeout(struct store *st, int ms)
-{
-    sqlite3_busy_timeout(st->db, ms);
-}
-
 static bool configure(struct store *st, char *err, size_t size)
 {
-    sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
+    store_set_busy_timeout(st, STORE_BUSY_TIMEOUT_MS);
     sqlite3_stmt *s;
     bool wal = false;
     if (sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1, &s, NULL) == SQLITE_OK) {
@@ -375,7 +368,7 @@ static bool configure(struct store *st, char *err, size_t size)
      * bench/scheduler.sh) the smaller one costs no throughput and 1.4 MiB
      * less resident memory, which counts on a Raspberry Pi.
      */
-    if (!store_exec(st, "PRAGMA synchronous = FULL") || !store_exec(st, "PRAGMA foreign_keys = ON") ||
+    if (!store_sync_configure(st) || !store_exec(st, "PRAGMA foreign_keys = ON") ||
         !store_exec(st, "PRAGMA cache_size = -512")) {
         store_fail(st, err, size, "cannot set synchronous, foreign_keys or cache_size");
         return false;
@@ -868,18 +861,15 @@ enum store_rc store_claim_due(struct store *st, int64_t now, int64_t *ids, size_
                               size_t *n, char *err, size_t err_size)
 {
     /*
-     * The claim commits without waiting for the disk (sqlite allows the
-     * change only between transactions). A claim lost to a crash leaves its
-     * messages `queued`, and they are sent again, just as a durable claim's
-     * `sending` messages are resubmitted at the next start; the next
-     * synchronous commit (the parts' results, an acceptance) syncs the WAL,
-     * this claim included.
+     * The claim commits without waiting for the disk. A claim lost to a
+     * crash leaves its messages `queued`, and they are sent again, just as a
+     * durable claim's `sending` messages are resubmitted at the next start;
+     * the next synced commit (the parts' results, an acceptance) syncs the
+     * WAL, this claim included.
      */
-    if (!store_exec(st, "PRAGMA synchronous = NORMAL"))
-        return store_fail(st, err, err_size, "cannot claim due messages");
+    st->skip_sync = true;
     enum store_rc rc = claim_due_statements(st, now, ids, max, n, err, err_size);
-    if (!store_exec(st, "PRAGMA synchronous = FULL"))
-        abort(); /* never leave the connection committing without fsync */
+    st->skip_sync = false;
     store_release(st);
     return rc;
 }

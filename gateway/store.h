@@ -76,6 +76,14 @@ int store_schema_latest(void);
  * service sets less: its one loop must not stall while it waits.
  */
 void store_set_busy_timeout(struct store *st, int ms);
+/*
+ * Whether this connection checkpoints the WAL once it grows (on by default).
+ * The service turns it off on the dispatcher's connection, whose loop must
+ * not wait for the disk, and checkpoints from the HTTP thread's instead.
+ */
+void store_set_checkpoints(struct store *st, bool on);
+/* A PASSIVE checkpoint now: copies what it can without waiting for anyone. */
+void store_checkpoint(struct store *st);
 
 struct store_new_message {
     const char *to;              /* E.164 */
