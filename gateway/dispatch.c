@@ -9,10 +9,11 @@
  * attempt before it; parts already accepted are not sent again.
  *
  * Drivers' reports (parts planned, submitted, failed; receipts) are kept in
- * `reports` and committed together at the end of the loop turn, and "a
- * driver has room" becomes one dispatch run per turn: at thousands of parts
- * a second that is one fsync per turn instead of two per part. A crash
- * before that commit loses at most those reports; the messages stay
+ * `reports` and committed together REPORTS_BATCH_MS after the first of them,
+ * and "a driver has room" becomes one dispatch run at the end of the loop
+ * turn: at thousands of parts a second that is a few commits a second
+ * instead of two per part (each commit rewrites the same pages of the WAL).
+ * A crash before that commit loses at most those reports; the messages stay
  * "sending" and are sent again at the next start, the one in-flight window
  * DESIGN.md allows.
  */
@@ -38,6 +39,7 @@
 #define WAIT_FOR_ROUTE_S 5
 #define RECEIPT_WINDOW_S (7 * 86400)
 #define REPORTS_RETRY_MS 1000
+#define REPORTS_BATCH_MS 5
 
 struct attempt {
     struct attempt *next;
@@ -64,7 +66,8 @@ struct report {
 
 struct dispatch {
     struct store *store;
-    struct loop_event *deferred;  /* end of turn: commit reports, run if wanted */
+    struct loop_event *deferred;  /* end of turn: run if wanted */
+    struct loop_event *commit;    /* REPORTS_BATCH_MS after a report: commit them */
     struct report *reports;
     size_t n_reports, cap_reports;
     bool run_wanted;
@@ -535,7 +538,7 @@ static void keep_report(struct dispatch *d, const struct store_update *u)
     r->u.part.ref = r->ref;
     r->u.part.error = r->error;
     r->u.part.receipt = r->receipt;
-    loop_event_arm(d->deferred, 0);
+    loop_event_arm(d->commit, REPORTS_BATCH_MS);
 }
 
 static void free_reports(struct report *r, size_t n)
@@ -568,7 +571,7 @@ static void commit_reports(struct dispatch *d)
         log_error("dispatch: %zu driver reports not recorded yet, trying again in %dms: %s", n,
                   REPORTS_RETRY_MS, err);
         free(u);
-        loop_event_arm(d->deferred, REPORTS_RETRY_MS);
+        loop_event_arm(d->commit, REPORTS_RETRY_MS);
         return;
     }
     d->n_reports = 0; /* webhooks may report again: start a fresh list */
@@ -586,10 +589,14 @@ static void on_wake(void *arg)
     dispatch_run(arg);
 }
 
+static void on_commit(void *arg)
+{
+    commit_reports(arg);
+}
+
 static void on_end_of_turn(void *arg)
 {
     struct dispatch *d = arg;
-    commit_reports(d);
     if (d->run_wanted) {
         d->run_wanted = false;
         dispatch_run(d);
@@ -825,6 +832,7 @@ struct dispatch *dispatch_new(struct store *store, const struct conf *conf, stru
         abort();
     d->store = store;
     d->deferred = loop_deferred_new(loop, on_end_of_turn, d);
+    d->commit = loop_deferred_new(loop, on_commit, d);
     d->wake = loop_deferred_new(loop, on_wake, d);
     d->events = (struct driver_events){ .planned = on_planned, .part = on_part,
                                         .receipt = on_receipt, .inbound = on_inbound,
@@ -867,6 +875,7 @@ void dispatch_free(struct dispatch *d)
                   "the next start)", d->n_reports);
     free_reports(d->reports, d->n_reports);
     loop_event_free(d->deferred);
+    loop_event_free(d->commit);
     loop_event_free(d->wake);
     free(d->reports);
     while (d->attempts)

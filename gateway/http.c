@@ -23,6 +23,7 @@
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
 #include <netinet/in.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -46,6 +47,7 @@
 #define MAX_HEADERS 16384
 #define BUSY_TIMEOUT_MS 500     /* as the main loop's: wait briefly for another process, then 503 */
 #define CHECKPOINT_MS 1000      /* the WAL is checkpointed from here (store_set_checkpoints) */
+#define REPORT_SYNC_MS 10       /* the main loop's reports wait at most this for a sync to start */
 
 /* A request waiting for the group commit, with the messages it brought. */
 struct pending {
@@ -61,6 +63,10 @@ struct http_api {
     struct worker *worker;
     struct store *store;         /* this thread's connection */
     struct event *checkpoint_ev;
+    struct event *sync_ev;       /* REPORT_SYNC_MS after a report sync was asked for */
+    atomic_bool sync_posted;     /* a sync of the main loop's reports is on its way here */
+    atomic_uint_fast64_t reports_committed; /* the main loop's unsynced report commits so far */
+    uint_fast64_t reports_synced; /* of those, the ones a sync of this thread has covered */
     struct evhttp *http;
     struct pending *pending;     /* MAX_BATCH requests */
     size_t n_pending;
@@ -305,10 +311,14 @@ static void flush_pending(evutil_socket_t fd, short what, void *arg)
     for (size_t i = 0; i < n; i++)
         msgs[i] = api->acc[i].msg;
     char err[256];
+    /* This commit's sync covers the main loop's reports committed before it. */
+    uint_fast64_t reports = atomic_load(&api->reports_committed);
     enum store_rc rc = store_enqueue_batch(api->store, msgs, n, clock_now(), res, err,
                                            sizeof err);
     if (rc != STORE_OK)
         log_error("http: %zu messages not accepted: %s", n, err);
+    else
+        api->reports_synced = reports;
     for (size_t i = 0; i < api->n_pending; i++) {
         struct pending *p = &api->pending[i];
         if (rc == STORE_OK)
@@ -529,6 +539,48 @@ static void post_enrolled(void *arg, int64_t next_due_at)
     worker_post_main(api->worker, tell_enrolled, n);
 }
 
+/*
+ * HTTP thread, REPORT_SYNC_MS after the main loop asked: syncs its reports,
+ * unless a group commit's sync has covered them meanwhile. Under load that is
+ * the usual case, and one fsync serves both threads.
+ */
+static void sync_reports(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct http_api *api = arg;
+    uint_fast64_t reports = atomic_load(&api->reports_committed);
+    if (api->reports_synced >= reports)
+        return; /* a group commit's sync got there first */
+    struct store *st = api->store ? api->store : api->deps.store; /* the thread may have ended */
+    if (store_sync_now(st))
+        api->reports_synced = reports;
+    else
+        log_error("http: the drivers' reports could not be synced to disk");
+}
+
+/* HTTP thread: a report sync was asked for. */
+static void schedule_sync(void *arg)
+{
+    struct http_api *api = arg;
+    atomic_store(&api->sync_posted, false);
+    if (!api->sync_ev) { /* the thread has ended: sync now */
+        sync_reports(-1, 0, api);
+        return;
+    }
+    if (!event_pending(api->sync_ev, EV_TIMEOUT, NULL))
+        event_add(api->sync_ev, &(struct timeval){ 0, REPORT_SYNC_MS * 1000 });
+}
+
+/* Main loop (store_defer_report_syncs): one request on its way at a time covers them all. */
+static void request_sync(void *arg)
+{
+    struct http_api *api = arg;
+    atomic_fetch_add(&api->reports_committed, 1);
+    if (!atomic_exchange(&api->sync_posted, true))
+        worker_post(api->worker, schedule_sync, api);
+}
+
 static void on_checkpoint(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
@@ -583,7 +635,8 @@ static bool set_up_thread(struct http_api *api, char *err, size_t err_size)
     api->here.arg = api;
     api->flush_ev = event_new(base, -1, 0, flush_pending, api);
     api->checkpoint_ev = event_new(base, -1, EV_PERSIST, on_checkpoint, api);
-    if (!api->flush_ev || !api->checkpoint_ev) {
+    api->sync_ev = event_new(base, -1, 0, sync_reports, api);
+    if (!api->flush_ev || !api->checkpoint_ev || !api->sync_ev) {
         snprintf(err, err_size, "cannot set up the HTTP thread's events");
         return false;
     }
@@ -619,8 +672,9 @@ struct http_api *http_api_start(const struct http_deps *deps, char *err, size_t 
         http_api_free(api);
         return NULL;
     }
-    /* The HTTP thread's connection checkpoints; the main loop's never waits for one. */
+    /* The HTTP thread's connection checkpoints and syncs; the main loop's never waits for them. */
     store_set_checkpoints(deps->store, false);
+    store_defer_report_syncs(deps->store, request_sync, api);
     return api;
 }
 
@@ -669,6 +723,11 @@ static void close_thread(void *arg)
         event_free(api->flush_ev);
     if (api->checkpoint_ev)
         event_free(api->checkpoint_ev);
+    if (api->sync_ev) {
+        sync_reports(-1, 0, api); /* a sync that was waiting for its moment */
+        event_free(api->sync_ev);
+        api->sync_ev = NULL;
+    }
     if (api->http)
         evhttp_free(api->http);
     api->http = NULL;
@@ -681,10 +740,11 @@ void http_api_free(struct http_api *api)
     if (!api)
         return;
     if (api->worker)
-        worker_stop(api->worker, close_thread, api);
+        worker_stop(api->worker, close_thread, api); /* runs a sync still on its way */
     else
         close_thread(api);
     store_set_checkpoints(api->deps.store, true);
+    store_defer_report_syncs(api->deps.store, NULL, NULL);
     free(api->pending);
     free(api->acc);
     free(api);

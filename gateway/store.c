@@ -1016,8 +1016,12 @@ static enum store_rc apply_statements(struct store *st, const struct store_updat
 enum store_rc store_apply(struct store *st, const struct store_update *u, size_t n, int64_t now,
                           char *err, size_t err_size)
 {
+    st->skip_sync = st->defer_sync != NULL; /* see store_defer_report_syncs() */
     enum store_rc rc = n ? apply_statements(st, u, n, now, err, err_size) : STORE_OK;
+    st->skip_sync = false;
     store_release(st);
+    if (rc == STORE_OK && n && st->defer_sync)
+        st->defer_sync(st->defer_arg);
     return rc;
 }
 

@@ -82,6 +82,18 @@ void store_set_busy_timeout(struct store *st, int ms);
  * not wait for the disk, and checkpoints from the HTTP thread's instead.
  */
 void store_set_checkpoints(struct store *st, bool on);
+/*
+ * The drivers' reports (store_apply) commit without waiting for the disk,
+ * and `sync(arg)` is told to have the WAL synced soon, by another thread
+ * (the service's HTTP thread, store_sync_now() on its own connection): the
+ * main loop then never waits for the disk while it sends. NULL: they sync
+ * themselves again. Everything else on the connection still syncs before
+ * COMMIT returns: an inbound message or an opt-out is on disk before the
+ * modem or SMSC is told it was received.
+ */
+void store_defer_report_syncs(struct store *st, void (*sync)(void *arg), void *arg);
+/* Syncs the WAL file (every connection's commits so far); false on an I/O error. */
+bool store_sync_now(struct store *st);
 /* A PASSIVE checkpoint now: copies what it can without waiting for anyone. */
 void store_checkpoint(struct store *st);
 

@@ -35,6 +35,8 @@ struct store {
     int64_t busy_since_us;   /* when the current wait for the lock began */
     bool skip_sync;          /* the next commit need not reach the disk (claims) */
     bool checkpoints;        /* this connection checkpoints the WAL (store_sync.c) */
+    void (*defer_sync)(void *arg); /* store_defer_report_syncs() */
+    void *defer_arg;
 };
 
 /* Sets synchronous, the WAL hook and the busy handler (store_sync.c). */

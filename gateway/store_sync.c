@@ -25,7 +25,7 @@
 
 #include <time.h>
 
-#define CHECKPOINT_FRAMES 1000  /* sqlite's default wal_autocheckpoint */
+#define CHECKPOINT_FRAMES 4000
 
 static int64_t mono_us(void)
 {
@@ -87,6 +87,17 @@ void store_set_busy_timeout(struct store *st, int ms)
 void store_set_checkpoints(struct store *st, bool on)
 {
     st->checkpoints = on;
+}
+
+void store_defer_report_syncs(struct store *st, void (*sync)(void *arg), void *arg)
+{
+    st->defer_sync = sync;
+    st->defer_arg = arg;
+}
+
+bool store_sync_now(struct store *st)
+{
+    return sync_wal(st->db, "main") == SQLITE_OK;
 }
 
 void store_checkpoint(struct store *st)
