@@ -9,11 +9,10 @@
  * through worker_post_main(). A configuration reload reaches this thread as
  * a posted job, between two requests.
  *
- * Group commit: POST /v1/messages checks the request at once (a bad field is
- * answered at once) and parks it in `pending`; a zero-delay event scheduled on
- * the loop commits everything parked during this turn of the loop in one
- * transaction and then answers each request. Under load many requests share
- * one fsync, without weakening synchronous=FULL.
+ * Group commit: POST /v1/messages and sendsms check the request at once (a
+ * bad field is answered at once) and park it (gateway/http_commit.h); the
+ * batch is committed at the end of the loop turn and answered once the
+ * syncer has it on disk.
  */
 #include "gateway/http.h"
 
@@ -34,6 +33,7 @@
 #include "gateway/accept.h"
 #include "gateway/clock.h"
 #include "gateway/dispatch.h"
+#include "gateway/http_commit.h"
 #include "gateway/http_kannel.h"
 #include "gateway/http_sched.h"
 #include "gateway/log.h"
@@ -41,41 +41,22 @@
 #include "gateway/message_json.h"
 #include "gateway/status_json.h"
 #include "gateway/store.h"
+#include "gateway/syncer.h"
 #include "gateway/worker.h"
 
-#define MAX_BATCH 1024         /* messages committed together at most */
 #define MAX_HEADERS 16384
 #define BUSY_TIMEOUT_MS 500     /* as the main loop's: wait briefly for another process, then 503 */
 #define CHECKPOINT_MS 1000      /* the WAL is checkpointed from here (store_set_checkpoints) */
-#define REPORT_SYNC_MS 10       /* the main loop's reports wait at most this for a sync to start */
-
-/* A request waiting for the group commit, with the messages it brought. */
-struct pending {
-    struct evhttp_request *req;
-    json_t *body;                /* v1: the strings of its messages point into it */
-    struct kannel_sendsms *kannel; /* sendsms: likewise */
-    size_t first, count;         /* its messages in http_api.acc */
-};
 
 struct http_api {
     struct http_deps deps;       /* as given: the main loop's */
     struct http_deps here;       /* the same, for this thread: its store, wakes posted to main */
     struct worker *worker;
     struct store *store;         /* this thread's connection */
+    struct syncer *syncer;       /* syncs the WAL for both threads */
+    struct http_commit *commit;
     struct event *checkpoint_ev;
-    struct event *sync_ev;       /* REPORT_SYNC_MS after a report sync was asked for */
-    atomic_bool sync_posted;     /* a sync of the main loop's reports is on its way here */
-    atomic_uint_fast64_t reports_committed; /* the main loop's unsynced report commits so far */
-    uint_fast64_t reports_synced; /* of those, the ones a sync of this thread has covered */
     struct evhttp *http;
-    struct pending *pending;     /* MAX_BATCH requests */
-    size_t n_pending;
-    struct accepted *acc;        /* MAX_BATCH messages */
-    size_t n_acc;
-    struct event *flush_ev;
-    bool flush_scheduled;
-    struct store_new_message msgs[MAX_BATCH];
-    struct store_enqueue_result res[MAX_BATCH];
     int port;                    /* the port actually bound (http.listen may say 0) */
 };
 
@@ -178,29 +159,6 @@ static bool validity_field(struct evhttp_request *req, json_t *body, int64_t *se
     return false;
 }
 
-static void flush_pending(evutil_socket_t fd, short what, void *arg);
-
-/* Parks a request whose messages (acc[first .. n_acc)) all passed their checks. */
-static void park(struct http_api *api, struct evhttp_request *req, json_t *body,
-                 struct kannel_sendsms *k, size_t first)
-{
-    api->pending[api->n_pending++] = (struct pending){
-        .req = req, .body = body, .kannel = k, .first = first, .count = api->n_acc - first,
-    };
-    if (!api->flush_scheduled) {
-        struct timeval now = { 0, 0 };
-        api->flush_scheduled = true;
-        event_add(api->flush_ev, &now);
-    }
-}
-
-/* Room for `n` more messages in this batch: commits the batch first when full. */
-static void make_room(struct http_api *api, size_t n)
-{
-    if (api->n_acc + n > MAX_BATCH || api->n_pending == MAX_BATCH)
-        flush_pending(-1, 0, api);
-}
-
 static void post_message(struct http_api *api, struct evhttp_request *req)
 {
     char err[256];
@@ -217,8 +175,9 @@ static void post_message(struct http_api *api, struct evhttp_request *req)
         json_decref(body);
         return;
     }
-    make_room(api, 1);
-    struct accepted *acc = &api->acc[api->n_acc];
+    http_commit_room(api->commit, 1);
+    size_t first = http_commit_mark(api->commit);
+    struct accepted *acc = http_commit_slot(api->commit);
     enum accept_status st = accept_check(api->here.conf, api->store, &ar, clock_now(), acc);
     if (st != ACCEPT_OK) {
         http_reply_error(req, st == ACCEPT_BAD_FIELD ? 400 : st == ACCEPT_OPTED_OUT ? 422 : 503, "%s",
@@ -226,11 +185,11 @@ static void post_message(struct http_api *api, struct evhttp_request *req)
         json_decref(body);
         return;
     }
-    api->n_acc++;
-    park(api, req, body, NULL, api->n_acc - 1);
+    http_commit_keep(api->commit);
+    http_commit_park(api->commit, req, body, NULL, first);
 }
 
-static void reply_text(struct evhttp_request *req, int code, const char *text)
+void http_reply_text(struct evhttp_request *req, int code, const char *text)
 {
     struct evbuffer *buf = evbuffer_new();
     evbuffer_add_printf(buf, "%s\n", text);
@@ -247,47 +206,26 @@ static void kannel_sendsms(struct http_api *api, struct evhttp_request *req)
     if (!k)
         abort();
     if (!kannel_parse(req, api->here.conf, k, &status, reply, sizeof reply)) {
-        reply_text(req, status, reply);
+        http_reply_text(req, status, reply);
         kannel_free(k);
         return;
     }
-    make_room(api, k->n_to);
-    size_t first = api->n_acc;
+    http_commit_room(api->commit, k->n_to);
+    size_t first = http_commit_mark(api->commit);
     for (size_t i = 0; i < k->n_to; i++) {
         struct accept_request ar = k->ar;
         ar.to = k->to[i];
-        struct accepted *acc = &api->acc[api->n_acc];
+        struct accepted *acc = http_commit_slot(api->commit);
         if (accept_check(api->here.conf, api->store, &ar, clock_now(), acc) != ACCEPT_OK) {
             kannel_refusal(acc, &status, reply, sizeof reply);
-            api->n_acc = first; /* all or nothing, as Kannel does per request */
-            reply_text(req, status, reply);
+            http_commit_drop(api->commit, first); /* all or nothing, as Kannel does per request */
+            http_reply_text(req, status, reply);
             kannel_free(k);
             return;
         }
-        api->n_acc++;
+        http_commit_keep(api->commit);
     }
-    park(api, req, NULL, k, first);
-}
-
-static void answer_pending(struct pending *p, const struct accepted *acc,
-                           const struct store_enqueue_result *r)
-{
-    for (size_t i = 0; i < p->count; i++) {
-        if (r[i].rc != STORE_CONFLICT)
-            continue;
-        if (p->kannel)
-            reply_text(p->req, 409, r[i].error);
-        else
-            http_reply_error(p->req, 409, "%s", r[i].error);
-        return;
-    }
-    if (p->kannel) {
-        reply_text(p->req, 202, KANNEL_ACCEPTED);
-        return;
-    }
-    http_reply_json(p->req, 202, json_pack("{s:I, s:s, s:i, s:s, s:b}", "id", (json_int_t)r->id,
-                                      "encoding", acc->encoding, "segments", acc->segments,
-                                      "state", "queued", "duplicate", r->rc == STORE_DUPLICATE));
+    http_commit_park(api->commit, req, NULL, k, first);
 }
 
 /* Main loop: messages were committed. */
@@ -297,43 +235,11 @@ static void wake_dispatch(void *arg)
     dispatch_run(api->deps.dispatch);
 }
 
-static void flush_pending(evutil_socket_t fd, short what, void *arg)
+/* HTTP thread: a batch is on disk. */
+static void committed(void *arg)
 {
-    (void)fd;
-    (void)what;
     struct http_api *api = arg;
-    size_t n = api->n_acc;
-    api->flush_scheduled = false;
-    if (api->n_pending == 0)
-        return;
-    struct store_new_message *msgs = api->msgs;
-    struct store_enqueue_result *res = api->res;
-    for (size_t i = 0; i < n; i++)
-        msgs[i] = api->acc[i].msg;
-    char err[256];
-    /* This commit's sync covers the main loop's reports committed before it. */
-    uint_fast64_t reports = atomic_load(&api->reports_committed);
-    enum store_rc rc = store_enqueue_batch(api->store, msgs, n, clock_now(), res, err,
-                                           sizeof err);
-    if (rc != STORE_OK)
-        log_error("http: %zu messages not accepted: %s", n, err);
-    else
-        api->reports_synced = reports;
-    for (size_t i = 0; i < api->n_pending; i++) {
-        struct pending *p = &api->pending[i];
-        if (rc == STORE_OK)
-            answer_pending(p, &api->acc[p->first], &res[p->first]);
-        else if (p->kannel)
-            reply_text(p->req, 503, KANNEL_TEMPORARY);
-        else
-            http_reply_error(p->req, 503, "the message store is unavailable: %s", err);
-        json_decref(p->body);
-        kannel_free(p->kannel);
-    }
-    api->n_pending = 0;
-    api->n_acc = 0;
-    if (rc == STORE_OK)
-        worker_post_main(api->worker, wake_dispatch, api);
+    worker_post_main(api->worker, wake_dispatch, api);
 }
 
 /* --- GET handlers ---------------------------------------------------------- */
@@ -539,46 +445,11 @@ static void post_enrolled(void *arg, int64_t next_due_at)
     worker_post_main(api->worker, tell_enrolled, n);
 }
 
-/*
- * HTTP thread, REPORT_SYNC_MS after the main loop asked: syncs its reports,
- * unless a group commit's sync has covered them meanwhile. Under load that is
- * the usual case, and one fsync serves both threads.
- */
-static void sync_reports(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    struct http_api *api = arg;
-    uint_fast64_t reports = atomic_load(&api->reports_committed);
-    if (api->reports_synced >= reports)
-        return; /* a group commit's sync got there first */
-    struct store *st = api->store ? api->store : api->deps.store; /* the thread may have ended */
-    if (store_sync_now(st))
-        api->reports_synced = reports;
-    else
-        log_error("http: the drivers' reports could not be synced to disk");
-}
-
-/* HTTP thread: a report sync was asked for. */
-static void schedule_sync(void *arg)
-{
-    struct http_api *api = arg;
-    atomic_store(&api->sync_posted, false);
-    if (!api->sync_ev) { /* the thread has ended: sync now */
-        sync_reports(-1, 0, api);
-        return;
-    }
-    if (!event_pending(api->sync_ev, EV_TIMEOUT, NULL))
-        event_add(api->sync_ev, &(struct timeval){ 0, REPORT_SYNC_MS * 1000 });
-}
-
-/* Main loop (store_defer_report_syncs): one request on its way at a time covers them all. */
+/* Main loop (store_defer_report_syncs): its reports go to disk with the next sync. */
 static void request_sync(void *arg)
 {
     struct http_api *api = arg;
-    atomic_fetch_add(&api->reports_committed, 1);
-    if (!atomic_exchange(&api->sync_posted, true))
-        worker_post(api->worker, schedule_sync, api);
+    syncer_request(api->syncer);
 }
 
 static void on_checkpoint(evutil_socket_t fd, short what, void *arg)
@@ -633,15 +504,19 @@ static bool set_up_thread(struct http_api *api, char *err, size_t err_size)
     api->here.store = api->store;
     api->here.enrolled = api->deps.enrolled ? post_enrolled : NULL;
     api->here.arg = api;
-    api->flush_ev = event_new(base, -1, 0, flush_pending, api);
+    api->commit = http_commit_new(base, api->store, committed, api);
     api->checkpoint_ev = event_new(base, -1, EV_PERSIST, on_checkpoint, api);
-    api->sync_ev = event_new(base, -1, 0, sync_reports, api);
-    if (!api->flush_ev || !api->checkpoint_ev || !api->sync_ev) {
+    if (!api->commit || !api->checkpoint_ev) {
         snprintf(err, err_size, "cannot set up the HTTP thread's events");
         return false;
     }
     event_add(api->checkpoint_ev, &(struct timeval){ CHECKPOINT_MS / 1000,
                                                      (CHECKPOINT_MS % 1000) * 1000 });
+    api->syncer = syncer_start(api->deps.conf->database, http_commit_synced, api->commit, err,
+                               err_size);
+    if (!api->syncer)
+        return false;
+    http_commit_set_syncer(api->commit, api->syncer);
     return true;
 }
 
@@ -655,10 +530,6 @@ struct http_api *http_api_start(const struct http_deps *deps, char *err, size_t 
     }
     struct http_api *api = calloc(1, sizeof *api);
     if (!api)
-        abort();
-    api->pending = calloc(MAX_BATCH, sizeof *api->pending);
-    api->acc = calloc(MAX_BATCH, sizeof *api->acc);
-    if (!api->pending || !api->acc)
         abort();
     api->deps = *deps;
     api->worker = worker_new(loop_base(deps->loop));
@@ -717,17 +588,10 @@ void http_api_set_conf(struct http_api *api, const struct conf *conf, struct con
 static void close_thread(void *arg)
 {
     struct http_api *api = arg;
-    if (api->store)
-        flush_pending(-1, 0, api); /* nothing parked is left unanswered */
-    if (api->flush_ev)
-        event_free(api->flush_ev);
+    if (api->commit)
+        http_commit_finish(api->commit); /* nothing parked is left unanswered */
     if (api->checkpoint_ev)
         event_free(api->checkpoint_ev);
-    if (api->sync_ev) {
-        sync_reports(-1, 0, api); /* a sync that was waiting for its moment */
-        event_free(api->sync_ev);
-        api->sync_ev = NULL;
-    }
     if (api->http)
         evhttp_free(api->http);
     api->http = NULL;
@@ -740,12 +604,13 @@ void http_api_free(struct http_api *api)
     if (!api)
         return;
     if (api->worker)
-        worker_stop(api->worker, close_thread, api); /* runs a sync still on its way */
+        worker_stop(api->worker, close_thread, api);
     else
         close_thread(api);
-    store_set_checkpoints(api->deps.store, true);
+    /* The main loop's reports sync themselves again; what they asked of the syncer is done. */
     store_defer_report_syncs(api->deps.store, NULL, NULL);
-    free(api->pending);
-    free(api->acc);
+    syncer_stop(api->syncer);
+    http_commit_free(api->commit);
+    store_set_checkpoints(api->deps.store, true);
     free(api);
 }

@@ -18,8 +18,8 @@
  * 422 (recipient opted out), 503 (store unavailable).
  *
  * Acceptance is group-committed: the messages posted within one turn of the
- * loop are committed in one transaction, and only then does each client get
- * its 202. Nothing is acknowledged before it is on disk.
+ * loop are committed in one transaction, and only once the syncer has it on
+ * disk does each client get its 202 (gateway/http_commit.h).
  */
 #ifndef HOMING_HTTP_H
 #define HOMING_HTTP_H
@@ -52,6 +52,8 @@ struct evhttp_request;
 
 /* Sends `body` (consumed) as the JSON answer with status `code`. */
 void http_reply_json(struct evhttp_request *req, int code, json_t *body);
+/* Sends `text` and a newline as text/plain (Kannel's sendsms answers). */
+void http_reply_text(struct evhttp_request *req, int code, const char *text);
 /* Sends {"error": "..."} with status `code`: every API error has this shape. */
 void http_reply_error(struct evhttp_request *req, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

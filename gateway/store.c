@@ -803,6 +803,17 @@ enum store_rc store_enqueue_batch(struct store *st, const struct store_new_messa
     return rc;
 }
 
+enum store_rc store_enqueue_batch_unsynced(struct store *st, const struct store_new_message *msgs,
+                                           size_t n, int64_t now,
+                                           struct store_enqueue_result *res, char *err,
+                                           size_t err_size)
+{
+    st->skip_sync = true;
+    enum store_rc rc = store_enqueue_batch(st, msgs, n, now, res, err, err_size);
+    st->skip_sync = false;
+    return rc;
+}
+
 enum store_rc store_optout_find(struct store *st, const char *recipient, char *kw,
                                 size_t kw_size, int64_t *at, char *err, size_t err_size)
 {

@@ -84,9 +84,9 @@ void store_set_busy_timeout(struct store *st, int ms);
 void store_set_checkpoints(struct store *st, bool on);
 /*
  * The drivers' reports (store_apply) commit without waiting for the disk,
- * and `sync(arg)` is told to have the WAL synced soon, by another thread
- * (the service's HTTP thread, store_sync_now() on its own connection): the
- * main loop then never waits for the disk while it sends. NULL: they sync
+ * and `sync(arg)` is told to have the WAL synced soon by another thread (the
+ * service's syncer, gateway/syncer.h): the main loop then never waits for
+ * the disk while it sends. NULL: they sync
  * themselves again. Everything else on the connection still syncs before
  * COMMIT returns: an inbound message or an opt-out is on disk before the
  * modem or SMSC is told it was received.
@@ -148,6 +148,14 @@ struct store_enqueue_result {
 enum store_rc store_enqueue_batch(struct store *st, const struct store_new_message *msgs,
                                   size_t n, int64_t now, struct store_enqueue_result *res,
                                   char *err, size_t err_size);
+/*
+ * The same, committed without waiting for the disk: the caller has the WAL
+ * synced (gateway/syncer.h) before it tells anyone the messages were accepted.
+ */
+enum store_rc store_enqueue_batch_unsynced(struct store *st, const struct store_new_message *msgs,
+                                           size_t n, int64_t now,
+                                           struct store_enqueue_result *res, char *err,
+                                           size_t err_size);
 
 /* The opt-out of `recipient`, if any: its keyword and time (keyword is copied into kw). */
 enum store_rc store_optout_find(struct store *st, const char *recipient, char *kw,

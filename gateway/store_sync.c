@@ -16,13 +16,15 @@
  * checkpoints (all, unless store_set_checkpoints() says otherwise) runs a
  * PASSIVE one once the WAL holds CHECKPOINT_FRAMES pages, as sqlite would.
  *
- * The busy handler waits in steps of tens of microseconds at first: the
- * other writer is usually a connection of this same process holding the
- * lock for well under a millisecond, and sqlite's own handler sleeps a whole
- * millisecond or more at the first retry.
+ * The busy handler waits for the write lock on a condition variable that
+ * every commit or rollback of this process signals, so a connection waiting
+ * for the service's other connection tries again the moment the lock is
+ * free (sqlite's own handler sleeps a whole millisecond or more at the first
+ * retry); a lock held by another process is tried again every millisecond.
  */
 #include "gateway/store_priv.h"
 
+#include <pthread.h>
 #include <time.h>
 
 #define CHECKPOINT_FRAMES 4000
@@ -34,16 +36,58 @@ static int64_t mono_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* Ends of write transactions in this process: the busy handler waits for the next one. */
+static pthread_mutex_t released_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t released = PTHREAD_COND_INITIALIZER;
+static uint64_t n_released;
+
+static void lock_released(void)
+{
+    pthread_mutex_lock(&released_mu);
+    n_released++;
+    pthread_cond_broadcast(&released);
+    pthread_mutex_unlock(&released_mu);
+}
+
+static void on_rollback(void *arg)
+{
+    (void)arg;
+    lock_released();
+}
+
+/* Waits until a write transaction of this process ends, or 1 ms. */
+static void wait_for_release(uint64_t seen)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += 1000000;
+    if (until.tv_nsec >= 1000000000) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000;
+    }
+    pthread_mutex_lock(&released_mu);
+    while (n_released == seen &&
+           pthread_cond_timedwait(&released, &released_mu, &until) == 0) {
+    }
+    pthread_mutex_unlock(&released_mu);
+}
+
 static int on_busy(void *arg, int count)
 {
     struct store *st = arg;
     int64_t now = mono_us();
-    if (count == 0)
+    if (count == 0) {
         st->busy_since_us = now;
+        pthread_mutex_lock(&released_mu);
+        st->busy_seen = n_released;
+        pthread_mutex_unlock(&released_mu);
+    }
     if (now - st->busy_since_us >= (int64_t)st->busy_timeout_ms * 1000)
         return 0;
-    long ns = count < 50 ? 20000L : count < 100 ? 200000L : 1000000L;
-    nanosleep(&(struct timespec){ 0, ns }, NULL);
+    wait_for_release(st->busy_seen);
+    pthread_mutex_lock(&released_mu);
+    st->busy_seen = n_released;
+    pthread_mutex_unlock(&released_mu);
     return 1;
 }
 
@@ -61,6 +105,7 @@ static int sync_wal(sqlite3 *db, const char *schema)
 static int on_wal_commit(void *arg, sqlite3 *db, const char *schema, int frames)
 {
     struct store *st = arg;
+    lock_released();
     if (!st->skip_sync) {
         int rc = sync_wal(db, schema);
         if (rc != SQLITE_OK)
@@ -75,6 +120,7 @@ bool store_sync_configure(struct store *st)
 {
     st->checkpoints = true;
     sqlite3_wal_hook(st->db, on_wal_commit, st);
+    sqlite3_rollback_hook(st->db, on_rollback, st);
     return store_exec(st, "PRAGMA synchronous = NORMAL");
 }
 

@@ -6,14 +6,17 @@
  * the write lock, to show the sync happens after sqlite has released it.
  */
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "gateway/store.h"
+#include "gateway/syncer.h"
 #include "tests/testutil.h"
 
-static int syncs;
+static atomic_int syncs; /* the syncer's thread counts too */
 static int syncs_with_lock_free;
 static sqlite3 *probe; /* a second connection, tried at each sync */
 
@@ -122,6 +125,52 @@ START_TEST(reports_sync_themselves_unless_deferred)
 }
 END_TEST
 
+static atomic_int callbacks;
+
+static void count_callback(void *arg)
+{
+    (void)arg;
+    atomic_fetch_add(&callbacks, 1);
+}
+
+START_TEST(the_syncer_makes_unsynced_commits_durable)
+{
+    struct store *st = open_with_probe();
+    sqlite3_close(probe);
+    probe = NULL; /* fdatasync is called from the syncer's thread: no probing there */
+    struct syncer *sy = syncer_start(db_path, count_callback, NULL, err, sizeof err);
+    ck_assert_msg(sy != NULL, "%s", err);
+    struct store_new_message m = { .to = "+353871234567", .body = "hi", .encoding = "gsm7",
+                                   .segments = 1, .source = "test", .expires_at = 1000000 };
+    struct store_enqueue_result r;
+    syncs = 0;
+    ck_assert_int_eq(store_enqueue_batch_unsynced(st, &m, 1, 100, &r, err, sizeof err), STORE_OK);
+    ck_assert_int_eq(syncs, 0); /* committed, not synced */
+    uint64_t gen = syncer_request(sy);
+    ck_assert_uint_ge(gen, 1);
+    for (int i = 0; i < 2000 && syncer_synced(sy, NULL) < gen; i++)
+        usleep(1000);
+    bool failed = true;
+    ck_assert_uint_ge(syncer_synced(sy, &failed), gen);
+    ck_assert(!failed);
+    ck_assert_int_ge(syncs, 1);
+    ck_assert_int_ge(atomic_load(&callbacks), 1);
+    /* Stopping syncs what was asked for and not yet done. */
+    uint64_t last = syncer_request(sy);
+    ck_assert_uint_gt(last, gen);
+    syncer_stop(sy);
+    store_close(st);
+}
+END_TEST
+
+START_TEST(the_syncer_needs_the_wal)
+{
+    snprintf(db_path, sizeof db_path, "%s/none.db", testutil_tmpdir());
+    ck_assert_ptr_null(syncer_start(db_path, count_callback, NULL, err, sizeof err));
+    ck_assert_msg(strstr(err, "none.db-wal") != NULL, "%s", err);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("store_sync");
@@ -129,6 +178,8 @@ static Suite *suite(void)
     tcase_add_test(t, an_acceptance_is_synced_after_the_lock_is_released);
     tcase_add_test(t, a_claim_is_not_synced);
     tcase_add_test(t, reports_sync_themselves_unless_deferred);
+    tcase_add_test(t, the_syncer_makes_unsynced_commits_durable);
+    tcase_add_test(t, the_syncer_needs_the_wal);
     suite_add_tcase(s, t);
     return s;
 }
