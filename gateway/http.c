@@ -46,7 +46,6 @@
 
 #define MAX_HEADERS 16384
 #define BUSY_TIMEOUT_MS 500     /* as the main loop's: wait briefly for another process, then 503 */
-#define CHECKPOINT_MS 1000      /* the WAL is checkpointed from here (store_set_checkpoints) */
 
 struct http_api {
     struct http_deps deps;       /* as given: the main loop's */
@@ -55,7 +54,6 @@ struct http_api {
     struct store *store;         /* this thread's connection */
     struct syncer *syncer;       /* syncs the WAL for both threads */
     struct http_commit *commit;
-    struct event *checkpoint_ev;
     struct evhttp *http;
     int port;                    /* the port actually bound (http.listen may say 0) */
 };
@@ -452,14 +450,6 @@ static void request_sync(void *arg)
     syncer_request(api->syncer);
 }
 
-static void on_checkpoint(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
-    struct http_api *api = arg;
-    store_checkpoint(api->store);
-}
-
 /* Binds the listener on the HTTP thread's loop; false with the reason in err. */
 static bool listen_on(struct http_api *api, const char *host, int port, char *err,
                       size_t err_size)
@@ -505,18 +495,16 @@ static bool set_up_thread(struct http_api *api, char *err, size_t err_size)
     api->here.enrolled = api->deps.enrolled ? post_enrolled : NULL;
     api->here.arg = api;
     api->commit = http_commit_new(base, api->store, committed, api);
-    api->checkpoint_ev = event_new(base, -1, EV_PERSIST, on_checkpoint, api);
-    if (!api->commit || !api->checkpoint_ev) {
+    if (!api->commit) {
         snprintf(err, err_size, "cannot set up the HTTP thread's events");
         return false;
     }
-    event_add(api->checkpoint_ev, &(struct timeval){ CHECKPOINT_MS / 1000,
-                                                     (CHECKPOINT_MS % 1000) * 1000 });
     api->syncer = syncer_start(api->deps.conf->database, http_commit_synced, api->commit, err,
                                err_size);
     if (!api->syncer)
         return false;
     http_commit_set_syncer(api->commit, api->syncer);
+    store_set_checkpointer(api->store, syncer_checkpoint_wanted, api->syncer);
     return true;
 }
 
@@ -543,8 +531,8 @@ struct http_api *http_api_start(const struct http_deps *deps, char *err, size_t 
         http_api_free(api);
         return NULL;
     }
-    /* The HTTP thread's connection checkpoints and syncs; the main loop's never waits for them. */
-    store_set_checkpoints(deps->store, false);
+    /* The syncer syncs and checkpoints: the main loop never waits for the disk. */
+    store_set_checkpointer(deps->store, syncer_checkpoint_wanted, api->syncer);
     store_defer_report_syncs(deps->store, request_sync, api);
     return api;
 }
@@ -590,8 +578,6 @@ static void close_thread(void *arg)
     struct http_api *api = arg;
     if (api->commit)
         http_commit_finish(api->commit); /* nothing parked is left unanswered */
-    if (api->checkpoint_ev)
-        event_free(api->checkpoint_ev);
     if (api->http)
         evhttp_free(api->http);
     api->http = NULL;
@@ -609,8 +595,8 @@ void http_api_free(struct http_api *api)
         close_thread(api);
     /* The main loop's reports sync themselves again; what they asked of the syncer is done. */
     store_defer_report_syncs(api->deps.store, NULL, NULL);
+    store_set_checkpointer(api->deps.store, NULL, NULL);
     syncer_stop(api->syncer);
     http_commit_free(api->commit);
-    store_set_checkpoints(api->deps.store, true);
     free(api);
 }

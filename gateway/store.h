@@ -77,11 +77,12 @@ int store_schema_latest(void);
  */
 void store_set_busy_timeout(struct store *st, int ms);
 /*
- * Whether this connection checkpoints the WAL once it grows (on by default).
- * The service turns it off on the dispatcher's connection, whose loop must
- * not wait for the disk, and checkpoints from the HTTP thread's instead.
+ * Who checkpoints the WAL once this connection's commits have grown it:
+ * NULL (the default), the connection itself, within the commit; else
+ * `checkpointer(arg)` is told, and the service's syncer checkpoints on a
+ * thread of its own, so no event loop waits for the disk.
  */
-void store_set_checkpoints(struct store *st, bool on);
+void store_set_checkpointer(struct store *st, void (*checkpointer)(void *arg), void *arg);
 /*
  * The drivers' reports (store_apply) commit without waiting for the disk,
  * and `sync(arg)` is told to have the WAL synced soon by another thread (the

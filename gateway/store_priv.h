@@ -35,7 +35,8 @@ struct store {
     int64_t busy_since_us;   /* when the current wait for the lock began */
     uint64_t busy_seen;      /* write transactions ended in this process when it last looked */
     bool skip_sync;          /* the next commit need not reach the disk (claims) */
-    bool checkpoints;        /* this connection checkpoints the WAL (store_sync.c) */
+    void (*checkpointer)(void *arg); /* store_set_checkpointer(); NULL: checkpoints itself */
+    void *checkpointer_arg;
     void (*defer_sync)(void *arg); /* store_defer_report_syncs() */
     void *defer_arg;
 };

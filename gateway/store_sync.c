@@ -12,9 +12,10 @@
  * instead of queueing behind an fsync. A claim skips the sync
  * (store_claim_due: a claim lost to a crash only sends again).
  *
- * The hook replaces sqlite's automatic checkpoint: a connection that does
- * checkpoints (all, unless store_set_checkpoints() says otherwise) runs a
- * PASSIVE one once the WAL holds CHECKPOINT_FRAMES pages, as sqlite would.
+ * The hook replaces sqlite's automatic checkpoint: once the WAL holds
+ * CHECKPOINT_FRAMES pages, a connection runs a PASSIVE checkpoint itself, as
+ * sqlite would, or tells its checkpointer (store_set_checkpointer: the
+ * service's syncer checkpoints on a thread of its own).
  *
  * The busy handler waits for the write lock on a condition variable that
  * every commit or rollback of this process signals, so a connection waiting
@@ -111,14 +112,15 @@ static int on_wal_commit(void *arg, sqlite3 *db, const char *schema, int frames)
         if (rc != SQLITE_OK)
             return rc; /* COMMIT reports the error: nobody is told "accepted" */
     }
-    if (st->checkpoints && frames >= CHECKPOINT_FRAMES)
+    if (frames >= CHECKPOINT_FRAMES && st->checkpointer)
+        st->checkpointer(st->checkpointer_arg);
+    else if (frames >= CHECKPOINT_FRAMES)
         sqlite3_wal_checkpoint_v2(db, schema, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
     return SQLITE_OK;
 }
 
 bool store_sync_configure(struct store *st)
 {
-    st->checkpoints = true;
     sqlite3_wal_hook(st->db, on_wal_commit, st);
     sqlite3_rollback_hook(st->db, on_rollback, st);
     return store_exec(st, "PRAGMA synchronous = NORMAL");
@@ -130,9 +132,10 @@ void store_set_busy_timeout(struct store *st, int ms)
     sqlite3_busy_handler(st->db, on_busy, st);
 }
 
-void store_set_checkpoints(struct store *st, bool on)
+void store_set_checkpointer(struct store *st, void (*checkpointer)(void *arg), void *arg)
 {
-    st->checkpoints = on;
+    st->checkpointer = checkpointer;
+    st->checkpointer_arg = arg;
 }
 
 void store_defer_report_syncs(struct store *st, void (*sync)(void *arg), void *arg)

@@ -7,17 +7,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "gateway/log.h"
+#include "gateway/store.h"
+
+#define CHECKPOINT_EVERY_S 1
 
 struct syncer {
     int fd;                      /* the WAL file */
-    pthread_t thread;
+    pthread_t thread, checkpointer;
     pthread_mutex_t mu;
     pthread_cond_t wake;         /* a request, or stop */
+    pthread_cond_t ckpt_wake;    /* a checkpoint wanted, or stop */
+    struct store *ckpt_store;    /* the checkpointer's own connection */
     uint64_t requested, synced;
-    bool failed, stopping;
+    bool failed, stopping, ckpt_wanted;
     void (*synced_fn)(void *arg);
     void *arg;
 };
@@ -48,6 +54,49 @@ static void *syncer_main(void *arg)
     return NULL;
 }
 
+/* Ends both threads' loops; joins the sync thread (the caller joins the other if it runs). */
+static void syncer_stop_sync_thread(struct syncer *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->stopping = true;
+    pthread_cond_signal(&s->wake);
+    pthread_cond_signal(&s->ckpt_wake);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->thread, NULL);
+}
+
+static void syncer_free(struct syncer *s)
+{
+    pthread_cond_destroy(&s->wake);
+    pthread_cond_destroy(&s->ckpt_wake);
+    pthread_mutex_destroy(&s->mu);
+    store_close(s->ckpt_store);
+    close(s->fd);
+    free(s);
+}
+
+static void *checkpointer_main(void *arg)
+{
+    struct syncer *s = arg;
+    pthread_mutex_lock(&s->mu);
+    while (!s->stopping) {
+        if (!s->ckpt_wanted) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += CHECKPOINT_EVERY_S;
+            pthread_cond_timedwait(&s->ckpt_wake, &s->mu, &until);
+            if (s->stopping)
+                break;
+        }
+        s->ckpt_wanted = false;
+        pthread_mutex_unlock(&s->mu);
+        store_checkpoint(s->ckpt_store);
+        pthread_mutex_lock(&s->mu);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
 struct syncer *syncer_start(const char *db_path, void (*synced)(void *arg), void *arg,
                             char *err, size_t err_size)
 {
@@ -62,13 +111,24 @@ struct syncer *syncer_start(const char *db_path, void (*synced)(void *arg), void
     if (!s)
         abort();
     *s = (struct syncer){ .fd = fd, .synced_fn = synced, .arg = arg };
-    pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->wake, NULL);
-    int rc = pthread_create(&s->thread, NULL, syncer_main, s);
-    if (rc != 0) {
-        snprintf(err, err_size, "cannot start the sync thread: %s", strerror(rc));
+    char why[256];
+    s->ckpt_store = store_open(db_path, why, sizeof why);
+    if (!s->ckpt_store) {
+        snprintf(err, err_size, "the checkpointer's connection: %s", why);
         close(fd);
         free(s);
+        return NULL;
+    }
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->wake, NULL);
+    pthread_cond_init(&s->ckpt_wake, NULL);
+    int rc = pthread_create(&s->thread, NULL, syncer_main, s);
+    if (rc == 0 && (rc = pthread_create(&s->checkpointer, NULL, checkpointer_main, s)) != 0) {
+        syncer_stop_sync_thread(s);
+    }
+    if (rc != 0) {
+        snprintf(err, err_size, "cannot start the sync threads: %s", strerror(rc));
+        syncer_free(s);
         return NULL;
     }
     return s;
@@ -93,17 +153,20 @@ uint64_t syncer_synced(struct syncer *s, bool *failed)
     return gen;
 }
 
+void syncer_checkpoint_wanted(void *arg)
+{
+    struct syncer *s = arg;
+    pthread_mutex_lock(&s->mu);
+    s->ckpt_wanted = true;
+    pthread_cond_signal(&s->ckpt_wake);
+    pthread_mutex_unlock(&s->mu);
+}
+
 void syncer_stop(struct syncer *s)
 {
     if (!s)
         return;
-    pthread_mutex_lock(&s->mu);
-    s->stopping = true;
-    pthread_cond_signal(&s->wake);
-    pthread_mutex_unlock(&s->mu);
-    pthread_join(s->thread, NULL);
-    pthread_cond_destroy(&s->wake);
-    pthread_mutex_destroy(&s->mu);
-    close(s->fd);
-    free(s);
+    syncer_stop_sync_thread(s);
+    pthread_join(s->checkpointer, NULL);
+    syncer_free(s);
 }

@@ -11,6 +11,11 @@
  * thread goes on parsing and committing the next batch (a pipelined group
  * commit). fdatasync works on the file, not on the descriptor, so our own
  * descriptor of the WAL syncs what sqlite's connections wrote through theirs.
+ *
+ * A second thread checkpoints the WAL into the database file (PASSIVE, on a
+ * connection of its own) when a connection's commit finds it grown
+ * (syncer_checkpoint_wanted, given to store_set_checkpointer) and once a
+ * second whatever happens, so the WAL stays small when only one side writes.
  */
 #ifndef HOMING_SYNCER_H
 #define HOMING_SYNCER_H
@@ -36,7 +41,9 @@ uint64_t syncer_request(struct syncer *s);
  * known to be on disk).
  */
 uint64_t syncer_synced(struct syncer *s, bool *failed);
-/* Waits for everything requested so far to be synced, then ends the thread. Accepts NULL. */
+/* Any thread (a store checkpointer): the WAL has grown; checkpoint it soon. */
+void syncer_checkpoint_wanted(void *s);
+/* Waits for everything requested so far to be synced, then ends the threads. Accepts NULL. */
 void syncer_stop(struct syncer *s);
 
 #endif
