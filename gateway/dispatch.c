@@ -412,31 +412,22 @@ static bool enrollment_ended(struct dispatch *d, const struct store_message *m)
     return true;
 }
 
-static void dispatch_one(struct dispatch *d, int64_t id, const char *optout_keyword)
+/* One claimed message (read by the claim, with its parts): last looks, then a driver. */
+static void dispatch_one(struct dispatch *d, const struct store_message *m,
+                         const char *optout_keyword)
 {
-    struct store_message *m;
-    char err[256];
-    if (store_message_get(d->store, id, &m, err, sizeof err) != STORE_OK) {
-        log_error("msg=%lld cannot be read for dispatch: %s", (long long)id, err);
+    if (opted_out_since(d, m, optout_keyword))
         return;
-    }
-    if (opted_out_since(d, m, optout_keyword)) {
-        store_message_free(m);
+    if (enrollment_ended(d, m) || waits_for_morning(d, m) || held_by_rate(d, m))
         return;
-    }
-    if (enrollment_ended(d, m) || waits_for_morning(d, m) || held_by_rate(d, m)) {
-        store_message_free(m);
-        return;
-    }
     struct driver *drv = choose_driver(d, m);
     if (drv) {
         take_rate(d, m);
         hand_over(d, drv, m);
     } else if (m->route_forced && !driver_named(d, m->route_forced))
-        wait_for_route(d, id, "its --route names no configured modem or bind");
+        wait_for_route(d, m->id, "its --route names no configured modem or bind");
     else
-        wait_for_route(d, id, "waiting for a modem or bind of its route to be up");
-    store_message_free(m);
+        wait_for_route(d, m->id, "waiting for a modem or bind of its route to be up");
 }
 
 /* The opt-out keyword of a claimed message's recipient, from the batch's one query; NULL: none. */
@@ -476,20 +467,25 @@ static void run_once(struct dispatch *d)
         return;
     int room = total_free_slots(d);
     while (room > 0) {
+        struct store_message *msgs[CLAIM_BATCH];
         int64_t ids[CLAIM_BATCH];
         size_t n = 0;
         char err[256];
         size_t want = room < CLAIM_BATCH ? (size_t)room : CLAIM_BATCH;
-        if (store_claim_due(d->store, clock_now(), ids, want, &n, err, sizeof err) != STORE_OK) {
+        if (store_claim(d->store, clock_now(), msgs, want, &n, err, sizeof err) != STORE_OK) {
             log_error("dispatch: cannot claim messages: %s", err);
             return;
         }
+        for (size_t i = 0; i < n; i++)
+            ids[i] = msgs[i]->id;
         struct store_optout_hit hits[CLAIM_BATCH];
         size_t n_hits = 0;
         if (store_optouts_of(d->store, ids, n, hits, &n_hits, err, sizeof err) != STORE_OK)
             log_error("dispatch: opt-outs not checked: %s", err);
-        for (size_t i = 0; i < n; i++)
-            dispatch_one(d, ids[i], optout_of(hits, n_hits, ids[i]));
+        for (size_t i = 0; i < n; i++) {
+            dispatch_one(d, msgs[i], optout_of(hits, n_hits, ids[i]));
+            store_message_free(msgs[i]);
+        }
         if (n < want)
             return;
         room = total_free_slots(d);
@@ -562,15 +558,17 @@ static void commit_reports(struct dispatch *d)
     if (n == 0)
         return;
     struct store_update *u = malloc(n * sizeof *u);
-    if (!u)
+    bool *has_dlr = malloc(n * sizeof *has_dlr);
+    if (!u || !has_dlr)
         abort();
     for (size_t i = 0; i < n; i++)
         u[i] = d->reports[i].u;
     char err[256];
-    if (store_apply(d->store, u, n, clock_now(), err, sizeof err) != STORE_OK) {
+    if (store_apply(d->store, u, n, clock_now(), has_dlr, err, sizeof err) != STORE_OK) {
         log_error("dispatch: %zu driver reports not recorded yet, trying again in %dms: %s", n,
                   REPORTS_RETRY_MS, err);
         free(u);
+        free(has_dlr);
         loop_event_arm(d->commit, REPORTS_RETRY_MS);
         return;
     }
@@ -578,10 +576,11 @@ static void commit_reports(struct dispatch *d)
     for (size_t i = 0; i < n; i++) {
         if (u[i].kind == STORE_UPDATE_PART)
             webhooks_part(d->webhooks, u[i].msg_id, u[i].part.index, u[i].part.state,
-                          u[i].part.receipt ? u[i].part.receipt : u[i].part.error);
+                          has_dlr[i], u[i].part.receipt ? u[i].part.receipt : u[i].part.error);
     }
     free_reports(d->reports, n);
     free(u);
+    free(has_dlr);
 }
 
 static void on_wake(void *arg)

@@ -21,7 +21,7 @@
 #include "gateway/store_schema.h"
 
 
-/* Shared by ST_GET_MSG and ST_LIST_MSGS so that row_to_message() reads both. */
+/* Shared by ST_GET_MSG, ST_LIST_MSGS and ST_CLAIM so that row_to_message() reads all three. */
 #define MSG_COLUMNS \
     "id, recipient, sender, body, encoding, segments, route, state, attempts, " \
     "source, last_error, campaign, step, created_at, updated_at, sent_at, expires_at, route_forced, " \
@@ -38,12 +38,21 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_EXPIRE] = "UPDATE messages SET state = 'expired', updated_at = ?1, "
                   "last_error = 'validity passed before it could be sent' "
                   "WHERE state = 'queued' AND expires_at <= ?1",
-    /* Expiry is the tick's job (store_expire_due); a claim only skips the expired. */
-    [ST_SELECT_DUE] = "SELECT id FROM messages WHERE state = 'queued' AND next_attempt_at <= ?1 "
-                      "AND expires_at > ?1 ORDER BY next_attempt_at, id LIMIT ?2",
-    [ST_MARK_SENDING] = "UPDATE messages SET state = 'sending', updated_at = ?2 WHERE id = ?1",
-    [ST_MSG_HAS_DLR] = "SELECT dlr_url IS NOT NULL FROM messages WHERE id = ?1",
-    [ST_MSG_EXISTS] = "SELECT state FROM messages WHERE id = ?1",
+    /*
+     * Expiry is the tick's job (store_expire_due); a claim only skips the
+     * expired. RETURNING hands back the claimed rows as they now are, so
+     * dispatch needs no read per message; their order is sqlite's, and
+     * claim_rows() sorts them by the last column, the due time, then id.
+     */
+    [ST_CLAIM] = "UPDATE messages SET state = 'sending', updated_at = ?1 WHERE id IN "
+                 "(SELECT id FROM messages WHERE state = 'queued' AND next_attempt_at <= ?1 "
+                 "AND expires_at > ?1 ORDER BY next_attempt_at, id LIMIT ?2) "
+                 "RETURNING " MSG_COLUMNS ", next_attempt_at",
+    [ST_PARTS_OF_MSGS] = "SELECT message_id, part_index, state, ref, dlr_state, dlr_error, "
+                         "submitted_at, done_at FROM parts "
+                         "WHERE message_id IN (SELECT value FROM json_each(?1)) "
+                         "ORDER BY message_id, part_index",
+    [ST_MSG_EXISTS] = "SELECT state, dlr_url IS NOT NULL FROM messages WHERE id = ?1",
     [ST_UPSERT_PART] =
         "INSERT INTO parts (message_id, part_index, route, ref, state, submitted_at, dlr_state, "
         "dlr_error, done_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
@@ -226,18 +235,27 @@ sqlite3_stmt *store_stmt(struct store *st, enum stmt_id id)
     sqlite3_stmt *s = st->stmt[id];
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
+    if (!st->used[id]) {
+        st->used[id] = true;
+        st->used_ids[st->n_used++] = id;
+    }
     return s;
 }
 
 /*
  * A SELECT left mid-step keeps the connection's read snapshot open, and every
  * later read on the connection would share it, never seeing what the CLI
- * committed since. So each public call ends by resetting every statement.
+ * committed since. So each public call ends by resetting the statements it
+ * used: only those, since resetting all sixty costs more than a typical call
+ * on the send path.
  */
 void store_release(struct store *st)
 {
-    for (int i = 0; i < ST_COUNT; i++)
-        sqlite3_reset(st->stmt[i]);
+    for (int i = 0; i < st->n_used; i++) {
+        sqlite3_reset(st->stmt[st->used_ids[i]]);
+        st->used[st->used_ids[i]] = false;
+    }
+    st->n_used = 0;
 }
 
 void store_bind_text_or_null(sqlite3_stmt *s, int i, const char *v)
@@ -429,19 +447,6 @@ int store_schema_version(const struct store *st)
     return st->version;
 }
 
-enum store_rc store_message_has_dlr(struct store *st, int64_t id, bool *has, char *err,
-                                    size_t err_size)
-{
-    sqlite3_stmt *s = store_stmt(st, ST_MSG_HAS_DLR);
-    sqlite3_bind_int64(s, 1, id);
-    int rc = sqlite3_step(s);
-    *has = rc == SQLITE_ROW && sqlite3_column_int(s, 0);
-    enum store_rc out = rc == SQLITE_ROW || rc == SQLITE_DONE
-                            ? STORE_OK : store_fail(st, err, err_size, "cannot read the message");
-    store_release(st);
-    return out;
-}
-
 struct sqlite3 *store_handle(struct store *st)
 {
     return st->db;
@@ -548,34 +553,6 @@ static enum store_rc expire_due_statements(struct store *st, int64_t now, int64_
     return STORE_OK;
 }
 
-static enum store_rc claim_due_statements(struct store *st, int64_t now, int64_t *ids, size_t max,
-                              size_t *n, char *err, size_t err_size)
-{
-    *n = 0;
-    if (!store_exec(st, "BEGIN IMMEDIATE"))
-        return store_fail(st, err, err_size, "cannot start a transaction");
-    bool ok = true;
-    sqlite3_stmt *s = store_stmt(st, ST_SELECT_DUE);
-    sqlite3_bind_int64(s, 1, now);
-    sqlite3_bind_int64(s, 2, (sqlite3_int64)max);
-    int rc = SQLITE_DONE;
-    while (ok && (rc = sqlite3_step(s)) == SQLITE_ROW)
-        ids[(*n)++] = sqlite3_column_int64(s, 0);
-    ok = ok && rc == SQLITE_DONE;
-    for (size_t i = 0; ok && i < *n; i++) {
-        sqlite3_stmt *u = store_stmt(st, ST_MARK_SENDING);
-        sqlite3_bind_int64(u, 1, ids[i]);
-        sqlite3_bind_int64(u, 2, now);
-        ok = sqlite3_step(u) == SQLITE_DONE;
-    }
-    if (ok && store_exec(st, "COMMIT"))
-        return STORE_OK;
-    store_fail(st, err, err_size, "cannot claim due messages");
-    store_rollback(st);
-    *n = 0;
-    return STORE_ERROR;
-}
-
 static bool upsert_part(struct store *st, int64_t msg_id, const struct store_part_update *u,
                         int64_t now)
 {
@@ -619,10 +596,13 @@ static bool rederive(struct store *st, int64_t msg_id, enum msg_state current,
     return sqlite3_step(u) == SQLITE_DONE;
 }
 
-/* One part's update and its message's new state, inside the caller's transaction. */
+/*
+ * One part's update and its message's new state, inside the caller's
+ * transaction; *has_dlr (may be NULL) says whether the message has a dlr-url.
+ */
 static enum store_rc record_part_rows(struct store *st, int64_t msg_id,
                                       const struct store_part_update *u, int64_t now,
-                                      char *err, size_t err_size)
+                                      bool *has_dlr, char *err, size_t err_size)
 {
     sqlite3_stmt *s = store_stmt(st, ST_MSG_EXISTS);
     sqlite3_bind_int64(s, 1, msg_id);
@@ -632,6 +612,8 @@ static enum store_rc record_part_rows(struct store *st, int64_t msg_id,
     }
     enum msg_state current = MSG_QUEUED;
     store_msg_state_parse((const char *)sqlite3_column_text(s, 0), &current);
+    if (has_dlr)
+        *has_dlr = sqlite3_column_int(s, 1) != 0;
     if (upsert_part(st, msg_id, u, now) && rederive(st, msg_id, current, u->error, now))
         return STORE_OK;
     return store_fail(st, err, err_size, "cannot record the part");
@@ -643,7 +625,7 @@ static enum store_rc record_part_statements(struct store *st, int64_t msg_id,
 {
     if (!store_exec(st, "BEGIN IMMEDIATE"))
         return store_fail(st, err, err_size, "cannot start a transaction");
-    enum store_rc rc = record_part_rows(st, msg_id, u, now, err, err_size);
+    enum store_rc rc = record_part_rows(st, msg_id, u, now, NULL, err, err_size);
     if (rc == STORE_OK && !store_exec(st, "COMMIT"))
         rc = store_fail(st, err, err_size, "cannot commit the part");
     if (rc != STORE_OK)
@@ -679,25 +661,125 @@ static struct store_message *row_to_message(sqlite3_stmt *s)
     return m;
 }
 
+/* Appends the part in columns col.. of s (part_index, state, ref, dlr_state, dlr_error, submitted_at, done_at). */
+static void add_part(struct store_message *m, sqlite3_stmt *s, int col)
+{
+    struct store_part *grown = realloc(m->parts, (m->n_parts + 1) * sizeof *grown);
+    if (!grown)
+        abort();
+    m->parts = grown;
+    struct store_part *p = &m->parts[m->n_parts++];
+    p->index = sqlite3_column_int(s, col);
+    p->state = store_part_state_parse((const char *)sqlite3_column_text(s, col + 1));
+    p->ref = store_column_dup(s, col + 2);
+    p->receipt = store_column_dup(s, sqlite3_column_type(s, col + 3) != SQLITE_NULL ? col + 3
+                                                                                 : col + 4);
+    p->submitted_at = sqlite3_column_int64(s, col + 5);
+    p->done_at = sqlite3_column_int64(s, col + 6);
+}
+
 static bool read_parts(struct store *st, struct store_message *m)
 {
     sqlite3_stmt *s = store_stmt(st, ST_GET_PARTS);
     sqlite3_bind_int64(s, 1, m->id);
     int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        struct store_part *grown = realloc(m->parts, (m->n_parts + 1) * sizeof *grown);
-        if (!grown)
-            abort();
-        m->parts = grown;
-        struct store_part *p = &m->parts[m->n_parts++];
-        p->index = sqlite3_column_int(s, 0);
-        p->state = store_part_state_parse((const char *)sqlite3_column_text(s, 1));
-        p->ref = store_column_dup(s, 2);
-        p->receipt = store_column_dup(s, sqlite3_column_type(s, 3) != SQLITE_NULL ? 3 : 4);
-        p->submitted_at = sqlite3_column_int64(s, 5);
-        p->done_at = sqlite3_column_int64(s, 6);
-    }
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        add_part(m, s, 0);
     return rc == SQLITE_DONE;
+}
+
+/* The ids as a JSON array, for json_each(): one statement serves any batch size. */
+static char *ids_json(const int64_t *ids, size_t n)
+{
+    size_t cap = 3 + n * 21; /* "[", up to 20 digits and a comma each, "]", NUL */
+    char *text = malloc(cap), *p = text;
+    if (!text)
+        abort();
+    *p++ = '[';
+    for (size_t i = 0; i < n; i++)
+        p += snprintf(p, cap - (size_t)(p - text), "%s%lld", i ? "," : "", (long long)ids[i]);
+    snprintf(p, cap - (size_t)(p - text), "]");
+    return text;
+}
+
+/* A claimed row, with the due time it was claimed at (for the order). */
+struct claimed {
+    struct store_message *m;
+    int64_t due;
+};
+
+static int by_due(const void *a, const void *b)
+{
+    const struct claimed *x = a, *y = b;
+    if (x->due != y->due)
+        return x->due < y->due ? -1 : 1;
+    return x->m->id < y->m->id ? -1 : x->m->id > y->m->id;
+}
+
+/* Marks the due messages sending and reads them back, in order of due time. */
+static bool claim_rows(struct store *st, int64_t now, struct store_message **out, size_t max,
+                       size_t *n)
+{
+    struct claimed rows[STORE_CLAIM_MAX];
+    sqlite3_stmt *s = store_stmt(st, ST_CLAIM);
+    sqlite3_bind_int64(s, 1, now);
+    sqlite3_bind_int64(s, 2, (sqlite3_int64)max);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW && *n < max) {
+        rows[*n].m = row_to_message(s);
+        rows[(*n)++].due = sqlite3_column_int64(s, 20);
+    }
+    qsort(rows, *n, sizeof rows[0], by_due);
+    for (size_t i = 0; i < *n; i++)
+        out[i] = rows[i].m;
+    return rc == SQLITE_DONE;
+}
+
+static struct store_message *find_claimed(struct store_message **msgs, size_t n, int64_t id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (msgs[i]->id == id)
+            return msgs[i];
+    return NULL;
+}
+
+/* The parts of the claimed messages (those sent on an earlier attempt), in one query. */
+static bool claim_parts(struct store *st, struct store_message **msgs, size_t n)
+{
+    int64_t ids[STORE_CLAIM_MAX];
+    for (size_t i = 0; i < n; i++)
+        ids[i] = msgs[i]->id;
+    char *json = ids_json(ids, n);
+    sqlite3_stmt *s = store_stmt(st, ST_PARTS_OF_MSGS);
+    sqlite3_bind_text(s, 1, json, -1, SQLITE_STATIC);
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        struct store_message *m = find_claimed(msgs, n, sqlite3_column_int64(s, 0));
+        if (m)
+            add_part(m, s, 1);
+    }
+    sqlite3_reset(s); /* before json goes */
+    free(json);
+    return rc == SQLITE_DONE;
+}
+
+static enum store_rc claim_statements(struct store *st, int64_t now, struct store_message **out,
+                                      size_t max, size_t *n, char *err, size_t err_size)
+{
+    *n = 0;
+    if (max > STORE_CLAIM_MAX)
+        max = STORE_CLAIM_MAX;
+    if (!store_exec(st, "BEGIN IMMEDIATE"))
+        return store_fail(st, err, err_size, "cannot start a transaction");
+    bool ok = claim_rows(st, now, out, max, n) && (*n == 0 || claim_parts(st, out, *n));
+    if (ok && store_exec(st, "COMMIT"))
+        return STORE_OK;
+    store_fail(st, err, err_size, "cannot claim due messages");
+    store_rollback(st);
+    for (size_t i = 0; i < *n; i++)
+        store_message_free(out[i]);
+    *n = 0;
+    return STORE_ERROR;
 }
 
 static enum store_rc message_get_statements(struct store *st, int64_t id, struct store_message **out,
@@ -832,20 +914,6 @@ enum store_rc store_optout_find(struct store *st, const char *recipient, char *k
     return out;
 }
 
-/* The ids as a JSON array, for json_each(): one statement serves any batch size. */
-static char *ids_json(const int64_t *ids, size_t n)
-{
-    size_t cap = 3 + n * 21; /* "[", up to 20 digits and a comma each, "]", NUL */
-    char *text = malloc(cap), *p = text;
-    if (!text)
-        abort();
-    *p++ = '[';
-    for (size_t i = 0; i < n; i++)
-        p += snprintf(p, cap - (size_t)(p - text), "%s%lld", i ? "," : "", (long long)ids[i]);
-    snprintf(p, cap - (size_t)(p - text), "]");
-    return text;
-}
-
 enum store_rc store_optouts_of(struct store *st, const int64_t *ids, size_t n,
                                struct store_optout_hit *hits, size_t *n_hits,
                                char *err, size_t err_size)
@@ -868,8 +936,8 @@ enum store_rc store_optouts_of(struct store *st, const int64_t *ids, size_t n,
     return out;
 }
 
-enum store_rc store_claim_due(struct store *st, int64_t now, int64_t *ids, size_t max,
-                              size_t *n, char *err, size_t err_size)
+enum store_rc store_claim(struct store *st, int64_t now, struct store_message **out, size_t max,
+                          size_t *n, char *err, size_t err_size)
 {
     /*
      * The claim commits without waiting for the disk. A claim lost to a
@@ -878,10 +946,23 @@ enum store_rc store_claim_due(struct store *st, int64_t now, int64_t *ids, size_
      * the next synced commit (the parts' results, an acceptance) syncs the
      * WAL, this claim included.
      */
+    *n = 0;
     st->skip_sync = true;
-    enum store_rc rc = claim_due_statements(st, now, ids, max, n, err, err_size);
+    enum store_rc rc = claim_statements(st, now, out, max, n, err, err_size);
     st->skip_sync = false;
     store_release(st);
+    return rc;
+}
+
+enum store_rc store_claim_due(struct store *st, int64_t now, int64_t *ids, size_t max,
+                              size_t *n, char *err, size_t err_size)
+{
+    struct store_message *msgs[STORE_CLAIM_MAX];
+    enum store_rc rc = store_claim(st, now, msgs, max, n, err, err_size);
+    for (size_t i = 0; i < *n; i++) {
+        ids[i] = msgs[i]->id;
+        store_message_free(msgs[i]);
+    }
     return rc;
 }
 
@@ -1001,17 +1082,20 @@ static enum store_rc plan_parts_statements(struct store *st, int64_t msg_id, int
 
 /* Group commit of drivers' reports: see store_apply() in store.h. */
 static enum store_rc apply_statements(struct store *st, const struct store_update *u, size_t n,
-                                      int64_t now, char *err, size_t err_size)
+                                      int64_t now, bool *has_dlr, char *err, size_t err_size)
 {
     if (!store_exec(st, "BEGIN IMMEDIATE"))
         return store_fail(st, err, err_size, "cannot start a transaction");
     for (size_t i = 0; i < n; i++) {
         enum store_rc rc = STORE_OK;
+        bool dlr = false;
         if (u[i].kind == STORE_UPDATE_PLAN)
             rc = plan_parts_rows(st, u[i].msg_id, u[i].n_parts, u[i].route, now)
                      ? STORE_OK : store_fail(st, err, err_size, "cannot record the parts");
         else
-            rc = record_part_rows(st, u[i].msg_id, &u[i].part, now, err, err_size);
+            rc = record_part_rows(st, u[i].msg_id, &u[i].part, now, &dlr, err, err_size);
+        if (has_dlr)
+            has_dlr[i] = dlr;
         if (rc == STORE_ERROR) {
             store_rollback(st);
             return rc;
@@ -1025,10 +1109,10 @@ static enum store_rc apply_statements(struct store *st, const struct store_updat
 }
 
 enum store_rc store_apply(struct store *st, const struct store_update *u, size_t n, int64_t now,
-                          char *err, size_t err_size)
+                          bool *has_dlr, char *err, size_t err_size)
 {
     st->skip_sync = st->defer_sync != NULL; /* see store_defer_report_syncs() */
-    enum store_rc rc = n ? apply_statements(st, u, n, now, err, err_size) : STORE_OK;
+    enum store_rc rc = n ? apply_statements(st, u, n, now, has_dlr, err, err_size) : STORE_OK;
     st->skip_sync = false;
     store_release(st);
     if (rc == STORE_OK && n && st->defer_sync)

@@ -177,12 +177,23 @@ enum store_rc store_optouts_of(struct store *st, const int64_t *ids, size_t n,
                                char *err, size_t err_size);
 
 /*
- * Marks up to `max` due queued messages as sending and returns their ids in
- * order of due time. Messages past their validity are left for
- * store_expire_due(), which the service tick runs.
+ * Marks up to `max` (at most STORE_CLAIM_MAX) due queued messages as sending
+ * and returns their ids in order of due time. Messages past their validity
+ * are left for store_expire_due(), which the service tick runs.
  */
+#define STORE_CLAIM_MAX 64
 enum store_rc store_claim_due(struct store *st, int64_t now, int64_t *ids, size_t max,
                               size_t *n, char *err, size_t err_size);
+
+struct store_message;
+/*
+ * store_claim_due() that also returns the claimed messages, with their parts,
+ * as store_message_get() would read them right after the claim: read in the
+ * claim's own transaction, so dispatch reads nothing per message. Each of
+ * out[0..*n) is freed with store_message_free().
+ */
+enum store_rc store_claim(struct store *st, int64_t now, struct store_message **out, size_t max,
+                          size_t *n, char *err, size_t err_size);
 
 struct store_part_update {
     int index;                   /* 0-based segment number */
@@ -217,10 +228,12 @@ struct store_update {
 /*
  * Group commit of drivers' reports: plans and part results in one
  * transaction, in order. A report about a message that no longer exists is
- * skipped; a database failure rolls back all of them.
+ * skipped; a database failure rolls back all of them. has_dlr (NULL, or room
+ * for n) gets, for each part result, whether its message carries a Kannel
+ * dlr-url (read on the way, so webhooks need not read it again).
  */
 enum store_rc store_apply(struct store *st, const struct store_update *u, size_t n, int64_t now,
-                          char *err, size_t err_size);
+                          bool *has_dlr, char *err, size_t err_size);
 
 /*
  * Puts a claimed message back in the queue, due at `next_at`. With
@@ -384,10 +397,6 @@ struct store_message {
 enum store_rc store_message_get(struct store *st, int64_t id, struct store_message **out,
                                 char *err, size_t err_size);
 void store_message_free(struct store_message *m);
-/* Whether message `id` carries a Kannel dlr-url (false when there is no such message). */
-enum store_rc store_message_has_dlr(struct store *st, int64_t id, bool *has, char *err,
-                                    size_t err_size);
-
 struct store_filter {
     bool has_state;
     enum msg_state state;

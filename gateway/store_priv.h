@@ -11,8 +11,8 @@
 #include "gateway/store.h"
 
 enum stmt_id {
-    ST_FIND_IDEM, ST_INSERT_MSG, ST_EXPIRE, ST_SELECT_DUE, ST_MARK_SENDING,
-    ST_MSG_EXISTS, ST_MSG_HAS_DLR, ST_UPSERT_PART, ST_PART_STATES, ST_SET_MSG_STATE,
+    ST_FIND_IDEM, ST_INSERT_MSG, ST_EXPIRE, ST_CLAIM, ST_PARTS_OF_MSGS,
+    ST_MSG_EXISTS, ST_UPSERT_PART, ST_PART_STATES, ST_SET_MSG_STATE,
     ST_GET_MSG, ST_GET_PARTS, ST_LIST_MSGS, ST_COUNT_STATES,
     ST_CLOCK_WRITE, ST_CLOCK_CLEAR, ST_CLOCK_READ,
     ST_OPTOUT_FIND, ST_OPTOUTS_OF_MSGS, ST_OPTOUT_CONFIRMED_AT, ST_OPTOUT_PUT, ST_OPTOUT_CONFIRM,
@@ -39,6 +39,10 @@ struct store {
     void *checkpointer_arg;
     void (*defer_sync)(void *arg); /* store_defer_report_syncs() */
     void *defer_arg;
+    /* Statements handed out since the last store_release(): only these need a reset. */
+    bool used[ST_COUNT];
+    enum stmt_id used_ids[ST_COUNT];
+    int n_used;
 };
 
 /* Sets synchronous, the WAL hook and the busy handler (store_sync.c). */
@@ -47,9 +51,9 @@ bool store_sync_configure(struct store *st);
 enum store_rc store_fail(struct store *st, char *err, size_t size, const char *what);
 bool store_exec(struct store *st, const char *sql);
 void store_rollback(struct store *st);
-/* The prepared statement `id`, reset and unbound. */
+/* The prepared statement `id`, reset and unbound (and noted for store_release). */
 sqlite3_stmt *store_stmt(struct store *st, enum stmt_id id);
-/* Resets every statement: call at the end of each public call (see store.c). */
+/* Resets every statement used since the last call: at the end of each public call (see store.c). */
 void store_release(struct store *st);
 void store_bind_text_or_null(sqlite3_stmt *s, int i, const char *v);
 char *store_column_dup(sqlite3_stmt *s, int i);

@@ -237,21 +237,17 @@ static void queue_dlr(struct webhooks *w, const struct store_message *m, int ind
 }
 
 void webhooks_part(struct webhooks *w, int64_t msg_id, int index, enum part_state state,
-                   const char *detail)
+                   bool has_dlr, const char *detail)
 {
     if (!w || webhooks_dlr_type(state) == 0)
         return;
     struct store_message *m;
     char err[256];
-    bool receipt = state == PART_DELIVERED || state == PART_UNDELIVERED, has_dlr = false;
+    bool receipt = state == PART_DELIVERED || state == PART_UNDELIVERED;
     bool post_receipt = receipt && *w->conf->webhooks.receipts;
     /* Every part of every message passes here: read the whole message only when a call is due. */
-    if (!post_receipt) {
-        if (store_message_has_dlr(w->store, msg_id, &has_dlr, err, sizeof err) != STORE_OK)
-            log_error("msg=%lld webhook: cannot read the message: %s", (long long)msg_id, err);
-        if (!has_dlr)
-            return;
-    }
+    if (!post_receipt && !has_dlr)
+        return;
     if (store_message_get(w->store, msg_id, &m, err, sizeof err) != STORE_OK) {
         log_error("msg=%lld webhook: cannot read the message: %s", (long long)msg_id, err);
         return;

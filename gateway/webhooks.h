@@ -46,11 +46,12 @@ void webhooks_free(struct webhooks *w);
  * Part `index` (0-based) of message `msg_id` was recorded in `state`:
  * PART_DELIVERED or PART_UNDELIVERED (a receipt, `detail` its text),
  * PART_SUBMITTED (accepted, `detail` NULL) or PART_FAILED (`detail` the
- * error). Queues the receipt webhook and the message's dlr-url as they
- * apply. `w` may be NULL: nothing happens.
+ * error). `has_dlr`: whether the message carries a Kannel dlr-url (as
+ * store_apply() read it). Queues the receipt webhook and the message's
+ * dlr-url as they apply. `w` may be NULL: nothing happens.
  */
 void webhooks_part(struct webhooks *w, int64_t msg_id, int index, enum part_state state,
-                   const char *detail);
+                   bool has_dlr, const char *detail);
 
 /* Inbound message `inbound_id` was committed: queues the inbound webhook. `w` may be NULL. */
 void webhooks_inbound(struct webhooks *w, int64_t inbound_id);

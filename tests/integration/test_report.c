@@ -53,7 +53,7 @@ static void message(struct store *st, int enrollment, const char *campaign, int 
         { .kind = STORE_UPDATE_PART, .msg_id = id,
           .part = { .index = 0, .state = part, .ref = "m1:7" } },
     };
-    ck_assert_msg(store_apply(st, u, 2, 200, err, sizeof err) == STORE_OK, "%s", err);
+    ck_assert_msg(store_apply(st, u, 2, 200, NULL, err, sizeof err) == STORE_OK, "%s", err);
 }
 
 /*

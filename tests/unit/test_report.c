@@ -78,7 +78,7 @@ static int64_t message(struct store *st, int enrollment, const char *campaign, i
         u[1 + i].msg_id = id;
         u[1 + i].part = (struct store_part_update){ .index = i, .state = parts[i], .ref = "m1:1" };
     }
-    ck_assert_msg(store_apply(st, u, (size_t)n + 1, 200, err, sizeof err) == STORE_OK, "%s", err);
+    ck_assert_msg(store_apply(st, u, (size_t)n + 1, 200, NULL, err, sizeof err) == STORE_OK, "%s", err);
     return id;
 }
 

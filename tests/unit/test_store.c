@@ -161,6 +161,60 @@ START_TEST(claim_due_marks_sending_and_expires_the_stale)
 }
 END_TEST
 
+/* The claim reads back what store_message_get() would, parts included, in due order. */
+START_TEST(claim_returns_the_messages_with_their_parts_in_due_order)
+{
+    struct store *st = fresh_store();
+    struct store_new_message m = msg("+353871234567", "first");
+    int64_t late = enqueue(st, &m, 150);
+    m.body = "second";
+    m.segments = 2;
+    m.dlr_url = "http://127.0.0.1:9/dlr";
+    int64_t early = enqueue(st, &m, 100);
+    m = msg("+353870000000", "not yet due");
+    int64_t future = enqueue(st, &m, 500);
+    ck_assert_int_eq(store_plan_parts(st, early, 2, "sim", 110, err, sizeof err), STORE_OK);
+    struct store_part_update p1 = { .index = 1, .state = PART_SUBMITTED, .ref = "r1" };
+    ck_assert_int_eq(store_record_part(st, early, &p1, 120, err, sizeof err), STORE_OK);
+    ck_assert_int_eq(store_requeue(st, early, 130, "temporary", true, 5, 125, NULL, err,
+                                   sizeof err), STORE_OK);
+    struct store_message *got[4];
+    size_t n = 0;
+    ck_assert_int_eq(store_claim(st, 200, got, 4, &n, err, sizeof err), STORE_OK);
+    ck_assert_int_eq(n, 2);
+    ck_assert_int_eq(got[0]->id, early); /* due at 130, before the other's 150 */
+    ck_assert_int_eq(got[1]->id, late);
+    for (size_t i = 0; i < n; i++) {
+        struct store_message *fresh;
+        ck_assert_int_eq(store_message_get(st, got[i]->id, &fresh, err, sizeof err), STORE_OK);
+        ck_assert_int_eq(got[i]->state, MSG_SENDING);
+        ck_assert_int_eq(fresh->state, MSG_SENDING);
+        ck_assert_str_eq(got[i]->body, fresh->body);
+        ck_assert_int_eq(got[i]->segments, fresh->segments);
+        ck_assert_int_eq(got[i]->attempts, fresh->attempts);
+        ck_assert_int_eq(got[i]->updated_at, 200);
+        ck_assert_int_eq(got[i]->n_parts, fresh->n_parts);
+        for (size_t k = 0; k < fresh->n_parts; k++) {
+            ck_assert_int_eq(got[i]->parts[k].index, fresh->parts[k].index);
+            ck_assert_int_eq(got[i]->parts[k].state, fresh->parts[k].state);
+        }
+        store_message_free(fresh);
+    }
+    ck_assert_int_eq(got[0]->n_parts, 2);
+    ck_assert_int_eq(got[0]->parts[1].state, PART_SUBMITTED);
+    ck_assert_str_eq(got[0]->parts[1].ref, "r1");
+    ck_assert_int_eq(got[0]->attempts, 1);
+    ck_assert_str_eq(got[0]->dlr_url, "http://127.0.0.1:9/dlr");
+    ck_assert_int_eq(got[1]->n_parts, 0);
+    store_message_free(got[0]);
+    store_message_free(got[1]);
+    ck_assert_int_eq(state_of(st, future), MSG_QUEUED);
+    ck_assert_int_eq(store_claim(st, 200, got, 4, &n, err, sizeof err), STORE_OK);
+    ck_assert_int_eq(n, 0);
+    store_close(st);
+}
+END_TEST
+
 START_TEST(parts_drive_the_message_state)
 {
     struct store *st = fresh_store();
@@ -360,6 +414,7 @@ static Suite *suite(void)
     tcase_add_test(t, idempotency_key_returns_the_first_id);
     tcase_add_test(t, committed_message_is_visible_to_a_second_connection);
     tcase_add_test(t, claim_due_marks_sending_and_expires_the_stale);
+    tcase_add_test(t, claim_returns_the_messages_with_their_parts_in_due_order);
     tcase_add_test(t, parts_drive_the_message_state);
     tcase_add_test(t, a_failed_part_fails_the_message_with_its_reason);
     tcase_add_test(t, derive_state_table);
