@@ -490,6 +490,12 @@ static bool set_up_thread(struct http_api *api, char *err, size_t err_size)
         return false;
     }
     store_set_busy_timeout(api->store, BUSY_TIMEOUT_MS);
+    /*
+     * sqlite empties a connection's page cache whenever another connection
+     * has committed since its last transaction, which under load is every
+     * time: a big cache here would only cost memory.
+     */
+    store_set_cache_kib(api->store, 128);
     api->here = api->deps;
     api->here.store = api->store;
     api->here.enrolled = api->deps.enrolled ? post_enrolled : NULL;

@@ -67,7 +67,10 @@ struct http_commit *http_commit_new(struct event_base *base, struct store *st,
     struct http_commit *c = calloc(1, sizeof *c);
     if (!c)
         abort();
-    *c = (struct http_commit){ .store = st, .committed = committed, .arg = arg };
+    /* Field by field: a compound literal would write (and so make resident) all of msgs[]. */
+    c->store = st;
+    c->committed = committed;
+    c->arg = arg;
     pthread_mutex_init(&c->ev_mu, NULL);
     if (!batch_init(&c->batches[0]) || !batch_init(&c->batches[1]))
         abort();

@@ -231,9 +231,26 @@ void store_rollback(struct store *st)
         store_exec(st, "ROLLBACK");
 }
 
+/*
+ * Statements are prepared when first used, not all at open: each of the
+ * service's connections uses a fraction of them, and a prepared statement
+ * costs memory. Every one was prepared once at open (check_all), so a failure
+ * here is the schema changed under us or memory ran out.
+ */
+static sqlite3_stmt *prepared(struct store *st, enum stmt_id id)
+{
+    if (!st->stmt[id] && sqlite3_prepare_v3(st->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+                                            &st->stmt[id], NULL) != SQLITE_OK) {
+        fprintf(stderr, "homing: store: cannot prepare statement %d: %s\n", (int)id,
+                sqlite3_errmsg(st->db));
+        abort();
+    }
+    return st->stmt[id];
+}
+
 sqlite3_stmt *store_stmt(struct store *st, enum stmt_id id)
 {
-    sqlite3_stmt *s = st->stmt[id];
+    sqlite3_stmt *s = prepared(st, id);
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
     if (!st->used[id]) {
@@ -395,11 +412,14 @@ static bool configure(struct store *st, char *err, size_t size)
     return true;
 }
 
-static bool prepare_all(struct store *st, char *err, size_t size)
+/* Every statement compiles against this database (they are prepared again when first used). */
+static bool check_all(struct store *st, char *err, size_t size)
 {
     for (int i = 0; i < ST_COUNT; i++) {
-        if (sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-                               &st->stmt[i], NULL) != SQLITE_OK) {
+        sqlite3_stmt *s = NULL;
+        int rc = sqlite3_prepare_v2(st->db, stmt_sql[i], -1, &s, NULL);
+        sqlite3_finalize(s);
+        if (rc != SQLITE_OK) {
             store_fail(st, err, size, "cannot prepare a statement");
             return false;
         }
@@ -407,7 +427,8 @@ static bool prepare_all(struct store *st, char *err, size_t size)
     return true;
 }
 
-struct store *store_open(const char *path, char *err, size_t err_size)
+static struct store *open_connection(const char *path, bool statements, char *err,
+                                     size_t err_size)
 {
     if (!ensure_parent_dir(path, err, err_size))
         return NULL;
@@ -416,7 +437,7 @@ struct store *store_open(const char *path, char *err, size_t err_size)
         snprintf(err, err_size, "out of memory");
         return NULL;
     }
-    /* One connection per process, used by one thread: sqlite's own mutexes only cost. */
+    /* Each connection is used by one thread at a time: sqlite's own mutexes only cost. */
     int rc = sqlite3_open_v2(path, &st->db,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
@@ -426,11 +447,21 @@ struct store *store_open(const char *path, char *err, size_t err_size)
         return NULL;
     }
     if (!configure(st, err, err_size) || !migrate(st, path, err, err_size) ||
-        !prepare_all(st, err, err_size)) {
+        (statements && !check_all(st, err, err_size))) {
         store_close(st);
         return NULL;
     }
     return st;
+}
+
+struct store *store_open(const char *path, char *err, size_t err_size)
+{
+    return open_connection(path, true, err, err_size);
+}
+
+struct store *store_open_for_checkpoints(const char *path, char *err, size_t err_size)
+{
+    return open_connection(path, false, err, err_size);
 }
 
 void store_close(struct store *st)

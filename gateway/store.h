@@ -61,6 +61,11 @@ enum msg_state store_derive_state(const enum part_state *parts, size_t n, enum m
  * returns NULL with the reason in err.
  */
 struct store *store_open(const char *path, char *err, size_t err_size);
+/*
+ * A connection that only checkpoints (store_checkpoint): none of the queue's
+ * statements are prepared on it, which saves their memory.
+ */
+struct store *store_open_for_checkpoints(const char *path, char *err, size_t err_size);
 void store_close(struct store *st);
 int store_schema_version(const struct store *st);
 /*
@@ -95,6 +100,8 @@ void store_set_checkpointer(struct store *st, void (*checkpointer)(void *arg), v
 void store_defer_report_syncs(struct store *st, void (*sync)(void *arg), void *arg);
 /* Syncs the WAL file (every connection's commits so far); false on an I/O error. */
 bool store_sync_now(struct store *st);
+/* The connection's page cache (store_open sets 512 KiB); a connection that only checkpoints needs little. */
+void store_set_cache_kib(struct store *st, int kib);
 /* A PASSIVE checkpoint now: copies what it can without waiting for anyone. */
 void store_checkpoint(struct store *st);
 

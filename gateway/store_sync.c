@@ -26,6 +26,7 @@
 #include "gateway/store_priv.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <time.h>
 
 #define CHECKPOINT_FRAMES 4000
@@ -130,6 +131,13 @@ void store_set_busy_timeout(struct store *st, int ms)
 {
     st->busy_timeout_ms = ms;
     sqlite3_busy_handler(st->db, on_busy, st);
+}
+
+void store_set_cache_kib(struct store *st, int kib)
+{
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA cache_size = -%d", kib);
+    store_exec(st, sql);
 }
 
 void store_set_checkpointer(struct store *st, void (*checkpointer)(void *arg), void *arg)

@@ -112,13 +112,14 @@ struct syncer *syncer_start(const char *db_path, void (*synced)(void *arg), void
         abort();
     *s = (struct syncer){ .fd = fd, .synced_fn = synced, .arg = arg };
     char why[256];
-    s->ckpt_store = store_open(db_path, why, sizeof why);
+    s->ckpt_store = store_open_for_checkpoints(db_path, why, sizeof why);
     if (!s->ckpt_store) {
         snprintf(err, err_size, "the checkpointer's connection: %s", why);
         close(fd);
         free(s);
         return NULL;
     }
+    store_set_cache_kib(s->ckpt_store, 64); /* a checkpoint copies pages without caching them */
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->wake, NULL);
     pthread_cond_init(&s->ckpt_wake, NULL);

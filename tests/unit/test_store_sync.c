@@ -92,19 +92,20 @@ static void count_deferred(void *arg)
 
 START_TEST(reports_sync_themselves_unless_deferred)
 {
+    bool has_dlr[1];
     struct store *st = open_with_probe();
     int64_t id = enqueue_one(st);
     struct store_update u = { .kind = STORE_UPDATE_PLAN, .msg_id = id, .n_parts = 1,
                               .route = "sim" };
     syncs = deferred = 0;
-    ck_assert_int_eq(store_apply(st, &u, 1, 201, err, sizeof err), STORE_OK);
+    ck_assert_int_eq(store_apply(st, &u, 1, 201, has_dlr, err, sizeof err), STORE_OK);
     ck_assert_int_ge(syncs, 1);
 
     store_defer_report_syncs(st, count_deferred, NULL);
     u = (struct store_update){ .kind = STORE_UPDATE_PART, .msg_id = id,
                                .part = { .index = 0, .state = PART_SUBMITTED, .ref = "1" } };
     syncs = 0;
-    ck_assert_int_eq(store_apply(st, &u, 1, 202, err, sizeof err), STORE_OK);
+    ck_assert_int_eq(store_apply(st, &u, 1, 202, has_dlr, err, sizeof err), STORE_OK);
     ck_assert_int_eq(syncs, 0);
     ck_assert_int_eq(deferred, 1);
     /* Committed all the same: another connection sees it. */
