@@ -95,7 +95,12 @@ struct worker *worker_new(struct event_base *main_base)
         return NULL;
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cond, NULL);
-    w->base = event_base_new();
+    /* As the main loop's (loop_new): a busy HTTP loop adds and drops fds all the time. */
+    struct event_config *cfg = event_config_new();
+    if (cfg)
+        event_config_set_flag(cfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+    w->base = cfg ? event_base_new_with_config(cfg) : event_base_new();
+    event_config_free(cfg);
     w->to_main.w = w->to_worker.w = w;
     if (w->base) {
         w->to_main.ev = event_new(main_base, -1, 0, on_mail, &w->to_main);
