@@ -14,7 +14,9 @@
  * (smpp_decode); a framing or decode error resets the session, since the
  * stream cannot be trusted after it (and libsmpp34 leaks on bad TLVs).
  * TCP_NODELAY is set: with Nagle, a window of small PDUs meets the peer's
- * delayed ACK and stalls for 40-200 ms at a time.
+ * delayed ACK and stalls for 40-200 ms at a time. While a read's PDUs are
+ * handled, output is held and then sent in one send(): each submit_sm_resp
+ * lets the next submit out, and these went one system call each.
  *
  * Host names are resolved with getaddrinfo(), which blocks for a name that
  * is not in /etc/hosts; carriers give addresses, so this was left simple.
@@ -94,7 +96,8 @@ void smpp_conn_send(struct smpp_conn *c, const uint8_t *buf, size_t len)
     }
     memcpy(c->out + c->out_len, buf, len);
     c->out_len += len;
-    flush_out(c);
+    if (!c->corked)
+        flush_out(c);
 }
 
 void smpp_conn_resp(struct smpp_conn *c, uint32_t command_id, uint32_t status, uint32_t seq)
@@ -122,6 +125,9 @@ static void send_simple(struct smpp_conn *c, uint32_t command_id, uint32_t seq)
 
 static void close_fd(struct smpp_conn *c)
 {
+    if (c->corked && c->fd >= 0)
+        flush_out(c); /* what was held, as if it had been sent at once */
+    c->corked = false;
     loop_event_free(c->rd);
     loop_event_free(c->wr);
     c->rd = c->wr = NULL;
@@ -354,6 +360,7 @@ static void on_readable(void *arg)
 {
     struct smpp_conn *c = arg;
     struct smpp *s = c->s;
+    c->corked = true;
     for (int rounds = 0; rounds < 16 && c->fd >= 0; rounds++) {
         ssize_t n = recv(c->fd, c->in + c->in_len, sizeof c->in - c->in_len, 0);
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
@@ -369,6 +376,8 @@ static void on_readable(void *arg)
         if (!drain_input(c))
             break;
     }
+    c->corked = false;
+    flush_out(c);
     smpp_after_io(s);
 }
 

@@ -192,6 +192,10 @@ int smpp_encode_bind(uint32_t command_id, const struct smpp_bind *b, uint32_t se
  * (libsmpp34), and empty when has_payload. */
 int smpp_encode_sm(uint32_t command_id, const struct smpp_sm *sm, uint32_t seq,
                    uint8_t *buf, size_t size, char *err, size_t errsz);
+/* The same, every octet packed by libsmpp34 (smpp_encode_sm writes submit_sm
+ * and deliver_sm itself): tests compare the two. */
+int smpp_encode_sm_lib(uint32_t command_id, const struct smpp_sm *sm, uint32_t seq,
+                       uint8_t *buf, size_t size, char *err, size_t errsz);
 /* A resp with command_status `status` (any value, vendor codes too):
  * deliver_sm_resp, data_sm_resp (message_id may be NULL), submit_sm_resp,
  * bind_*_resp (message_id is then the system_id), and the header-only ones:

@@ -25,6 +25,7 @@ struct smpp_conn {
     size_t in_len;
     uint8_t *out;
     size_t out_len, out_cap;
+    bool corked;                 /* reading: what the answers let out is sent after, in one call */
     uint32_t seq, bind_seq, enquire_seq;
     int64_t state_ms;            /* when the current state began */
     int64_t enquire_sent_ms;     /* 0: none outstanding */

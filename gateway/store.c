@@ -54,18 +54,21 @@ static const char *const stmt_sql[ST_COUNT] = {
                          "WHERE message_id IN (SELECT value FROM json_each(?1)) "
                          "ORDER BY message_id, part_index",
     [ST_MSG_EXISTS] = "SELECT state, dlr_url IS NOT NULL FROM messages WHERE id = ?1",
+    /* ?10: the route of a part planned in the same write, for a new row only. */
     [ST_UPSERT_PART] =
         "INSERT INTO parts (message_id, part_index, route, ref, state, submitted_at, dlr_state, "
-        "dlr_error, done_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+        "dlr_error, done_at) VALUES (?1, ?2, coalesce(?3, ?10), ?4, ?5, ?6, ?7, ?8, ?9) "
         "ON CONFLICT (message_id, part_index) DO UPDATE SET "
-        "route = coalesce(excluded.route, route), ref = coalesce(excluded.ref, ref), "
+        "route = coalesce(?3, route), ref = coalesce(excluded.ref, ref), "
         "state = excluded.state, submitted_at = coalesce(submitted_at, excluded.submitted_at), "
         "dlr_state = coalesce(excluded.dlr_state, dlr_state), "
         "dlr_error = coalesce(excluded.dlr_error, dlr_error), done_at = excluded.done_at",
     [ST_PART_STATES] = "SELECT state FROM parts WHERE message_id = ?1",
+    /* ?6, ?7: the route and segment count of a plan written with it, or NULL. */
     [ST_SET_MSG_STATE] = "UPDATE messages SET state = ?2, updated_at = ?3, "
                          "sent_at = CASE WHEN ?4 THEN coalesce(sent_at, ?3) ELSE sent_at END, "
-                         "last_error = coalesce(?5, last_error) WHERE id = ?1",
+                         "last_error = coalesce(?5, last_error), route = coalesce(?6, route), "
+                         "segments = coalesce(?7, segments) WHERE id = ?1",
     [ST_GET_MSG] = "SELECT " MSG_COLUMNS " FROM messages WHERE id = ?1",
     [ST_GET_PARTS] = "SELECT part_index, state, ref, dlr_state, dlr_error, submitted_at, done_at "
                      "FROM parts WHERE message_id = ?1 ORDER BY part_index",
@@ -585,10 +588,13 @@ static enum store_rc expire_due_statements(struct store *st, int64_t now, int64_
     return STORE_OK;
 }
 
+/* `plan`: NULL, or a one-part plan of the same message written with this result. */
 static bool upsert_part(struct store *st, int64_t msg_id, const struct store_part_update *u,
-                        int64_t now)
+                        const struct store_update *plan, int64_t now)
 {
     sqlite3_stmt *s = store_stmt(st, ST_UPSERT_PART);
+    if (plan)
+        sqlite3_bind_text(s, 10, plan->route, -1, SQLITE_STATIC);
     bool final = u->state == PART_DELIVERED || u->state == PART_UNDELIVERED ||
                  u->state == PART_FAILED;
     sqlite3_bind_int64(s, 1, msg_id);
@@ -608,9 +614,9 @@ static bool upsert_part(struct store *st, int64_t msg_id, const struct store_par
     return sqlite3_step(s) == SQLITE_DONE;
 }
 
-/* Reads the parts' states and writes the state they imply onto the message. */
+/* Reads the parts' states and writes the state they imply (and `plan`'s route) onto the message. */
 static bool rederive(struct store *st, int64_t msg_id, enum msg_state current,
-                     const char *error, int64_t now)
+                     const char *error, const struct store_update *plan, int64_t now)
 {
     enum part_state states[256];
     size_t n = 0;
@@ -625,28 +631,36 @@ static bool rederive(struct store *st, int64_t msg_id, enum msg_state current,
     sqlite3_bind_int64(u, 3, now);
     sqlite3_bind_int(u, 4, next != MSG_QUEUED && next != MSG_SENDING && next != MSG_FAILED);
     store_bind_text_or_null(u, 5, error);
+    if (plan) {
+        sqlite3_bind_text(u, 6, plan->route, -1, SQLITE_STATIC);
+        sqlite3_bind_int(u, 7, plan->n_parts);
+    }
     return sqlite3_step(u) == SQLITE_DONE;
 }
 
-/*
- * One part's update and its message's new state, inside the caller's
- * transaction; *has_dlr (may be NULL) says whether the message has a dlr-url.
- */
-static enum store_rc record_part_rows(struct store *st, int64_t msg_id,
-                                      const struct store_part_update *u, int64_t now,
-                                      bool *has_dlr, char *err, size_t err_size)
+/* A part's result to write, with the one-part plan of its message when they go together. */
+struct part_write {
+    int64_t msg_id;
+    const struct store_part_update *part;
+    const struct store_update *plan;   /* NULL, or a PLAN with n_parts 1 */
+    bool has_dlr;                      /* out: the message has a dlr-url */
+};
+
+/* One part's update and its message's new state, inside the caller's transaction. */
+static enum store_rc record_part_rows(struct store *st, struct part_write *w, int64_t now,
+                                      char *err, size_t err_size)
 {
     sqlite3_stmt *s = store_stmt(st, ST_MSG_EXISTS);
-    sqlite3_bind_int64(s, 1, msg_id);
+    sqlite3_bind_int64(s, 1, w->msg_id);
     if (sqlite3_step(s) != SQLITE_ROW) {
-        snprintf(err, err_size, "no message with id %lld", (long long)msg_id);
+        snprintf(err, err_size, "no message with id %lld", (long long)w->msg_id);
         return STORE_NOT_FOUND;
     }
     enum msg_state current = MSG_QUEUED;
     store_msg_state_parse((const char *)sqlite3_column_text(s, 0), &current);
-    if (has_dlr)
-        *has_dlr = sqlite3_column_int(s, 1) != 0;
-    if (upsert_part(st, msg_id, u, now) && rederive(st, msg_id, current, u->error, now))
+    w->has_dlr = sqlite3_column_int(s, 1) != 0;
+    if (upsert_part(st, w->msg_id, w->part, w->plan, now) &&
+        rederive(st, w->msg_id, current, w->part->error, w->plan, now))
         return STORE_OK;
     return store_fail(st, err, err_size, "cannot record the part");
 }
@@ -657,7 +671,8 @@ static enum store_rc record_part_statements(struct store *st, int64_t msg_id,
 {
     if (!store_exec(st, "BEGIN IMMEDIATE"))
         return store_fail(st, err, err_size, "cannot start a transaction");
-    enum store_rc rc = record_part_rows(st, msg_id, u, now, NULL, err, err_size);
+    struct part_write w = { .msg_id = msg_id, .part = u };
+    enum store_rc rc = record_part_rows(st, &w, now, err, err_size);
     if (rc == STORE_OK && !store_exec(st, "COMMIT"))
         rc = store_fail(st, err, err_size, "cannot commit the part");
     if (rc != STORE_OK)
@@ -721,16 +736,37 @@ static bool read_parts(struct store *st, struct store_message *m)
 }
 
 /* The ids as a JSON array, for json_each(): one statement serves any batch size. */
+/* Writes v in decimal at p; returns the end. */
+static char *put_int(char *p, int64_t v)
+{
+    char digits[20];
+    int n = 0;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    if (v < 0)
+        *p++ = '-';
+    do
+        digits[n++] = (char)('0' + u % 10);
+    while ((u /= 10) > 0);
+    while (n > 0)
+        *p++ = digits[--n];
+    return p;
+}
+
+/* Written by hand: snprintf per id was a visible share of a claim. */
 static char *ids_json(const int64_t *ids, size_t n)
 {
-    size_t cap = 3 + n * 21; /* "[", up to 20 digits and a comma each, "]", NUL */
+    size_t cap = 3 + n * 21; /* "[", up to 20 characters and a comma each, "]", NUL */
     char *text = malloc(cap), *p = text;
     if (!text)
         abort();
     *p++ = '[';
-    for (size_t i = 0; i < n; i++)
-        p += snprintf(p, cap - (size_t)(p - text), "%s%lld", i ? "," : "", (long long)ids[i]);
-    snprintf(p, cap - (size_t)(p - text), "]");
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            *p++ = ',';
+        p = put_int(p, ids[i]);
+    }
+    *p++ = ']';
+    *p = '\0';
     return text;
 }
 
@@ -1113,41 +1149,106 @@ static enum store_rc plan_parts_statements(struct store *st, int64_t msg_id, int
 }
 
 /* Group commit of drivers' reports: see store_apply() in store.h. */
-static enum store_rc apply_statements(struct store *st, const struct store_update *u, size_t n,
-                                      int64_t now, bool *has_dlr, char *err, size_t err_size)
+/*
+ * Where the result of part 0 of a one-part plan u[i] is in the batch (the
+ * next report about its message), or n: the two are then written together,
+ * saving the plan's own insert and update (the final rows are the same).
+ */
+static size_t joins_plan(const struct store_update *u, size_t n, size_t i)
 {
-    if (!store_exec(st, "BEGIN IMMEDIATE"))
-        return store_fail(st, err, err_size, "cannot start a transaction");
-    for (size_t i = 0; i < n; i++) {
-        enum store_rc rc = STORE_OK;
-        bool dlr = false;
-        if (u[i].kind == STORE_UPDATE_PLAN)
+    if (u[i].kind != STORE_UPDATE_PLAN || u[i].n_parts != 1)
+        return n;
+    for (size_t j = i + 1; j < n; j++)
+        if (u[j].msg_id == u[i].msg_id)
+            return u[j].kind == STORE_UPDATE_PART && u[j].part.index == 0 ? j : n;
+    return n;
+}
+
+/* Plan u[i] and the result u[j] of its one part, as one write. */
+static enum store_rc plan_with_part(struct store *st, const struct store_update *u, size_t i,
+                                    size_t j, int64_t now, bool *has_dlr, char *err,
+                                    size_t err_size)
+{
+    struct part_write w = { .msg_id = u[j].msg_id, .part = &u[j].part, .plan = &u[i] };
+    enum store_rc rc = record_part_rows(st, &w, now, err, err_size);
+    if (has_dlr)
+        has_dlr[j] = w.has_dlr;
+    if (rc != STORE_NOT_FOUND)
+        return rc;
+    /* No such message: the plan alone decides, as when written apart (its insert fails). */
+    return plan_parts_rows(st, u[i].msg_id, 1, u[i].route, now)
+               ? STORE_OK : store_fail(st, err, err_size, "cannot record the parts");
+}
+
+/* The reports' rows, inside the caller's transaction. */
+static enum store_rc apply_rows(struct store *st, const struct store_update *u, size_t n,
+                                int64_t now, bool *has_dlr, char *err, size_t err_size)
+{
+    bool *joined = calloc(n ? n : 1, sizeof *joined);
+    if (!joined)
+        abort();
+    enum store_rc rc = STORE_OK;
+    for (size_t i = 0; rc != STORE_ERROR && i < n; i++) {
+        size_t j = joins_plan(u, n, i);
+        struct part_write w = { .msg_id = u[i].msg_id, .part = &u[i].part };
+        if (joined[i])
+            continue;
+        if (j < n) {
+            joined[j] = true;
+            rc = plan_with_part(st, u, i, j, now, has_dlr, err, err_size);
+        } else if (u[i].kind == STORE_UPDATE_PLAN) {
             rc = plan_parts_rows(st, u[i].msg_id, u[i].n_parts, u[i].route, now)
                      ? STORE_OK : store_fail(st, err, err_size, "cannot record the parts");
-        else
-            rc = record_part_rows(st, u[i].msg_id, &u[i].part, now, &dlr, err, err_size);
-        if (has_dlr)
-            has_dlr[i] = dlr;
-        if (rc == STORE_ERROR) {
-            store_rollback(st);
-            return rc;
+        } else {
+            rc = record_part_rows(st, &w, now, err, err_size);
         }
+        if (has_dlr && !joined[i])
+            has_dlr[i] = w.has_dlr;
     }
-    if (store_exec(st, "COMMIT"))
+    free(joined);
+    return rc == STORE_ERROR ? rc : STORE_OK;
+}
+
+/* Reports, then (max > 0) a claim, in one transaction. */
+static enum store_rc apply_claim_statements(struct store *st, struct store_apply_claim *ac,
+                                            int64_t now, char *err, size_t err_size)
+{
+    ac->n_claimed = 0;
+    if (!store_exec(st, "BEGIN IMMEDIATE"))
+        return store_fail(st, err, err_size, "cannot start a transaction");
+    enum store_rc rc = apply_rows(st, ac->u, ac->n, now, ac->has_dlr, err, err_size);
+    size_t max = ac->max < STORE_CLAIM_MAX ? ac->max : STORE_CLAIM_MAX;
+    if (rc == STORE_OK && max > 0 &&
+        !(claim_rows(st, now, ac->claimed, max, &ac->n_claimed) &&
+          (ac->n_claimed == 0 || claim_parts(st, ac->claimed, ac->n_claimed))))
+        rc = store_fail(st, err, err_size, "cannot claim due messages");
+    if (rc == STORE_OK && store_exec(st, "COMMIT"))
         return STORE_OK;
-    store_fail(st, err, err_size, "cannot commit the reports");
+    if (rc == STORE_OK)
+        rc = store_fail(st, err, err_size, "cannot commit the reports");
     store_rollback(st);
-    return STORE_ERROR;
+    for (size_t i = 0; i < ac->n_claimed; i++)
+        store_message_free(ac->claimed[i]);
+    ac->n_claimed = 0;
+    return rc;
 }
 
 enum store_rc store_apply(struct store *st, const struct store_update *u, size_t n, int64_t now,
                           bool *has_dlr, char *err, size_t err_size)
 {
-    st->skip_sync = st->defer_sync != NULL; /* see store_defer_report_syncs() */
-    enum store_rc rc = n ? apply_statements(st, u, n, now, has_dlr, err, err_size) : STORE_OK;
+    struct store_apply_claim ac = { .u = u, .n = n, .has_dlr = has_dlr };
+    return n ? store_apply_claim(st, &ac, now, err, err_size) : STORE_OK;
+}
+
+/* Reports commit unsynced when another thread syncs them (store_defer_report_syncs()). */
+enum store_rc store_apply_claim(struct store *st, struct store_apply_claim *ac, int64_t now,
+                                char *err, size_t err_size)
+{
+    st->skip_sync = st->defer_sync != NULL;
+    enum store_rc rc = apply_claim_statements(st, ac, now, err, err_size);
     st->skip_sync = false;
     store_release(st);
-    if (rc == STORE_OK && n && st->defer_sync)
+    if (rc == STORE_OK && ac->n && st->defer_sync)
         st->defer_sync(st->defer_arg);
     return rc;
 }

@@ -243,6 +243,23 @@ enum store_rc store_apply(struct store *st, const struct store_update *u, size_t
                           bool *has_dlr, char *err, size_t err_size);
 
 /*
+ * store_apply() and then store_claim() in the same transaction, so the
+ * reports of a loop turn and the next batch of messages share one commit
+ * (the reports' synchronous one: nothing is waited for that store_apply()
+ * alone would not wait for). On STORE_ERROR neither happened.
+ */
+struct store_apply_claim {
+    const struct store_update *u;    /* as store_apply() */
+    size_t n;
+    bool *has_dlr;
+    struct store_message **claimed;  /* as store_claim(): room for max */
+    size_t max;
+    size_t n_claimed;                /* out */
+};
+enum store_rc store_apply_claim(struct store *st, struct store_apply_claim *ac, int64_t now,
+                                char *err, size_t err_size);
+
+/*
  * Puts a claimed message back in the queue, due at `next_at`. With
  * `count_attempt` this was a failed attempt: once `max_attempts` have failed,
  * the message fails instead, with `error` as its reason. *state_out (may be

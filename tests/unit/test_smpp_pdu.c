@@ -257,6 +257,84 @@ START_TEST(deliver_sm_receipt_round_trip)
 }
 END_TEST
 
+/* A random string of up to max-1 characters (never a NUL inside). */
+static void random_str(char *dst, size_t max, unsigned *seed)
+{
+    size_t n = (size_t)rand_r(seed) % max;
+    for (size_t i = 0; i < n; i++)
+        dst[i] = (char)('0' + rand_r(seed) % 75);
+    dst[n] = '\0';
+}
+
+static void random_sm(struct smpp_sm *sm, uint32_t id, unsigned *seed)
+{
+    memset(sm, 0, sizeof *sm);
+    size_t tmax = id == SMPP_SUBMIT_SM ? 17 : 1;
+    random_str(sm->service_type, sizeof sm->service_type, seed);
+    sm->source.ton = (uint8_t)(rand_r(seed) % 9);     /* 7 and 8: unknown TONs */
+    sm->source.npi = (uint8_t)(rand_r(seed) % 20);    /* some unknown NPIs */
+    random_str(sm->source.addr, 21, seed);
+    sm->dest.ton = (uint8_t)(rand_r(seed) % 7);
+    sm->dest.npi = (uint8_t)(rand_r(seed) % 2);
+    random_str(sm->dest.addr, 21, seed);
+    sm->esm_class = (uint8_t)rand_r(seed);
+    sm->protocol_id = (uint8_t)rand_r(seed);
+    sm->priority_flag = (uint8_t)rand_r(seed);
+    random_str(sm->schedule_delivery_time, tmax, seed);
+    random_str(sm->validity_period, tmax, seed);
+    sm->registered_delivery = (uint8_t)rand_r(seed);
+    sm->data_coding = (uint8_t)rand_r(seed);
+    sm->has_payload = rand_r(seed) % 4 == 0;
+    if (sm->has_payload) {
+        sm->payload_len = (uint16_t)(rand_r(seed) % (SMPP_PAYLOAD_MAX + 1));
+        for (unsigned i = 0; i < sm->payload_len; i++)
+            sm->payload[i] = (uint8_t)rand_r(seed);
+    } else {
+        sm->sm_length = (uint8_t)(rand_r(seed) % (SMPP_SM_PACK_MAX + 1));
+        for (unsigned i = 0; i < sm->sm_length; i++)
+            sm->short_message[i] = (uint8_t)rand_r(seed);
+    }
+    sm->has_sar = rand_r(seed) % 2;
+    sm->sar_msg_ref_num = (uint16_t)rand_r(seed);
+    sm->sar_total_segments = (uint8_t)rand_r(seed);
+    sm->sar_segment_seqnum = (uint8_t)rand_r(seed);
+    sm->has_receipted_id = rand_r(seed) % 2;
+    random_str(sm->receipted_message_id, SMPP_ID_MAX, seed);
+    sm->has_message_state = rand_r(seed) % 2;
+    sm->message_state = (uint8_t)rand_r(seed);
+}
+
+/* submit_sm and deliver_sm are written by homing, not libsmpp34: the same octets or the same refusal. */
+START_TEST(sm_written_as_libsmpp34_packs_it)
+{
+    static struct smpp_sm sm;
+    static uint8_t lib[SMPP_PDU_MAX + 1];
+    static char lib_err[SMPP_ERROR_MAX];
+    unsigned seed = 20261122;
+    int packed = 0, refused = 0;
+    for (int i = 0; i < 3000; i++) {
+        uint32_t id = i % 2 ? SMPP_SUBMIT_SM : SMPP_DELIVER_SM;
+        uint32_t seq = 1 + (uint32_t)rand_r(&seed) % SMPP_SEQ_MAX;
+        random_sm(&sm, id, &seed);
+        size_t size = i % 50 == 0 ? (size_t)rand_r(&seed) % 64 : sizeof buf;
+        memset(buf, 0xAA, sizeof buf);
+        memset(lib, 0xAA, sizeof lib);
+        int n = smpp_encode_sm(id, &sm, seq, buf, size, err, sizeof err);
+        int m = smpp_encode_sm_lib(id, &sm, seq, lib, size, lib_err, sizeof lib_err);
+        ck_assert_int_eq(n, m);
+        if (n < 0) {
+            refused++;
+            continue;
+        }
+        packed++;
+        ck_assert_msg(memcmp(buf, lib, sizeof buf) == 0, "message %d differs", i);
+        ck_assert_int_eq(decode_n(buf, (size_t)n), SMPP_HANDLE);
+    }
+    ck_assert_int_gt(packed, 1000);
+    ck_assert_int_gt(refused, 100); /* unknown TONs and NPIs, small buffers */
+}
+END_TEST
+
 START_TEST(data_sm_round_trip)
 {
     static struct smpp_sm sm;
@@ -848,6 +926,7 @@ static Suite *suite(void)
     tcase_add_test(t, submit_sm_round_trip);
     tcase_add_test(t, submit_sm_payload_and_limits);
     tcase_add_test(t, deliver_sm_receipt_round_trip);
+    tcase_add_test(t, sm_written_as_libsmpp34_packs_it);
     tcase_add_test(t, data_sm_round_trip);
     tcase_add_test(t, submit_sm_resp_ok);
     tcase_add_test(t, submit_sm_resp_vendor_status);

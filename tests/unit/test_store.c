@@ -215,6 +215,144 @@ START_TEST(claim_returns_the_messages_with_their_parts_in_due_order)
 }
 END_TEST
 
+/* A turn's reports and the next claim in one transaction: both land, the claim reads what it took. */
+START_TEST(apply_claim_records_reports_and_claims)
+{
+    struct store *st = fresh_store();
+    struct store_new_message m = msg("+353871234567", "sent already");
+    m.dlr_url = "http://127.0.0.1:9/dlr";
+    int64_t sent = enqueue(st, &m, 100);
+    m = msg("+353871234568", "next");
+    int64_t next = enqueue(st, &m, 110);
+    int64_t ids[4];
+    size_t n = 0;
+    ck_assert_int_eq(store_claim_due(st, 105, ids, 4, &n, err, sizeof err), STORE_OK);
+    ck_assert_int_eq(n, 1);
+    struct store_update u[2] = {
+        { .kind = STORE_UPDATE_PLAN, .msg_id = sent, .n_parts = 1, .route = "sim" },
+        { .kind = STORE_UPDATE_PART, .msg_id = sent,
+          .part = { .index = 0, .state = PART_SUBMITTED, .ref = "abc" } },
+    };
+    bool has_dlr[2] = { false, false };
+    struct store_message *claimed[4];
+    struct store_apply_claim ac = { .u = u, .n = 2, .has_dlr = has_dlr, .claimed = claimed,
+                                    .max = 4 };
+    ck_assert_msg(store_apply_claim(st, &ac, 200, err, sizeof err) == STORE_OK, "%s", err);
+    ck_assert(has_dlr[1]);
+    ck_assert_int_eq(ac.n_claimed, 1);
+    ck_assert_int_eq(claimed[0]->id, next);
+    ck_assert_int_eq(claimed[0]->state, MSG_SENDING);
+    store_message_free(claimed[0]);
+    struct store_message *got;
+    ck_assert_int_eq(store_message_get(st, sent, &got, err, sizeof err), STORE_OK);
+    ck_assert_int_eq(got->state, MSG_SENT);
+    ck_assert_str_eq(got->route, "sim");
+    ck_assert_int_eq(got->n_parts, 1);
+    ck_assert_str_eq(got->parts[0].ref, "abc");
+    store_message_free(got);
+    ck_assert_int_eq(state_of(st, next), MSG_SENDING);
+    /* Nothing due: the reports alone (max 0 claims nothing). */
+    ac = (struct store_apply_claim){ .u = u + 1, .n = 1, .claimed = claimed, .max = 0 };
+    ck_assert_int_eq(store_apply_claim(st, &ac, 210, err, sizeof err), STORE_OK);
+    ck_assert_int_eq(ac.n_claimed, 0);
+    store_close(st);
+}
+END_TEST
+
+/* Every row of `table` as text, in key order. */
+static char *dump_rows(struct store *st, const char *sql)
+{
+    sqlite3_stmt *s;
+    ck_assert_int_eq(sqlite3_prepare_v2(store_handle(st), sql, -1, &s, NULL), SQLITE_OK);
+    size_t cap = 1 << 16, len = 0;
+    char *out = calloc(1, cap);
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        for (int c = 0; c < sqlite3_column_count(s); c++) {
+            const unsigned char *v = sqlite3_column_text(s, c);
+            len += (size_t)snprintf(out + len, cap - len, "%s|", v ? (const char *)v : "NULL");
+            ck_assert_uint_lt(len, cap);
+        }
+        out[len++] = '\n';
+    }
+    sqlite3_finalize(s);
+    return out;
+}
+
+static struct store *store_at(const char *name)
+{
+    char path[800];
+    snprintf(path, sizeof path, "%s/%s", testutil_tmpdir(), name);
+    struct store *st = store_open(path, err, sizeof err);
+    ck_assert_msg(st != NULL, "store_open: %s", err);
+    return st;
+}
+
+/* The messages of batch_vs_apart, claimed, one with a part left from an earlier attempt. */
+static void batch_setup(struct store *st)
+{
+    struct store_new_message m = msg("+353871234567", "one");
+    for (int i = 0; i < 4; i++)
+        enqueue(st, &m, 100);
+    struct store_update early[] = {
+        { .kind = STORE_UPDATE_PLAN, .msg_id = 3, .n_parts = 1, .route = "m1" },
+        { .kind = STORE_UPDATE_PART, .msg_id = 3,
+          .part = { .index = 0, .state = PART_PENDING, .error = "busy" } },
+    };
+    ck_assert_int_eq(store_apply(st, early, 2, 110, NULL, err, sizeof err), STORE_OK);
+    int64_t ids[8];
+    size_t n;
+    ck_assert_int_eq(store_claim_due(st, 120, ids, 8, &n, err, sizeof err), STORE_OK);
+    ck_assert_int_eq(n, 4);
+}
+
+/* A plan and its one part's result written together leave the rows they leave written apart. */
+START_TEST(plan_and_part_in_one_batch_as_apart)
+{
+    struct store_update u[] = {
+        { .kind = STORE_UPDATE_PLAN, .msg_id = 1, .n_parts = 1, .route = "sim" },
+        { .kind = STORE_UPDATE_PLAN, .msg_id = 2, .n_parts = 1, .route = "sim" },
+        { .kind = STORE_UPDATE_PLAN, .msg_id = 3, .n_parts = 1, .route = "sim" },
+        { .kind = STORE_UPDATE_PLAN, .msg_id = 4, .n_parts = 2, .route = "sim" },
+        { .kind = STORE_UPDATE_PART, .msg_id = 2,
+          .part = { .index = 0, .state = PART_FAILED, .error = "rejected" } },
+        { .kind = STORE_UPDATE_PART, .msg_id = 1,
+          .part = { .index = 0, .state = PART_SUBMITTED, .ref = "r1" } },
+        { .kind = STORE_UPDATE_PART, .msg_id = 3,
+          .part = { .index = 0, .state = PART_SUBMITTED, .ref = "r3" } },
+        { .kind = STORE_UPDATE_PART, .msg_id = 4,
+          .part = { .index = 0, .state = PART_SUBMITTED, .ref = "r4" } },
+        { .kind = STORE_UPDATE_PART, .msg_id = 99,
+          .part = { .index = 0, .state = PART_SUBMITTED, .ref = "gone" } },
+    };
+    size_t n = sizeof u / sizeof u[0];
+    struct store *together = store_at("together.db"), *apart = store_at("apart.db");
+    batch_setup(together);
+    batch_setup(apart);
+    bool dlr_together[16], dlr_apart[16];
+    ck_assert_int_eq(store_apply(together, u, n, 200, dlr_together, err, sizeof err), STORE_OK);
+    for (size_t i = 0; i < n; i++)
+        ck_assert_int_eq(store_apply(apart, &u[i], 1, 200, &dlr_apart[i], err, sizeof err),
+                         STORE_OK);
+    const char *queries[] = { "SELECT * FROM messages ORDER BY id",
+                              "SELECT * FROM parts ORDER BY message_id, part_index" };
+    for (int q = 0; q < 2; q++) {
+        char *a = dump_rows(together, queries[q]), *b = dump_rows(apart, queries[q]);
+        ck_assert_str_eq(a, b);
+        if (q == 1) /* message 3 keeps the route of its first part: m1 */
+            ck_assert_ptr_nonnull(strstr(a, "3|0|m1|r3|submitted|"));
+        free(a);
+        free(b);
+    }
+    for (size_t i = 0; i < n; i++)
+        ck_assert_int_eq(dlr_together[i], dlr_apart[i]);
+    ck_assert_int_eq(state_of(together, 1), MSG_SENT);
+    ck_assert_int_eq(state_of(together, 2), MSG_FAILED);
+    ck_assert_int_eq(state_of(together, 4), MSG_SENDING);
+    store_close(together);
+    store_close(apart);
+}
+END_TEST
+
 START_TEST(parts_drive_the_message_state)
 {
     struct store *st = fresh_store();
@@ -415,6 +553,8 @@ static Suite *suite(void)
     tcase_add_test(t, committed_message_is_visible_to_a_second_connection);
     tcase_add_test(t, claim_due_marks_sending_and_expires_the_stale);
     tcase_add_test(t, claim_returns_the_messages_with_their_parts_in_due_order);
+    tcase_add_test(t, apply_claim_records_reports_and_claims);
+    tcase_add_test(t, plan_and_part_in_one_batch_as_apart);
     tcase_add_test(t, parts_drive_the_message_state);
     tcase_add_test(t, a_failed_part_fails_the_message_with_its_reason);
     tcase_add_test(t, derive_state_table);
