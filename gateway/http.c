@@ -447,7 +447,7 @@ static void post_enrolled(void *arg, int64_t next_due_at)
 static void request_sync(void *arg)
 {
     struct http_api *api = arg;
-    syncer_request(api->syncer);
+    syncer_request_lazy(api->syncer);
 }
 
 /* Binds the listener on the HTTP thread's loop; false with the reason in err. */

@@ -14,6 +14,7 @@
 #include "gateway/store.h"
 
 #define CHECKPOINT_EVERY_S 1
+#define SYNCER_LAZY_MS 10
 
 struct syncer {
     int fd;                      /* the WAL file */
@@ -23,6 +24,8 @@ struct syncer {
     pthread_cond_t ckpt_wake;    /* a checkpoint wanted, or stop */
     struct store *ckpt_store;    /* the checkpointer's own connection */
     uint64_t requested, synced;
+    bool lazy;                   /* a commit waits for the next sync, due by lazy_until */
+    struct timespec lazy_until;
     bool failed, stopping, ckpt_wanted;
     void (*synced_fn)(void *arg);
     void *arg;
@@ -33,10 +36,19 @@ static void *syncer_main(void *arg)
     struct syncer *s = arg;
     pthread_mutex_lock(&s->mu);
     for (;;) {
-        while (s->requested == s->synced && !s->stopping)
-            pthread_cond_wait(&s->wake, &s->mu);
-        if (s->requested == s->synced)
+        while (s->requested == s->synced && !s->stopping) {
+            if (!s->lazy) {
+                pthread_cond_wait(&s->wake, &s->mu);
+            } else if (pthread_cond_timedwait(&s->wake, &s->mu, &s->lazy_until) == ETIMEDOUT) {
+                s->requested++; /* the lazy commit's time is up */
+                break;
+            }
+        }
+        if (s->requested == s->synced && !s->lazy)
             break; /* stopping, and nothing left to sync */
+        if (s->requested == s->synced)
+            s->requested++; /* stopping: the lazy commit too */
+        s->lazy = false;
         uint64_t gen = s->requested;
         pthread_mutex_unlock(&s->mu);
         bool ok = fdatasync(s->fd) == 0;
@@ -142,6 +154,22 @@ uint64_t syncer_request(struct syncer *s)
     pthread_cond_signal(&s->wake);
     pthread_mutex_unlock(&s->mu);
     return gen;
+}
+
+void syncer_request_lazy(struct syncer *s)
+{
+    pthread_mutex_lock(&s->mu);
+    if (!s->lazy) {
+        s->lazy = true;
+        clock_gettime(CLOCK_REALTIME, &s->lazy_until);
+        s->lazy_until.tv_nsec += SYNCER_LAZY_MS * 1000000L;
+        if (s->lazy_until.tv_nsec >= 1000000000L) {
+            s->lazy_until.tv_sec++;
+            s->lazy_until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_signal(&s->wake); /* to start its timed wait */
+    }
+    pthread_mutex_unlock(&s->mu);
 }
 
 uint64_t syncer_synced(struct syncer *s, bool *failed)

@@ -36,6 +36,12 @@ struct syncer *syncer_start(const char *db_path, void (*synced)(void *arg), void
 /* Any thread, after a commit: the generation that covers it. */
 uint64_t syncer_request(struct syncer *s);
 /*
+ * Any thread, after a commit nobody waits for (the drivers' reports): it is
+ * synced by the next sync anyone asks for, or within SYNCER_LAZY_MS. Under
+ * load the group commits' syncs cover it, and it costs no fsync of its own.
+ */
+void syncer_request_lazy(struct syncer *s);
+/*
  * Any thread: the newest generation on disk; *failed (may be NULL) says
  * whether the last sync failed (then nothing after the last good one is
  * known to be on disk).
