@@ -156,6 +156,14 @@ START_TEST(the_syncer_makes_unsynced_commits_durable)
     ck_assert(!failed);
     ck_assert_int_ge(syncs, 1);
     ck_assert_int_ge(atomic_load(&callbacks), 1);
+    /* A lazy request is synced within its 10 ms, nobody else asking. */
+    int before = atomic_load(&syncs);
+    uint64_t done = syncer_synced(sy, NULL);
+    syncer_request_lazy(sy);
+    for (int i = 0; i < 2000 && syncer_synced(sy, NULL) == done; i++)
+        usleep(1000);
+    ck_assert_uint_gt(syncer_synced(sy, NULL), done);
+    ck_assert_int_gt(atomic_load(&syncs), before);
     /* Stopping syncs what was asked for and not yet done. */
     uint64_t last = syncer_request(sy);
     ck_assert_uint_gt(last, gen);
