@@ -14,7 +14,7 @@ CC      ?= cc
 BUILD   ?= build
 VERSION := 0.1.0
 
-PKGS     = libserialport libsmpp34 sqlite3 libconfig libevent jansson libcurl
+PKGS     = libserialport libsmpp34 sqlite3 libconfig libevent libevent_pthreads jansson libcurl
 # libcurl is loaded when first used (gateway/curl_lazy.c): its headers, not its library.
 LINK_PKGS= $(filter-out libcurl,$(PKGS))
 WARN     = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
@@ -22,7 +22,7 @@ WARN     = -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
 CPPFLAGS = -I. -D_DEFAULT_SOURCE -D_GNU_SOURCE -DHOMING_VERSION='"$(VERSION)"'
 # Evaluated lazily, after the deps stamp has made sure pkg-config can answer.
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS   = $(shell pkg-config --libs $(LINK_PKGS)) -lm
+PKG_LIBS   = $(shell pkg-config --libs $(LINK_PKGS)) -lm -pthread
 CHECK_CFLAGS = $(shell pkg-config --cflags check)
 CHECK_LIBS   = $(shell pkg-config --libs check)
 

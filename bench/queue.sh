@@ -20,7 +20,8 @@
 #
 # Per line: requests/s and accepted/s (202 answers), CPU-seconds of the server
 # processes over the load (utime+stime from /proc/PID/stat, before and after;
-# Kannel = bearerbox + smsbox), peak RSS (VmHWM; Kannel = the sum of both),
+# Kannel = bearerbox + smsbox; for the lines with an SMPP sink, until the sink
+# has received every accepted message, so the CPU to send counts too), peak RSS (VmHWM; Kannel = the sum of both),
 # latency, and "CPU wait": time the server's threads were runnable but waited
 # for a CPU (schedstat), i.e. how much other load on the machine held them
 # back (threads of Kannel that ended during the run are not counted). Nothing lost: homing's `messages` table must hold every 202 (and
@@ -235,8 +236,10 @@ EOF
     hwm=$(hwm_kib "$pid")
     rss_detail "homing $which" "$pid"
     if [ "$which" = smpp ]; then
+        # CPU until the sink has everything: sending what was accepted counts too.
         at_end=$(sim_accepted)
         n=$(drain_to_sink "$W_accepted")
+        t1=$(cpu_ticks "$pid")
         stop_all
         if [ "$n" -ge "$W_accepted" ] && [ "$n" -le $((W_accepted + CONNS)) ]; then
             check="ok: $n at the sink ($at_end when the load ended)"
@@ -343,6 +346,7 @@ EOF
     done
     sleep 1
     n=$(sim_accepted)
+    t1=$(( $(cpu_ticks "$bb") + $(cpu_ticks "$sb") )) # until drained, as homing's bind line
     stop_all
     if [ "$n" -ge "$W_accepted" ] && [ "$n" -le $((W_accepted + CONNS)) ]; then
         check="ok: $n at the sink ($at_end when the load ended)"

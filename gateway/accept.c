@@ -21,7 +21,7 @@ static enum accept_status refuse(struct accepted *out, enum accept_status status
 static enum accept_status check_fields(const struct conf *conf, const struct accept_request *req,
                                        struct accepted *out)
 {
-    static struct codec_message cm; /* about 40 KB: off the stack */
+    static _Thread_local struct codec_message cm; /* about 40 KB: off the stack; one per thread */
     char why[256];
     if (!req->to || !phone_normalize(req->to, conf->defaults.country, out->to, why, sizeof why)) {
         snprintf(out->error, sizeof out->error, "to: %s", req->to ? why : "missing");

@@ -2,11 +2,17 @@
  * http: see http.h. One generic evhttp callback routes by method and path;
  * handlers are short and answer through http_reply_json()/http_reply_error().
  *
- * Group commit: POST /v1/messages checks the request at once (a bad field is
- * answered at once) and parks it in `pending`; a zero-delay event scheduled on
- * the loop commits everything parked during this turn of the loop in one
- * transaction and then answers each request. Under load many requests share
- * one fsync, without weakening synchronous=FULL.
+ * Everything here runs on the HTTP thread (gateway/worker.h) with its own
+ * sqlite connection, `api->store`, except what is marked "main loop": the
+ * drivers' live health for /v1/status and /metrics is read there through
+ * worker_call_main(), and the dispatcher and the scheduler are woken there
+ * through worker_post_main(). A configuration reload reaches this thread as
+ * a posted job, between two requests.
+ *
+ * Group commit: POST /v1/messages and sendsms check the request at once (a
+ * bad field is answered at once) and park it (gateway/http_commit.h); the
+ * batch is committed at the end of the loop turn and answered once the
+ * syncer has it on disk.
  */
 #include "gateway/http.h"
 
@@ -16,6 +22,7 @@
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
 #include <netinet/in.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,6 +33,7 @@
 #include "gateway/accept.h"
 #include "gateway/clock.h"
 #include "gateway/dispatch.h"
+#include "gateway/http_commit.h"
 #include "gateway/http_kannel.h"
 #include "gateway/http_sched.h"
 #include "gateway/log.h"
@@ -33,27 +41,20 @@
 #include "gateway/message_json.h"
 #include "gateway/status_json.h"
 #include "gateway/store.h"
+#include "gateway/syncer.h"
+#include "gateway/worker.h"
 
-#define MAX_BATCH 1024         /* messages committed together at most */
 #define MAX_HEADERS 16384
-
-/* A request waiting for the group commit, with the messages it brought. */
-struct pending {
-    struct evhttp_request *req;
-    json_t *body;                /* v1: the strings of its messages point into it */
-    struct kannel_sendsms *kannel; /* sendsms: likewise */
-    size_t first, count;         /* its messages in http_api.acc */
-};
+#define BUSY_TIMEOUT_MS 500     /* as the main loop's: wait briefly for another process, then 503 */
 
 struct http_api {
-    struct http_deps deps;
+    struct http_deps deps;       /* as given: the main loop's */
+    struct http_deps here;       /* the same, for this thread: its store, wakes posted to main */
+    struct worker *worker;
+    struct store *store;         /* this thread's connection */
+    struct syncer *syncer;       /* syncs the WAL for both threads */
+    struct http_commit *commit;
     struct evhttp *http;
-    struct pending *pending;     /* MAX_BATCH requests */
-    size_t n_pending;
-    struct accepted *acc;        /* MAX_BATCH messages */
-    size_t n_acc;
-    struct event *flush_ev;
-    bool flush_scheduled;
     int port;                    /* the port actually bound (http.listen may say 0) */
 };
 
@@ -97,7 +98,7 @@ bool http_same_secret(const char *given, const char *want)
 static bool authorised(struct http_api *api, struct evhttp_request *req)
 {
     const char *h = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
-    if (h && strncmp(h, "Bearer ", 7) == 0 && http_same_secret(h + 7, api->deps.conf->http.token))
+    if (h && strncmp(h, "Bearer ", 7) == 0 && http_same_secret(h + 7, api->here.conf->http.token))
         return true;
     http_reply_error(req, 401, h ? "the bearer token is wrong" :
                 "missing Authorization: Bearer <token> (http.token in the configuration)");
@@ -156,29 +157,6 @@ static bool validity_field(struct evhttp_request *req, json_t *body, int64_t *se
     return false;
 }
 
-static void flush_pending(evutil_socket_t fd, short what, void *arg);
-
-/* Parks a request whose messages (acc[first .. n_acc)) all passed their checks. */
-static void park(struct http_api *api, struct evhttp_request *req, json_t *body,
-                 struct kannel_sendsms *k, size_t first)
-{
-    api->pending[api->n_pending++] = (struct pending){
-        .req = req, .body = body, .kannel = k, .first = first, .count = api->n_acc - first,
-    };
-    if (!api->flush_scheduled) {
-        struct timeval now = { 0, 0 };
-        api->flush_scheduled = true;
-        event_add(api->flush_ev, &now);
-    }
-}
-
-/* Room for `n` more messages in this batch: commits the batch first when full. */
-static void make_room(struct http_api *api, size_t n)
-{
-    if (api->n_acc + n > MAX_BATCH || api->n_pending == MAX_BATCH)
-        flush_pending(-1, 0, api);
-}
-
 static void post_message(struct http_api *api, struct evhttp_request *req)
 {
     char err[256];
@@ -195,20 +173,21 @@ static void post_message(struct http_api *api, struct evhttp_request *req)
         json_decref(body);
         return;
     }
-    make_room(api, 1);
-    struct accepted *acc = &api->acc[api->n_acc];
-    enum accept_status st = accept_check(api->deps.conf, api->deps.store, &ar, clock_now(), acc);
+    http_commit_room(api->commit, 1);
+    size_t first = http_commit_mark(api->commit);
+    struct accepted *acc = http_commit_slot(api->commit);
+    enum accept_status st = accept_check(api->here.conf, api->store, &ar, clock_now(), acc);
     if (st != ACCEPT_OK) {
         http_reply_error(req, st == ACCEPT_BAD_FIELD ? 400 : st == ACCEPT_OPTED_OUT ? 422 : 503, "%s",
                     acc->error);
         json_decref(body);
         return;
     }
-    api->n_acc++;
-    park(api, req, body, NULL, api->n_acc - 1);
+    http_commit_keep(api->commit);
+    http_commit_park(api->commit, req, body, NULL, first);
 }
 
-static void reply_text(struct evhttp_request *req, int code, const char *text)
+void http_reply_text(struct evhttp_request *req, int code, const char *text)
 {
     struct evbuffer *buf = evbuffer_new();
     evbuffer_add_printf(buf, "%s\n", text);
@@ -224,83 +203,41 @@ static void kannel_sendsms(struct http_api *api, struct evhttp_request *req)
     char reply[512];
     if (!k)
         abort();
-    if (!kannel_parse(req, api->deps.conf, k, &status, reply, sizeof reply)) {
-        reply_text(req, status, reply);
+    if (!kannel_parse(req, api->here.conf, k, &status, reply, sizeof reply)) {
+        http_reply_text(req, status, reply);
         kannel_free(k);
         return;
     }
-    make_room(api, k->n_to);
-    size_t first = api->n_acc;
+    http_commit_room(api->commit, k->n_to);
+    size_t first = http_commit_mark(api->commit);
     for (size_t i = 0; i < k->n_to; i++) {
         struct accept_request ar = k->ar;
         ar.to = k->to[i];
-        struct accepted *acc = &api->acc[api->n_acc];
-        if (accept_check(api->deps.conf, api->deps.store, &ar, clock_now(), acc) != ACCEPT_OK) {
+        struct accepted *acc = http_commit_slot(api->commit);
+        if (accept_check(api->here.conf, api->store, &ar, clock_now(), acc) != ACCEPT_OK) {
             kannel_refusal(acc, &status, reply, sizeof reply);
-            api->n_acc = first; /* all or nothing, as Kannel does per request */
-            reply_text(req, status, reply);
+            http_commit_drop(api->commit, first); /* all or nothing, as Kannel does per request */
+            http_reply_text(req, status, reply);
             kannel_free(k);
             return;
         }
-        api->n_acc++;
+        http_commit_keep(api->commit);
     }
-    park(api, req, NULL, k, first);
+    http_commit_park(api->commit, req, NULL, k, first);
 }
 
-static void answer_pending(struct pending *p, const struct accepted *acc,
-                           const struct store_enqueue_result *r)
+/* Main loop: messages were committed. */
+static void wake_dispatch(void *arg)
 {
-    for (size_t i = 0; i < p->count; i++) {
-        if (r[i].rc != STORE_CONFLICT)
-            continue;
-        if (p->kannel)
-            reply_text(p->req, 409, r[i].error);
-        else
-            http_reply_error(p->req, 409, "%s", r[i].error);
-        return;
-    }
-    if (p->kannel) {
-        reply_text(p->req, 202, KANNEL_ACCEPTED);
-        return;
-    }
-    http_reply_json(p->req, 202, json_pack("{s:I, s:s, s:i, s:s, s:b}", "id", (json_int_t)r->id,
-                                      "encoding", acc->encoding, "segments", acc->segments,
-                                      "state", "queued", "duplicate", r->rc == STORE_DUPLICATE));
-}
-
-static void flush_pending(evutil_socket_t fd, short what, void *arg)
-{
-    (void)fd;
-    (void)what;
     struct http_api *api = arg;
-    size_t n = api->n_acc;
-    api->flush_scheduled = false;
-    if (api->n_pending == 0)
-        return;
-    static struct store_new_message msgs[MAX_BATCH];
-    static struct store_enqueue_result res[MAX_BATCH];
-    for (size_t i = 0; i < n; i++)
-        msgs[i] = api->acc[i].msg;
-    char err[256];
-    enum store_rc rc = store_enqueue_batch(api->deps.store, msgs, n, clock_now(), res, err,
-                                           sizeof err);
-    if (rc != STORE_OK)
-        log_error("http: %zu messages not accepted: %s", n, err);
-    for (size_t i = 0; i < api->n_pending; i++) {
-        struct pending *p = &api->pending[i];
-        if (rc == STORE_OK)
-            answer_pending(p, &api->acc[p->first], &res[p->first]);
-        else if (p->kannel)
-            reply_text(p->req, 503, KANNEL_TEMPORARY);
-        else
-            http_reply_error(p->req, 503, "the message store is unavailable: %s", err);
-        json_decref(p->body);
-        kannel_free(p->kannel);
-    }
-    api->n_pending = 0;
-    api->n_acc = 0;
-    if (rc == STORE_OK)
-        dispatch_run(api->deps.dispatch);
+    dispatch_run(api->deps.dispatch);
+}
+
+/* HTTP thread: a batch is on disk. */
+static void committed(void *arg)
+{
+    struct http_api *api = arg;
+    worker_post_main(api->worker, wake_dispatch, api);
 }
 
 /* --- GET handlers ---------------------------------------------------------- */
@@ -315,7 +252,7 @@ static void get_message(struct http_api *api, struct evhttp_request *req, const 
     }
     struct store_message *m;
     char err[256];
-    enum store_rc rc = store_message_get(api->deps.store, id, &m, err, sizeof err);
+    enum store_rc rc = store_message_get(api->store, id, &m, err, sizeof err);
     if (rc == STORE_NOT_FOUND)
         http_reply_error(req, 404, "no message with id %lld", id);
     else if (rc != STORE_OK)
@@ -338,27 +275,46 @@ static void live_driver(const struct driver *d, struct store_driver_status *row,
     };
 }
 
+/* What a worker_call_main() for the drivers' live state fills in. */
+struct drivers_call {
+    struct http_api *api;
+    json_t *status;              /* /v1/status */
+    struct evbuffer *metrics;    /* /metrics */
+};
+
+/* Main loop: the drivers as /v1/status shows them. */
+static void status_drivers(void *arg)
+{
+    struct drivers_call *c = arg;
+    struct dispatch *d = c->api->deps.dispatch;
+    for (size_t i = 0; i < dispatch_driver_count(d); i++) {
+        struct store_driver_status row;
+        struct driver_health h;
+        live_driver(dispatch_driver(d, i), &row, &h);
+        status_json_add_driver(c->status, &row);
+    }
+}
+
 static void get_status(struct http_api *api, struct evhttp_request *req)
 {
     int64_t counts[MSG_STATE_COUNT];
     char err[256];
-    if (store_count_by_state(api->deps.store, counts, err, sizeof err) != STORE_OK) {
+    if (store_count_by_state(api->store, counts, err, sizeof err) != STORE_OK) {
         http_reply_error(req, 503, "the message store is unavailable: %s", err);
         return;
     }
-    json_t *status = status_json_new(true, clock_wall_ms() / 1000);
-    for (size_t i = 0; i < dispatch_driver_count(api->deps.dispatch); i++) {
-        struct store_driver_status row;
-        struct driver_health h;
-        live_driver(dispatch_driver(api->deps.dispatch, i), &row, &h);
-        status_json_add_driver(status, &row);
-    }
-    status_json_set_queue(status, counts);
-    http_reply_json(req, 200, status);
+    struct drivers_call c = { .api = api, .status = status_json_new(true, clock_wall_ms() / 1000) };
+    worker_call_main(api->worker, status_drivers, &c);
+    status_json_set_queue(c.status, counts);
+    http_reply_json(req, 200, c.status);
 }
 
-static void metrics_drivers(struct http_api *api, struct evbuffer *out)
+/* Main loop: the drivers' lines of /metrics. */
+static void metrics_drivers(void *arg)
 {
+    struct drivers_call *c = arg;
+    struct http_api *api = c->api;
+    struct evbuffer *out = c->metrics;
     evbuffer_add_printf(out, "# HELP homing_modem_signal_dbm Modem signal strength.\n"
                              "# TYPE homing_modem_signal_dbm gauge\n"
                              "# HELP homing_driver_up 1 when the modem or bind can take work.\n"
@@ -380,8 +336,8 @@ static void get_metrics(struct http_api *api, struct evhttp_request *req)
 {
     int64_t msgs[MSG_STATE_COUNT], parts[PART_STATE_COUNT], oldest = 0;
     char err[256];
-    if (store_count_by_state(api->deps.store, msgs, err, sizeof err) != STORE_OK ||
-        store_part_counts(api->deps.store, parts, &oldest, err, sizeof err) != STORE_OK) {
+    if (store_count_by_state(api->store, msgs, err, sizeof err) != STORE_OK ||
+        store_part_counts(api->store, parts, &oldest, err, sizeof err) != STORE_OK) {
         http_reply_error(req, 503, "the message store is unavailable: %s", err);
         return;
     }
@@ -405,7 +361,7 @@ static void get_metrics(struct http_api *api, struct evhttp_request *req)
                              "# TYPE homing_queue_oldest_seconds gauge\n"
                              "homing_queue_oldest_seconds %lld\n",
                         (long long)(oldest ? clock_now() - oldest : 0));
-    metrics_drivers(api, out);
+    worker_call_main(api->worker, metrics_drivers, &(struct drivers_call){ .api = api, .metrics = out });
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
                       "text/plain; version=0.0.4");
     evhttp_send_reply(req, 200, "OK", out);
@@ -435,7 +391,7 @@ static void route_v1(struct http_api *api, struct evhttp_request *req, const cha
     } else if (strcmp(path, "/v1/status") == 0) {
         if (method_is(req, EVHTTP_REQ_GET))
             get_status(api, req);
-    } else if (!http_sched_route(req, path, &api->deps)) {
+    } else if (!http_sched_route(req, path, &api->here)) {
         http_reply_error(req, 404, "no such endpoint: %s", path);
     }
 }
@@ -448,7 +404,7 @@ static void on_request(struct evhttp_request *req, void *arg)
     if (!path) {
         http_reply_error(req, 400, "the request has no path");
     } else if (strcmp(path, "/metrics") == 0) {
-        if ((api->deps.conf->http.metrics_open || authorised(api, req)) &&
+        if ((api->here.conf->http.metrics_open || authorised(api, req)) &&
             method_is(req, EVHTTP_REQ_GET))
             get_metrics(api, req);
     } else if (strcmp(path, "/cgi-bin/sendsms") == 0) {
@@ -462,6 +418,102 @@ static void on_request(struct evhttp_request *req, void *arg)
 
 /* --- life cycle ------------------------------------------------------------ */
 
+/* An enrollment's first step, for the engine on the main loop. */
+struct enrolled_note {
+    struct http_api *api;
+    int64_t next_due_at;
+};
+
+/* Main loop. */
+static void tell_enrolled(void *arg)
+{
+    struct enrolled_note *n = arg;
+    n->api->deps.enrolled(n->api->deps.arg, n->next_due_at);
+    free(n);
+}
+
+/* The HTTP thread's `enrolled`: the engine lives on the main loop. */
+static void post_enrolled(void *arg, int64_t next_due_at)
+{
+    struct http_api *api = arg;
+    struct enrolled_note *n = malloc(sizeof *n);
+    if (!n)
+        abort();
+    *n = (struct enrolled_note){ .api = api, .next_due_at = next_due_at };
+    worker_post_main(api->worker, tell_enrolled, n);
+}
+
+/* Main loop (store_defer_report_syncs): its reports go to disk with the next sync. */
+static void request_sync(void *arg)
+{
+    struct http_api *api = arg;
+    syncer_request_lazy(api->syncer);
+}
+
+/* Binds the listener on the HTTP thread's loop; false with the reason in err. */
+static bool listen_on(struct http_api *api, const char *host, int port, char *err,
+                      size_t err_size)
+{
+    api->http = evhttp_new(worker_base(api->worker));
+    if (!api->http) {
+        snprintf(err, err_size, "cannot set up the HTTP server");
+        return false;
+    }
+    evhttp_set_max_body_size(api->http, (ev_ssize_t)api->deps.conf->http.max_body);
+    evhttp_set_max_headers_size(api->http, MAX_HEADERS);
+    evhttp_set_allowed_methods(api->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
+    evhttp_set_gencb(api->http, on_request, api);
+    struct evhttp_bound_socket *sock = evhttp_bind_socket_with_handle(api->http, host,
+                                                                      (ev_uint16_t)port);
+    if (!sock) {
+        snprintf(err, err_size, "cannot listen on %s (in use, or not an address of this "
+                 "machine)", api->deps.conf->http.listen);
+        return false;
+    }
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    api->port = port;
+    if (getsockname(evhttp_bound_socket_get_fd(sock), (struct sockaddr *)&ss, &len) == 0)
+        api->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                                   : ((struct sockaddr_in *)&ss)->sin_port);
+    return true;
+}
+
+/* The HTTP thread's own connection and events; false with the reason in err. */
+static bool set_up_thread(struct http_api *api, char *err, size_t err_size)
+{
+    struct event_base *base = worker_base(api->worker);
+    char why[256];
+    api->store = store_open(api->deps.conf->database, why, sizeof why);
+    if (!api->store) {
+        snprintf(err, err_size, "store: %s", why);
+        return false;
+    }
+    store_set_busy_timeout(api->store, BUSY_TIMEOUT_MS);
+    /*
+     * sqlite empties a connection's page cache whenever another connection
+     * has committed since its last transaction, which under load is every
+     * time: a big cache here would only cost memory.
+     */
+    store_set_cache_kib(api->store, 128);
+    api->here = api->deps;
+    api->here.store = api->store;
+    api->here.enrolled = api->deps.enrolled ? post_enrolled : NULL;
+    api->here.arg = api;
+    api->commit = http_commit_new(base, api->store, committed, api);
+    if (!api->commit) {
+        snprintf(err, err_size, "cannot set up the HTTP thread's events");
+        return false;
+    }
+    api->syncer = syncer_start(api->deps.conf->database, http_commit_synced, api->commit, err,
+                               err_size);
+    if (!api->syncer)
+        return false;
+    http_commit_set_syncer(api->commit, api->syncer);
+    store_set_checkpointer(api->store, syncer_checkpoint_wanted, api->syncer);
+    return true;
+}
+
 struct http_api *http_api_start(const struct http_deps *deps, char *err, size_t err_size)
 {
     char host[256], why[256];
@@ -473,32 +525,21 @@ struct http_api *http_api_start(const struct http_deps *deps, char *err, size_t 
     struct http_api *api = calloc(1, sizeof *api);
     if (!api)
         abort();
-    api->pending = calloc(MAX_BATCH, sizeof *api->pending);
-    api->acc = calloc(MAX_BATCH, sizeof *api->acc);
-    if (!api->pending || !api->acc)
-        abort();
     api->deps = *deps;
-    struct event_base *base = loop_base(deps->loop);
-    api->http = evhttp_new(base);
-    api->flush_ev = event_new(base, -1, 0, flush_pending, api);
-    evhttp_set_max_body_size(api->http, (ev_ssize_t)deps->conf->http.max_body);
-    evhttp_set_max_headers_size(api->http, MAX_HEADERS);
-    evhttp_set_allowed_methods(api->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD);
-    evhttp_set_gencb(api->http, on_request, api);
-    struct evhttp_bound_socket *sock = evhttp_bind_socket_with_handle(api->http, host,
-                                                                      (ev_uint16_t)port);
-    if (!sock) {
-        snprintf(err, err_size, "cannot listen on %s (in use, or not an address of this "
-                 "machine)", deps->conf->http.listen);
+    api->worker = worker_new(loop_base(deps->loop));
+    if (!api->worker) {
+        snprintf(err, err_size, "cannot set up the HTTP thread's event loop");
         http_api_free(api);
         return NULL;
     }
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-    api->port = port;
-    if (getsockname(evhttp_bound_socket_get_fd(sock), (struct sockaddr *)&ss, &len) == 0)
-        api->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                                   : ((struct sockaddr_in *)&ss)->sin_port);
+    if (!set_up_thread(api, err, err_size) || !listen_on(api, host, port, err, err_size) ||
+        !worker_start(api->worker, err, err_size)) {
+        http_api_free(api);
+        return NULL;
+    }
+    /* The syncer syncs and checkpoints: the main loop never waits for the disk. */
+    store_set_checkpointer(deps->store, syncer_checkpoint_wanted, api->syncer);
+    store_defer_report_syncs(deps->store, request_sync, api);
     return api;
 }
 
@@ -507,24 +548,61 @@ int http_api_port(const struct http_api *api)
     return api->port;
 }
 
-void http_api_set_conf(struct http_api *api, const struct conf *conf)
+/* A reload's configuration, on its way to the HTTP thread. */
+struct conf_swap {
+    struct http_api *api;
+    const struct conf *next;
+    struct conf *old;
+};
+
+/* HTTP thread (or the main loop once the thread has ended). */
+static void swap_conf(void *arg)
+{
+    struct conf_swap *c = arg;
+    c->api->here.conf = c->next;
+    if (c->api->http)
+        evhttp_set_max_body_size(c->api->http, (ev_ssize_t)c->next->http.max_body);
+    conf_free(c->old);
+    free(c);
+}
+
+void http_api_set_conf(struct http_api *api, const struct conf *conf, struct conf *old)
 {
     if (strcmp(conf->http.listen, api->deps.conf->http.listen) != 0)
         log_warnx("config reload: http.listen changes at the next start");
     api->deps.conf = conf;
-    evhttp_set_max_body_size(api->http, (ev_ssize_t)conf->http.max_body);
+    struct conf_swap *c = malloc(sizeof *c);
+    if (!c)
+        abort();
+    *c = (struct conf_swap){ .api = api, .next = conf, .old = old };
+    worker_post(api->worker, swap_conf, c);
+}
+
+/* HTTP thread, last: answers what is parked, then frees what the thread owned. */
+static void close_thread(void *arg)
+{
+    struct http_api *api = arg;
+    if (api->commit)
+        http_commit_finish(api->commit); /* nothing parked is left unanswered */
+    if (api->http)
+        evhttp_free(api->http);
+    api->http = NULL;
+    store_close(api->store);
+    api->store = NULL;
 }
 
 void http_api_free(struct http_api *api)
 {
     if (!api)
         return;
-    flush_pending(-1, 0, api); /* nothing parked is left unanswered */
-    if (api->flush_ev)
-        event_free(api->flush_ev);
-    if (api->http)
-        evhttp_free(api->http);
-    free(api->pending);
-    free(api->acc);
+    if (api->worker)
+        worker_stop(api->worker, close_thread, api);
+    else
+        close_thread(api);
+    /* The main loop's reports sync themselves again; what they asked of the syncer is done. */
+    store_defer_report_syncs(api->deps.store, NULL, NULL);
+    store_set_checkpointer(api->deps.store, NULL, NULL);
+    syncer_stop(api->syncer);
+    http_commit_free(api->commit);
     free(api);
 }

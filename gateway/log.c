@@ -1,20 +1,22 @@
 /*
  * log: OpenSMTPD-style levels over stderr and syslog. Lines carry an ISO 8601
- * UTC stamp and the level on stderr; syslog adds its own stamp. The process is
- * single-threaded, so plain statics are enough.
+ * UTC stamp and the level on stderr; syslog adds its own stamp. The HTTP
+ * thread logs too: each line is one fprintf (stdio locks the stream), and
+ * the settings a reload changes on the main thread are atomics.
  */
 #include "gateway/log.h"
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
 
-static enum log_level current_level = LOG_LEVEL_INFO;
-static bool to_syslog;
+static _Atomic int current_level = LOG_LEVEL_INFO;
+static atomic_bool to_syslog;
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 static const int syslog_prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
@@ -47,7 +49,7 @@ bool log_level_parse(const char *name, enum log_level *out)
 
 static void log_vemit(enum log_level level, int errnum, const char *fmt, va_list ap)
 {
-    if (level > current_level)
+    if ((int)level > atomic_load(&current_level))
         return;
     char msg[2048];
     int n = vsnprintf(msg, sizeof msg, fmt, ap);

@@ -5,6 +5,7 @@
 #include "gateway/loop.h"
 
 #include <event2/event.h>
+#include <event2/thread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 
@@ -24,6 +25,12 @@ struct loop *loop_new(void)
     struct loop *loop = calloc(1, sizeof *loop);
     if (!loop)
         return NULL;
+    /*
+     * Before any event_base exists: the HTTP thread (gateway/worker.c) makes
+     * events of this loop active from its own thread, which libevent allows
+     * only with its pthreads locking on.
+     */
+    evthread_use_pthreads();
     /* Coalesce epoll_ctl calls: a busy HTTP loop adds and drops fds all the time. */
     struct event_config *cfg = event_config_new();
     if (cfg)

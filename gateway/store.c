@@ -1,9 +1,9 @@
 /*
  * store: sqlite3 behind a narrow interface.
  *
- * The database runs in WAL mode with synchronous=FULL: a commit is on disk
- * when sqlite3_step() on COMMIT returns, and readers (the CLI) never wait for
- * the writer. Writers take the lock up front (BEGIN IMMEDIATE) so a busy
+ * The database runs in WAL mode, and a commit is on disk when sqlite3_step()
+ * on COMMIT returns (store_sync.c: the WAL is synced after the write lock is
+ * released); readers (the CLI) never wait for the writer. Writers take the lock up front (BEGIN IMMEDIATE) so a busy
  * database is met by the busy timeout at the start of a transaction rather
  * than by a failed upgrade from reader to writer midway.
  *
@@ -20,8 +20,6 @@
 
 #include "gateway/store_schema.h"
 
-#define BUSY_TIMEOUT_MS 5000
-
 
 /* Shared by ST_GET_MSG, ST_LIST_MSGS and ST_CLAIM so that row_to_message() reads all three. */
 #define MSG_COLUMNS \
@@ -37,8 +35,9 @@ static const char *const stmt_sql[ST_COUNT] = {
                       "updated_at, dlr_url, dlr_mask, campaign, step, enrollment_id, variant) "
                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'queued', ?7, ?8, ?9, ?10, ?7, ?7, ?11, ?12, "
                       "?13, ?14, ?15, ?16)",
-    [ST_EXPIRE] = "UPDATE messages SET state = 'expired', updated_at = ?1, "
-                  "last_error = 'validity passed before it could be sent' "
+    /* INDEXED BY: the planner would rather walk every queued message by messages_due. */
+    [ST_EXPIRE] = "UPDATE messages INDEXED BY messages_expiry SET state = 'expired', "
+                  "updated_at = ?1, last_error = 'validity passed before it could be sent' "
                   "WHERE state = 'queued' AND expires_at <= ?1",
     /*
      * Expiry is the tick's job (store_expire_due); a claim only skips the
@@ -244,9 +243,26 @@ void store_rollback(struct store *st)
         store_exec(st, "ROLLBACK");
 }
 
+/*
+ * Statements are prepared when first used, not all at open: each of the
+ * service's connections uses a fraction of them, and a prepared statement
+ * costs memory. Every one was prepared once at open (check_all), so a failure
+ * here is the schema changed under us or memory ran out.
+ */
+static sqlite3_stmt *prepared(struct store *st, enum stmt_id id)
+{
+    if (!st->stmt[id] && sqlite3_prepare_v3(st->db, stmt_sql[id], -1, SQLITE_PREPARE_PERSISTENT,
+                                            &st->stmt[id], NULL) != SQLITE_OK) {
+        fprintf(stderr, "homing: store: cannot prepare statement %d: %s\n", (int)id,
+                sqlite3_errmsg(st->db));
+        abort();
+    }
+    return st->stmt[id];
+}
+
 sqlite3_stmt *store_stmt(struct store *st, enum stmt_id id)
 {
-    sqlite3_stmt *s = st->stmt[id];
+    sqlite3_stmt *s = prepared(st, id);
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
     if (!st->used[id]) {
@@ -380,14 +396,9 @@ static bool migrate(struct store *st, const char *path, char *err, size_t size)
     return true;
 }
 
-void store_set_busy_timeout(struct store *st, int ms)
-{
-    sqlite3_busy_timeout(st->db, ms);
-}
-
 static bool configure(struct store *st, char *err, size_t size)
 {
-    sqlite3_busy_timeout(st->db, BUSY_TIMEOUT_MS);
+    store_set_busy_timeout(st, STORE_BUSY_TIMEOUT_MS);
     sqlite3_stmt *s;
     bool wal = false;
     if (sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1, &s, NULL) == SQLITE_OK) {
@@ -405,7 +416,7 @@ static bool configure(struct store *st, char *err, size_t size)
      * bench/scheduler.sh) the smaller one costs no throughput and 1.4 MiB
      * less resident memory, which counts on a Raspberry Pi.
      */
-    if (!store_exec(st, "PRAGMA synchronous = FULL") || !store_exec(st, "PRAGMA foreign_keys = ON") ||
+    if (!store_sync_configure(st) || !store_exec(st, "PRAGMA foreign_keys = ON") ||
         !store_exec(st, "PRAGMA cache_size = -512")) {
         store_fail(st, err, size, "cannot set synchronous, foreign_keys or cache_size");
         return false;
@@ -413,11 +424,14 @@ static bool configure(struct store *st, char *err, size_t size)
     return true;
 }
 
-static bool prepare_all(struct store *st, char *err, size_t size)
+/* Every statement compiles against this database (they are prepared again when first used). */
+static bool check_all(struct store *st, char *err, size_t size)
 {
     for (int i = 0; i < ST_COUNT; i++) {
-        if (sqlite3_prepare_v3(st->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-                               &st->stmt[i], NULL) != SQLITE_OK) {
+        sqlite3_stmt *s = NULL;
+        int rc = sqlite3_prepare_v2(st->db, stmt_sql[i], -1, &s, NULL);
+        sqlite3_finalize(s);
+        if (rc != SQLITE_OK) {
             store_fail(st, err, size, "cannot prepare a statement");
             return false;
         }
@@ -425,7 +439,8 @@ static bool prepare_all(struct store *st, char *err, size_t size)
     return true;
 }
 
-struct store *store_open(const char *path, char *err, size_t err_size)
+static struct store *open_connection(const char *path, bool statements, char *err,
+                                     size_t err_size)
 {
     if (!ensure_parent_dir(path, err, err_size))
         return NULL;
@@ -434,7 +449,7 @@ struct store *store_open(const char *path, char *err, size_t err_size)
         snprintf(err, err_size, "out of memory");
         return NULL;
     }
-    /* One connection per process, used by one thread: sqlite's own mutexes only cost. */
+    /* Each connection is used by one thread at a time: sqlite's own mutexes only cost. */
     int rc = sqlite3_open_v2(path, &st->db,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
@@ -444,11 +459,21 @@ struct store *store_open(const char *path, char *err, size_t err_size)
         return NULL;
     }
     if (!configure(st, err, err_size) || !migrate(st, path, err, err_size) ||
-        !prepare_all(st, err, err_size)) {
+        (statements && !check_all(st, err, err_size))) {
         store_close(st);
         return NULL;
     }
     return st;
+}
+
+struct store *store_open(const char *path, char *err, size_t err_size)
+{
+    return open_connection(path, true, err, err_size);
+}
+
+struct store *store_open_for_checkpoints(const char *path, char *err, size_t err_size)
+{
+    return open_connection(path, false, err, err_size);
 }
 
 void store_close(struct store *st)
@@ -974,6 +999,17 @@ enum store_rc store_enqueue_batch(struct store *st, const struct store_new_messa
     return rc;
 }
 
+enum store_rc store_enqueue_batch_unsynced(struct store *st, const struct store_new_message *msgs,
+                                           size_t n, int64_t now,
+                                           struct store_enqueue_result *res, char *err,
+                                           size_t err_size)
+{
+    st->skip_sync = true;
+    enum store_rc rc = store_enqueue_batch(st, msgs, n, now, res, err, err_size);
+    st->skip_sync = false;
+    return rc;
+}
+
 enum store_rc store_optout_find(struct store *st, const char *recipient, char *kw,
                                 size_t kw_size, int64_t *at, char *err, size_t err_size)
 {
@@ -1018,19 +1054,16 @@ enum store_rc store_claim(struct store *st, int64_t now, struct store_message **
                           size_t *n, char *err, size_t err_size)
 {
     /*
-     * The claim commits without waiting for the disk (sqlite allows the
-     * change only between transactions). A claim lost to a crash leaves its
-     * messages `queued`, and they are sent again, just as a durable claim's
-     * `sending` messages are resubmitted at the next start; the next
-     * synchronous commit (the parts' results, an acceptance) syncs the WAL,
-     * this claim included.
+     * The claim commits without waiting for the disk. A claim lost to a
+     * crash leaves its messages `queued`, and they are sent again, just as a
+     * durable claim's `sending` messages are resubmitted at the next start;
+     * the next synced commit (the parts' results, an acceptance) syncs the
+     * WAL, this claim included.
      */
     *n = 0;
-    if (!store_exec(st, "PRAGMA synchronous = NORMAL"))
-        return store_fail(st, err, err_size, "cannot claim due messages");
+    st->skip_sync = true;
     enum store_rc rc = claim_statements(st, now, out, max, n, err, err_size);
-    if (!store_exec(st, "PRAGMA synchronous = FULL"))
-        abort(); /* never leave the connection committing without fsync */
+    st->skip_sync = false;
     store_release(st);
     return rc;
 }
@@ -1250,16 +1283,19 @@ enum store_rc store_apply(struct store *st, const struct store_update *u, size_t
                           bool *has_dlr, char *err, size_t err_size)
 {
     struct store_apply_claim ac = { .u = u, .n = n, .has_dlr = has_dlr };
-    enum store_rc rc = n ? apply_claim_statements(st, &ac, now, err, err_size) : STORE_OK;
-    store_release(st);
-    return rc;
+    return n ? store_apply_claim(st, &ac, now, err, err_size) : STORE_OK;
 }
 
+/* Reports commit unsynced when another thread syncs them (store_defer_report_syncs()). */
 enum store_rc store_apply_claim(struct store *st, struct store_apply_claim *ac, int64_t now,
                                 char *err, size_t err_size)
 {
+    st->skip_sync = st->defer_sync != NULL;
     enum store_rc rc = apply_claim_statements(st, ac, now, err, err_size);
+    st->skip_sync = false;
     store_release(st);
+    if (rc == STORE_OK && ac->n && st->defer_sync)
+        st->defer_sync(st->defer_arg);
     return rc;
 }
 

@@ -61,6 +61,11 @@ enum msg_state store_derive_state(const enum part_state *parts, size_t n, enum m
  * returns NULL with the reason in err.
  */
 struct store *store_open(const char *path, char *err, size_t err_size);
+/*
+ * A connection that only checkpoints (store_checkpoint): none of the queue's
+ * statements are prepared on it, which saves their memory.
+ */
+struct store *store_open_for_checkpoints(const char *path, char *err, size_t err_size);
 void store_close(struct store *st);
 int store_schema_version(const struct store *st);
 /*
@@ -76,6 +81,29 @@ int store_schema_latest(void);
  * service sets less: its one loop must not stall while it waits.
  */
 void store_set_busy_timeout(struct store *st, int ms);
+/*
+ * Who checkpoints the WAL once this connection's commits have grown it:
+ * NULL (the default), the connection itself, within the commit; else
+ * `checkpointer(arg)` is told, and the service's syncer checkpoints on a
+ * thread of its own, so no event loop waits for the disk.
+ */
+void store_set_checkpointer(struct store *st, void (*checkpointer)(void *arg), void *arg);
+/*
+ * The drivers' reports (store_apply) commit without waiting for the disk,
+ * and `sync(arg)` is told to have the WAL synced soon by another thread (the
+ * service's syncer, gateway/syncer.h): the main loop then never waits for
+ * the disk while it sends. NULL: they sync
+ * themselves again. Everything else on the connection still syncs before
+ * COMMIT returns: an inbound message or an opt-out is on disk before the
+ * modem or SMSC is told it was received.
+ */
+void store_defer_report_syncs(struct store *st, void (*sync)(void *arg), void *arg);
+/* Syncs the WAL file (every connection's commits so far); false on an I/O error. */
+bool store_sync_now(struct store *st);
+/* The connection's page cache (store_open sets 512 KiB); a connection that only checkpoints needs little. */
+void store_set_cache_kib(struct store *st, int kib);
+/* A PASSIVE checkpoint now: copies what it can without waiting for anyone. */
+void store_checkpoint(struct store *st);
 
 struct store_new_message {
     const char *to;              /* E.164 */
@@ -128,6 +156,14 @@ struct store_enqueue_result {
 enum store_rc store_enqueue_batch(struct store *st, const struct store_new_message *msgs,
                                   size_t n, int64_t now, struct store_enqueue_result *res,
                                   char *err, size_t err_size);
+/*
+ * The same, committed without waiting for the disk: the caller has the WAL
+ * synced (gateway/syncer.h) before it tells anyone the messages were accepted.
+ */
+enum store_rc store_enqueue_batch_unsynced(struct store *st, const struct store_new_message *msgs,
+                                           size_t n, int64_t now,
+                                           struct store_enqueue_result *res, char *err,
+                                           size_t err_size);
 
 /* The opt-out of `recipient`, if any: its keyword and time (keyword is copied into kw). */
 enum store_rc store_optout_find(struct store *st, const char *recipient, char *kw,

@@ -26,16 +26,28 @@ enum stmt_id {
     ST_COUNT
 };
 
+#define STORE_BUSY_TIMEOUT_MS 5000 /* the CLI's wait; the service sets less */
+
 struct store {
     sqlite3 *db;
     int version;
     sqlite3_stmt *stmt[ST_COUNT];
+    int busy_timeout_ms;
+    int64_t busy_since_us;   /* when the current wait for the lock began */
+    uint64_t busy_seen;      /* write transactions ended in this process when it last looked */
+    bool skip_sync;          /* the next commit need not reach the disk (claims) */
+    void (*checkpointer)(void *arg); /* store_set_checkpointer(); NULL: checkpoints itself */
+    void *checkpointer_arg;
+    void (*defer_sync)(void *arg); /* store_defer_report_syncs() */
+    void *defer_arg;
     /* Statements handed out since the last store_release(): only these need a reset. */
     bool used[ST_COUNT];
     enum stmt_id used_ids[ST_COUNT];
     int n_used;
 };
 
+/* Sets synchronous, the WAL hook and the busy handler (store_sync.c). */
+bool store_sync_configure(struct store *st);
 /* Writes "what: <sqlite's message>" into err; returns STORE_ERROR. */
 enum store_rc store_fail(struct store *st, char *err, size_t size, const char *what);
 bool store_exec(struct store *st, const char *sql);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tests/harness.h"
@@ -391,6 +392,96 @@ START_TEST(restart_with_a_thousand_queued_sends_them_all)
 }
 END_TEST
 
+/*
+ * The HTTP thread under concurrent clients while the main loop reloads its
+ * configuration and answers /v1/status and /metrics (read on the main loop):
+ * every POST is answered 202 with its own id, every one of them is in the
+ * database, and the modem sends each once.
+ */
+#define CLIENTS 8
+#define POSTS_PER_CLIENT 40
+
+static void client_posts(int client, const char *ids_path)
+{
+    FILE *out = fopen(ids_path, "w");
+    for (int i = 0; out && i < POSTS_PER_CLIENT; i++) {
+        char payload[160], *body = NULL;
+        snprintf(payload, sizeof payload, "{\"to\": \"+3538720%02d%03d\", \"text\": \"c%d m%d\"}",
+                 client, i, client, i);
+        int status = http("POST", "/v1/messages", TOKEN, "application/json", payload, &body);
+        json_t *j = status == 202 ? json_loads(body, 0, NULL) : NULL;
+        fprintf(out, "%d %lld\n", status, j ? (long long)json_integer_value(json_object_get(j, "id")) : 0LL);
+        json_decref(j);
+        free(body);
+    }
+    if (out)
+        fclose(out);
+    _exit(out ? 0 : 1);
+}
+
+START_TEST(concurrent_posts_with_reloads_and_status_lose_nothing)
+{
+    start_sim();
+    write_conf(65536);
+    start_homing();
+    pid_t kids[CLIENTS];
+    char ids[CLIENTS][800];
+    for (int c = 0; c < CLIENTS; c++) {
+        snprintf(ids[c], sizeof ids[c], "%s/ids-%d", dir, c);
+        kids[c] = fork();
+        ck_assert_int_ge(kids[c], 0);
+        if (kids[c] == 0)
+            client_posts(c, ids[c]);
+    }
+    for (int round = 0; round < 5; round++) { /* meanwhile, on the main loop's side */
+        char *body = NULL;
+        ck_assert_int_eq(kill(homing_pid, SIGHUP), 0);
+        ck_assert_int_eq(http("GET", "/v1/status", TOKEN, NULL, NULL, &body), 200);
+        ck_assert_msg(strstr(body, "\"m1\"") != NULL, "status: %s", body);
+        free(body);
+        ck_assert_int_eq(http("GET", "/metrics", TOKEN, NULL, NULL, &body), 200);
+        ck_assert_msg(strstr(body, "homing_driver_up{driver=\"m1\"") != NULL, "metrics: %s", body);
+        free(body);
+        usleep(100 * 1000);
+    }
+    for (int c = 0; c < CLIENTS; c++) {
+        int st = 0;
+        ck_assert_int_eq(waitpid(kids[c], &st, 0), kids[c]);
+        ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    }
+    /* Every answer a 202 with an id of its own, and that id in the database. */
+    int answered = 0;
+    for (int c = 0; c < CLIENTS; c++) {
+        char *text = testutil_read_file(ids[c]);
+        char *save = NULL;
+        for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+            int status = 0;
+            long long id = 0;
+            ck_assert_int_eq(sscanf(line, "%d %lld", &status, &id), 2);
+            ck_assert_msg(status == 202 && id > 0, "client %d: %s", c, line);
+            char where[64];
+            snprintf(where, sizeof where, "id = %lld", id);
+            ck_assert_int_eq(count_messages(where), 1);
+            answered++;
+        }
+        free(text);
+    }
+    ck_assert_int_eq(answered, CLIENTS * POSTS_PER_CLIENT);
+    ck_assert_int_eq(count_messages("1"), CLIENTS * POSTS_PER_CLIENT);
+    ck_assert(testutil_wait_for_text(log_path, "config reloaded", 5000));
+    /* The modem sends each once (6000 a minute: a few seconds). */
+    ck_assert(harness_wait_for_query_int(db_path, "SELECT count(*) FROM messages WHERE state = 'sent'",
+                                         CLIENTS * POSTS_PER_CLIENT, 30000));
+    stop_all();
+    char *text = testutil_read_file(sub_log);
+    size_t lines = 0;
+    for (char *p = text; p && *p; p++)
+        lines += *p == '\n';
+    free(text);
+    ck_assert_int_eq(lines, CLIENTS * POSTS_PER_CLIENT);
+}
+END_TEST
+
 static Suite *suite(void)
 {
     Suite *s = suite_create("http_api");
@@ -403,6 +494,7 @@ static Suite *suite(void)
     tcase_add_test(t, store_locked_by_another_process_answers_503_and_loses_nothing);
     tcase_add_test(t, metrics_open_serves_metrics_without_the_token_and_nothing_else);
     tcase_add_test(t, restart_with_a_thousand_queued_sends_them_all);
+    tcase_add_test(t, concurrent_posts_with_reloads_and_status_lose_nothing);
     suite_add_tcase(s, t);
     return s;
 }

@@ -260,8 +260,10 @@ START_TEST(night_steps_wait_for_the_morning_on_the_recipients_clock)
     ON_TIME(created("Good morning Aoife"), utc(2027, 3, 28, 7, 0), 300);
     ON_TIME(created("Good morning Ben"), utc(2027, 3, 28, 12, 0), 300);
     ON_TIME(created("Good morning Chitra"), utc(2027, 3, 28, 2, 30), 300);
-    ck_assert(wait_for_count("SELECT count(*) FROM messages WHERE campaign = '%s' AND state IN "
-                             "('sent', 'delivered')", "night", 3, 10000));
+    /* The three morning steps themselves (Eve's backlog is a 'night' message too). */
+    ck_assert(wait_for_count("SELECT count(*) FROM messages WHERE campaign = '%s' AND body LIKE "
+                             "'Good morning%%' AND state IN ('sent', 'delivered')", "night", 3,
+                             10000));
     ck_assert_int_eq(received("+353871000101", "Good morning Aoife"), 1);
     ck_assert_int_eq(received("+14155550102", "Good morning Ben"), 1);
     ck_assert_int_eq(received("+919876500103", "Good morning Chitra"), 1);

@@ -1,0 +1,273 @@
+/* http_commit: see http_commit.h. */
+#include "gateway/http_commit.h"
+
+#include <event2/event.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "gateway/accept.h"
+#include "gateway/clock.h"
+#include "gateway/http.h"
+#include "gateway/http_kannel.h"
+#include "gateway/log.h"
+#include "gateway/store.h"
+#include "gateway/syncer.h"
+
+#define MAX_BATCH 1024         /* messages committed together at most */
+
+/* A request waiting for its batch to reach the disk, with the messages it brought. */
+struct pending {
+    struct evhttp_request *req;
+    json_t *body;                /* v1: the strings of its messages point into it */
+    struct kannel_sendsms *kannel; /* sendsms: likewise */
+    size_t first, count;         /* its messages in batch.acc */
+};
+
+struct batch {
+    struct pending *pending;     /* MAX_BATCH requests */
+    size_t n_pending;
+    struct accepted *acc;        /* MAX_BATCH messages */
+    size_t n_acc;
+    struct store_enqueue_result *res;
+    uint64_t gen;                /* committed: on disk once the syncer reaches it */
+};
+
+struct http_commit {
+    struct store *store;
+    struct syncer *syncer;
+    struct batch batches[2];
+    struct batch *filling;
+    struct batch *syncing;       /* committed, waiting for the disk; NULL: none */
+    struct event *flush_ev;      /* end of the loop turn: commit the filling batch */
+    struct event *synced_ev;     /* made active by the syncer's thread */
+    pthread_mutex_t ev_mu;       /* guards synced_ev against the syncer's thread */
+    void (*committed)(void *arg);
+    void *arg;
+    struct store_new_message msgs[MAX_BATCH];
+};
+
+static void on_flush(evutil_socket_t fd, short what, void *arg);
+static void on_synced(evutil_socket_t fd, short what, void *arg);
+
+static bool batch_init(struct batch *b)
+{
+    b->pending = calloc(MAX_BATCH, sizeof *b->pending);
+    b->acc = calloc(MAX_BATCH, sizeof *b->acc);
+    b->res = calloc(MAX_BATCH, sizeof *b->res);
+    return b->pending && b->acc && b->res;
+}
+
+struct http_commit *http_commit_new(struct event_base *base, struct store *st,
+                                    void (*committed)(void *arg), void *arg)
+{
+    struct http_commit *c = calloc(1, sizeof *c);
+    if (!c)
+        abort();
+    /* Field by field: a compound literal would write (and so make resident) all of msgs[]. */
+    c->store = st;
+    c->committed = committed;
+    c->arg = arg;
+    pthread_mutex_init(&c->ev_mu, NULL);
+    if (!batch_init(&c->batches[0]) || !batch_init(&c->batches[1]))
+        abort();
+    c->filling = &c->batches[0];
+    c->flush_ev = event_new(base, -1, 0, on_flush, c);
+    c->synced_ev = event_new(base, -1, 0, on_synced, c);
+    if (!c->flush_ev || !c->synced_ev) {
+        http_commit_finish(c);
+        http_commit_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void http_commit_set_syncer(struct http_commit *c, struct syncer *s)
+{
+    c->syncer = s;
+}
+
+void http_commit_synced(void *arg)
+{
+    struct http_commit *c = arg;
+    pthread_mutex_lock(&c->ev_mu);
+    if (c->synced_ev)
+        event_active(c->synced_ev, EV_READ, 0);
+    pthread_mutex_unlock(&c->ev_mu);
+}
+
+/* --- answering ------------------------------------------------------------- */
+
+static void answer(struct pending *p, const struct accepted *acc,
+                   const struct store_enqueue_result *r)
+{
+    for (size_t i = 0; i < p->count; i++) {
+        if (r[i].rc != STORE_CONFLICT)
+            continue;
+        if (p->kannel)
+            http_reply_text(p->req, 409, r[i].error);
+        else
+            http_reply_error(p->req, 409, "%s", r[i].error);
+        return;
+    }
+    if (p->kannel) {
+        http_reply_text(p->req, 202, KANNEL_ACCEPTED);
+        return;
+    }
+    http_reply_json(p->req, 202, json_pack("{s:I, s:s, s:i, s:s, s:b}", "id", (json_int_t)r->id,
+                                           "encoding", acc->encoding, "segments", acc->segments,
+                                           "state", "queued", "duplicate",
+                                           r->rc == STORE_DUPLICATE));
+}
+
+/* Answers every request of `b` (`why` NULL: accepted; else a 503 naming it) and empties it. */
+static void answer_batch(struct batch *b, const char *why)
+{
+    for (size_t i = 0; i < b->n_pending; i++) {
+        struct pending *p = &b->pending[i];
+        if (!why)
+            answer(p, &b->acc[p->first], &b->res[p->first]);
+        else if (p->kannel)
+            http_reply_text(p->req, 503, KANNEL_TEMPORARY);
+        else
+            http_reply_error(p->req, 503, "the message store is unavailable: %s", why);
+        json_decref(p->body);
+        kannel_free(p->kannel);
+    }
+    b->n_pending = 0;
+    b->n_acc = 0;
+}
+
+/* The batch waiting for the disk, if its sync is done (or `wait`: once it is). */
+static void settle(struct http_commit *c, bool wait)
+{
+    struct batch *b = c->syncing;
+    bool failed = false;
+    if (!b)
+        return;
+    while (syncer_synced(c->syncer, &failed) < b->gen) {
+        if (!wait)
+            return;
+        nanosleep(&(struct timespec){ 0, 100000 }, NULL);
+    }
+    c->syncing = NULL;
+    answer_batch(b, failed ? "the messages could not be synced to disk" : NULL);
+    if (!failed && c->committed)
+        c->committed(c->arg);
+}
+
+/* Commits the filling batch and hands it to the syncer; waits for the previous one first. */
+static void commit_filling(struct http_commit *c)
+{
+    struct batch *b = c->filling;
+    if (b->n_pending == 0)
+        return;
+    settle(c, true);
+    for (size_t i = 0; i < b->n_acc; i++)
+        c->msgs[i] = b->acc[i].msg;
+    char err[256];
+    if (store_enqueue_batch_unsynced(c->store, c->msgs, b->n_acc, clock_now(), b->res, err,
+                                     sizeof err) != STORE_OK) {
+        log_error("http: %zu messages not accepted: %s", b->n_acc, err);
+        answer_batch(b, err);
+        return;
+    }
+    b->gen = syncer_request(c->syncer);
+    c->syncing = b;
+    c->filling = b == &c->batches[0] ? &c->batches[1] : &c->batches[0];
+}
+
+static void on_flush(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct http_commit *c = arg;
+    if (!c->syncing) /* else the sync's end commits this one: one batch on its way at a time */
+        commit_filling(c);
+}
+
+static void on_synced(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct http_commit *c = arg;
+    settle(c, false);
+    if (!c->syncing)
+        commit_filling(c);
+}
+
+/* --- filling --------------------------------------------------------------- */
+
+void http_commit_room(struct http_commit *c, size_t n)
+{
+    struct batch *b = c->filling;
+    if (b->n_acc + n > MAX_BATCH || b->n_pending == MAX_BATCH)
+        commit_filling(c);
+}
+
+struct accepted *http_commit_slot(struct http_commit *c)
+{
+    return &c->filling->acc[c->filling->n_acc];
+}
+
+void http_commit_keep(struct http_commit *c)
+{
+    c->filling->n_acc++;
+}
+
+size_t http_commit_mark(const struct http_commit *c)
+{
+    return c->filling->n_acc;
+}
+
+void http_commit_drop(struct http_commit *c, size_t mark)
+{
+    c->filling->n_acc = mark;
+}
+
+void http_commit_park(struct http_commit *c, struct evhttp_request *req, json_t *body,
+                      struct kannel_sendsms *k, size_t first)
+{
+    struct batch *b = c->filling;
+    b->pending[b->n_pending++] = (struct pending){
+        .req = req, .body = body, .kannel = k, .first = first, .count = b->n_acc - first,
+    };
+    if (!event_pending(c->flush_ev, EV_TIMEOUT, NULL))
+        event_add(c->flush_ev, &(struct timeval){ 0, 0 });
+}
+
+/* --- end ------------------------------------------------------------------- */
+
+void http_commit_finish(struct http_commit *c)
+{
+    if (c->syncer) {
+        commit_filling(c);
+        settle(c, true);
+    } else {
+        answer_batch(c->filling, "the service is stopping");
+    }
+    pthread_mutex_lock(&c->ev_mu);
+    if (c->synced_ev)
+        event_free(c->synced_ev);
+    c->synced_ev = NULL;
+    pthread_mutex_unlock(&c->ev_mu);
+    if (c->flush_ev)
+        event_free(c->flush_ev);
+    c->flush_ev = NULL;
+}
+
+void http_commit_free(struct http_commit *c)
+{
+    if (!c)
+        return;
+    for (int i = 0; i < 2; i++) {
+        free(c->batches[i].pending);
+        free(c->batches[i].acc);
+        free(c->batches[i].res);
+    }
+    pthread_mutex_destroy(&c->ev_mu);
+    free(c);
+}
