@@ -34,10 +34,19 @@
 #include "gateway/webhooks.h"
 #include "scheduler/sched_limits.h"
 
-#define CLAIM_BATCH 32
+#define CLAIM_BATCH 64
 #define WAIT_FOR_ROUTE_S 5
 #define RECEIPT_WINDOW_S (7 * 86400)
 #define REPORTS_RETRY_MS 1000
+/*
+ * Reports and "a driver has room" wait this long for the ones that follow,
+ * so one transaction carries a few milliseconds of them instead of one loop
+ * turn's: under load each commit rewrites the same pages of the WAL (and the
+ * checkpoint copies them again), and at thousands of parts a second that
+ * write volume, not the rows, was the cost (bench/queue.sh: CPU per message
+ * 0.08 ms -> 0.06). The SMPP driver queues enough ahead to cover the wait.
+ */
+#define TURN_GATHER_MS 2
 
 struct attempt {
     struct attempt *next;
@@ -526,7 +535,7 @@ static void keep_report(struct dispatch *d, const struct store_update *u)
     r->u.part.ref = r->ref;
     r->u.part.error = r->error;
     r->u.part.receipt = r->receipt;
-    loop_event_arm(d->deferred, 0);
+    loop_event_arm(d->deferred, TURN_GATHER_MS);
 }
 
 static void free_reports(struct report *r, size_t n)
@@ -836,7 +845,7 @@ static void on_ready(const char *driver, void *arg)
     struct dispatch *d = arg;
     (void)driver;
     d->run_wanted = true;
-    loop_event_arm(d->deferred, 0);
+    loop_event_arm(d->deferred, TURN_GATHER_MS);
 }
 
 /* --- life cycle ----------------------------------------------------------- */
