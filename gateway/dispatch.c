@@ -9,10 +9,11 @@
  * attempt before it; parts already accepted are not sent again.
  *
  * Drivers' reports (parts planned, submitted, failed; receipts) are kept in
- * `reports` and committed together at the end of the loop turn, and "a
- * driver has room" becomes one dispatch run per turn: at thousands of parts
- * a second that is one fsync per turn instead of two per part. A crash
- * before that commit loses at most those reports; the messages stay
+ * `reports` and committed together TURN_GATHER_MS after the first of them,
+ * with the next claim in the same transaction, and "a driver has room"
+ * becomes one dispatch run then: at thousands of parts a second that is a
+ * few hundred commits a second instead of two per part. A crash before that
+ * commit loses at most those reports; the messages stay
  * "sending" and are sent again at the next start, the one in-flight window
  * DESIGN.md allows.
  */

@@ -98,8 +98,6 @@ void store_set_checkpointer(struct store *st, void (*checkpointer)(void *arg), v
  * modem or SMSC is told it was received.
  */
 void store_defer_report_syncs(struct store *st, void (*sync)(void *arg), void *arg);
-/* Syncs the WAL file (every connection's commits so far); false on an I/O error. */
-bool store_sync_now(struct store *st);
 /* The connection's page cache (store_open sets 512 KiB); a connection that only checkpoints needs little. */
 void store_set_cache_kib(struct store *st, int kib);
 /* A PASSIVE checkpoint now: copies what it can without waiting for anyone. */

@@ -152,11 +152,6 @@ void store_defer_report_syncs(struct store *st, void (*sync)(void *arg), void *a
     st->defer_arg = arg;
 }
 
-bool store_sync_now(struct store *st)
-{
-    return sync_wal(st->db, "main") == SQLITE_OK;
-}
-
 void store_checkpoint(struct store *st)
 {
     sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
