@@ -18,6 +18,7 @@
 #include "gateway/syncer.h"
 
 #define MAX_BATCH 1024         /* messages committed together at most */
+#define N_BATCHES 4            /* one filling, up to three committed and waiting for the disk */
 
 /* A request waiting for its batch to reach the disk, with the messages it brought. */
 struct pending {
@@ -39,9 +40,9 @@ struct batch {
 struct http_commit {
     struct store *store;
     struct syncer *syncer;
-    struct batch batches[2];
-    struct batch *filling;
-    struct batch *syncing;       /* committed, waiting for the disk; NULL: none */
+    struct batch batches[N_BATCHES]; /* a ring: the syncing ones in commit order, then the filling one */
+    size_t oldest;               /* the first syncing batch, if any */
+    size_t n_syncing;            /* committed, waiting for the disk */
     struct event *flush_ev;      /* end of the loop turn: commit the filling batch */
     struct event *synced_ev;     /* made active by the syncer's thread */
     pthread_mutex_t ev_mu;       /* guards synced_ev against the syncer's thread */
@@ -72,9 +73,9 @@ struct http_commit *http_commit_new(struct event_base *base, struct store *st,
     c->committed = committed;
     c->arg = arg;
     pthread_mutex_init(&c->ev_mu, NULL);
-    if (!batch_init(&c->batches[0]) || !batch_init(&c->batches[1]))
-        abort();
-    c->filling = &c->batches[0];
+    for (size_t i = 0; i < N_BATCHES; i++)
+        if (!batch_init(&c->batches[i]))
+            abort();
     c->flush_ev = event_new(base, -1, 0, on_flush, c);
     c->synced_ev = event_new(base, -1, 0, on_synced, c);
     if (!c->flush_ev || !c->synced_ev) {
@@ -141,31 +142,45 @@ static void answer_batch(struct batch *b, const char *why)
     b->n_acc = 0;
 }
 
-/* The batch waiting for the disk, if its sync is done (or `wait`: once it is). */
-static void settle(struct http_commit *c, bool wait)
+static size_t filling_index(const struct http_commit *c)
 {
-    struct batch *b = c->syncing;
-    bool failed = false;
-    if (!b)
-        return;
-    while (syncer_synced(c->syncer, &failed) < b->gen) {
-        if (!wait)
-            return;
-        nanosleep(&(struct timespec){ 0, 100000 }, NULL);
-    }
-    c->syncing = NULL;
-    answer_batch(b, failed ? "the messages could not be synced to disk" : NULL);
-    if (!failed && c->committed)
-        c->committed(c->arg);
+    return (c->oldest + c->n_syncing) % N_BATCHES;
 }
 
-/* Commits the filling batch and hands it to the syncer; waits for the previous one first. */
+static struct batch *filling(struct http_commit *c)
+{
+    return &c->batches[filling_index(c)];
+}
+
+/* Answers the syncing batches the disk has reached (`wait`: waits for the oldest first). */
+static void settle(struct http_commit *c, bool wait)
+{
+    bool failed = false;
+    uint64_t synced = wait && c->n_syncing > 0
+                          ? syncer_wait(c->syncer, c->batches[c->oldest].gen, &failed)
+                          : syncer_synced(c->syncer, &failed);
+    while (c->n_syncing > 0 && c->batches[c->oldest].gen <= synced) {
+        answer_batch(&c->batches[c->oldest],
+                     failed ? "the messages could not be synced to disk" : NULL);
+        c->oldest = (c->oldest + 1) % N_BATCHES;
+        c->n_syncing--;
+        if (!failed && c->committed)
+            c->committed(c->arg);
+    }
+}
+
+/*
+ * Commits the filling batch and hands it to the syncer without waiting for
+ * the batches before it: their fsync and this commit overlap, and one fsync
+ * often covers several. Waits only when every other batch is still syncing.
+ */
 static void commit_filling(struct http_commit *c)
 {
-    struct batch *b = c->filling;
+    struct batch *b = filling(c);
     if (b->n_pending == 0)
         return;
-    settle(c, true);
+    if (c->n_syncing == N_BATCHES - 1)
+        settle(c, true);
     for (size_t i = 0; i < b->n_acc; i++)
         c->msgs[i] = b->acc[i].msg;
     char err[256];
@@ -176,8 +191,7 @@ static void commit_filling(struct http_commit *c)
         return;
     }
     b->gen = syncer_request(c->syncer);
-    c->syncing = b;
-    c->filling = b == &c->batches[0] ? &c->batches[1] : &c->batches[0];
+    c->n_syncing++;
 }
 
 static void on_flush(evutil_socket_t fd, short what, void *arg)
@@ -185,7 +199,7 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct http_commit *c = arg;
-    if (!c->syncing) /* else the sync's end commits this one: one batch on its way at a time */
+    if (c->n_syncing < N_BATCHES - 1) /* else the next sync's end commits it: no waiting here */
         commit_filling(c);
 }
 
@@ -195,7 +209,7 @@ static void on_synced(evutil_socket_t fd, short what, void *arg)
     (void)what;
     struct http_commit *c = arg;
     settle(c, false);
-    if (!c->syncing)
+    if (c->n_syncing < N_BATCHES - 1)
         commit_filling(c);
 }
 
@@ -203,35 +217,36 @@ static void on_synced(evutil_socket_t fd, short what, void *arg)
 
 void http_commit_room(struct http_commit *c, size_t n)
 {
-    struct batch *b = c->filling;
+    struct batch *b = filling(c);
     if (b->n_acc + n > MAX_BATCH || b->n_pending == MAX_BATCH)
         commit_filling(c);
 }
 
 struct accepted *http_commit_slot(struct http_commit *c)
 {
-    return &c->filling->acc[c->filling->n_acc];
+    struct batch *b = filling(c);
+    return &b->acc[b->n_acc];
 }
 
 void http_commit_keep(struct http_commit *c)
 {
-    c->filling->n_acc++;
+    filling(c)->n_acc++;
 }
 
 size_t http_commit_mark(const struct http_commit *c)
 {
-    return c->filling->n_acc;
+    return c->batches[filling_index(c)].n_acc;
 }
 
 void http_commit_drop(struct http_commit *c, size_t mark)
 {
-    c->filling->n_acc = mark;
+    filling(c)->n_acc = mark;
 }
 
 void http_commit_park(struct http_commit *c, struct evhttp_request *req, json_t *body,
                       struct kannel_sendsms *k, size_t first)
 {
-    struct batch *b = c->filling;
+    struct batch *b = filling(c);
     b->pending[b->n_pending++] = (struct pending){
         .req = req, .body = body, .kannel = k, .first = first, .count = b->n_acc - first,
     };
@@ -245,9 +260,10 @@ void http_commit_finish(struct http_commit *c)
 {
     if (c->syncer) {
         commit_filling(c);
-        settle(c, true);
+        while (c->n_syncing > 0)
+            settle(c, true);
     } else {
-        answer_batch(c->filling, "the service is stopping");
+        answer_batch(filling(c), "the service is stopping");
     }
     pthread_mutex_lock(&c->ev_mu);
     if (c->synced_ev)
@@ -263,7 +279,7 @@ void http_commit_free(struct http_commit *c)
 {
     if (!c)
         return;
-    for (int i = 0; i < 2; i++) {
+    for (size_t i = 0; i < N_BATCHES; i++) {
         free(c->batches[i].pending);
         free(c->batches[i].acc);
         free(c->batches[i].res);

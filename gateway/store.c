@@ -13,6 +13,7 @@
 #include "gateway/store_priv.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -439,6 +440,16 @@ static bool check_all(struct store *st, char *err, size_t size)
     return true;
 }
 
+/*
+ * Before sqlite's first use: no memory statistics. Nothing here reads them,
+ * and keeping them takes a process-wide mutex on every one of sqlite's
+ * allocations, which the Debian build (no lookaside) makes for most values.
+ */
+static void configure_sqlite(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 static struct store *open_connection(const char *path, bool statements, char *err,
                                      size_t err_size)
 {
@@ -449,6 +460,8 @@ static struct store *open_connection(const char *path, bool statements, char *er
         snprintf(err, err_size, "out of memory");
         return NULL;
     }
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, configure_sqlite);
     /* Each connection is used by one thread at a time: sqlite's own mutexes only cost. */
     int rc = sqlite3_open_v2(path, &st->db,
                              SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);

@@ -40,11 +40,23 @@ static int64_t mono_us(void)
 
 /* Ends of write transactions in this process: the busy handler waits for the next one. */
 static pthread_mutex_t released_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t released = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t released;
+static pthread_once_t released_once = PTHREAD_ONCE_INIT;
 static uint64_t n_released;
+
+/* The wait times out on the monotonic clock: a step of the wall clock does not stretch it. */
+static void released_init(void)
+{
+    pthread_condattr_t monotonic;
+    pthread_condattr_init(&monotonic);
+    pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC);
+    pthread_cond_init(&released, &monotonic);
+    pthread_condattr_destroy(&monotonic);
+}
 
 static void lock_released(void)
 {
+    pthread_once(&released_once, released_init);
     pthread_mutex_lock(&released_mu);
     n_released++;
     pthread_cond_broadcast(&released);
@@ -60,8 +72,9 @@ static void on_rollback(void *arg)
 /* Waits until a write transaction of this process ends, or 1 ms. */
 static void wait_for_release(uint64_t seen)
 {
+    pthread_once(&released_once, released_init);
     struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
+    clock_gettime(CLOCK_MONOTONIC, &until);
     until.tv_nsec += 1000000;
     if (until.tv_nsec >= 1000000000) {
         until.tv_sec++;

@@ -22,6 +22,7 @@ struct syncer {
     pthread_mutex_t mu;
     pthread_cond_t wake;         /* a request, or stop */
     pthread_cond_t ckpt_wake;    /* a checkpoint wanted, or stop */
+    pthread_cond_t done;         /* a sync has ended (syncer_wait) */
     struct store *ckpt_store;    /* the checkpointer's own connection */
     uint64_t requested, synced;
     bool lazy;                   /* a commit waits for the next sync, due by lazy_until */
@@ -56,6 +57,7 @@ static void *syncer_main(void *arg)
         pthread_mutex_lock(&s->mu);
         s->synced = gen;
         s->failed = !ok;
+        pthread_cond_broadcast(&s->done);
         pthread_mutex_unlock(&s->mu);
         if (!ok)
             log_error("store: the WAL could not be synced to disk: %s", strerror(saved));
@@ -81,6 +83,7 @@ static void syncer_free(struct syncer *s)
 {
     pthread_cond_destroy(&s->wake);
     pthread_cond_destroy(&s->ckpt_wake);
+    pthread_cond_destroy(&s->done);
     pthread_mutex_destroy(&s->mu);
     store_close(s->ckpt_store);
     close(s->fd);
@@ -94,7 +97,7 @@ static void *checkpointer_main(void *arg)
     while (!s->stopping) {
         if (!s->ckpt_wanted) {
             struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
+            clock_gettime(CLOCK_MONOTONIC, &until);
             until.tv_sec += CHECKPOINT_EVERY_S;
             pthread_cond_timedwait(&s->ckpt_wake, &s->mu, &until);
             if (s->stopping)
@@ -133,8 +136,14 @@ struct syncer *syncer_start(const char *db_path, void (*synced)(void *arg), void
     }
     store_set_cache_kib(s->ckpt_store, 64); /* a checkpoint copies pages without caching them */
     pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->wake, NULL);
-    pthread_cond_init(&s->ckpt_wake, NULL);
+    /* Timed waits on the monotonic clock: a step of the wall clock does not stretch them. */
+    pthread_condattr_t monotonic;
+    pthread_condattr_init(&monotonic);
+    pthread_condattr_setclock(&monotonic, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->wake, &monotonic);
+    pthread_cond_init(&s->ckpt_wake, &monotonic);
+    pthread_condattr_destroy(&monotonic);
+    pthread_cond_init(&s->done, NULL);
     int rc = pthread_create(&s->thread, NULL, syncer_main, s);
     if (rc == 0 && (rc = pthread_create(&s->checkpointer, NULL, checkpointer_main, s)) != 0) {
         syncer_stop_sync_thread(s);
@@ -161,7 +170,7 @@ void syncer_request_lazy(struct syncer *s)
     pthread_mutex_lock(&s->mu);
     if (!s->lazy) {
         s->lazy = true;
-        clock_gettime(CLOCK_REALTIME, &s->lazy_until);
+        clock_gettime(CLOCK_MONOTONIC, &s->lazy_until);
         s->lazy_until.tv_nsec += SYNCER_LAZY_MS * 1000000L;
         if (s->lazy_until.tv_nsec >= 1000000000L) {
             s->lazy_until.tv_sec++;
@@ -180,6 +189,18 @@ uint64_t syncer_synced(struct syncer *s, bool *failed)
         *failed = s->failed;
     pthread_mutex_unlock(&s->mu);
     return gen;
+}
+
+uint64_t syncer_wait(struct syncer *s, uint64_t gen, bool *failed)
+{
+    pthread_mutex_lock(&s->mu);
+    while (s->synced < gen)
+        pthread_cond_wait(&s->done, &s->mu);
+    uint64_t synced = s->synced;
+    if (failed)
+        *failed = s->failed;
+    pthread_mutex_unlock(&s->mu);
+    return synced;
 }
 
 void syncer_checkpoint_wanted(void *arg)

@@ -47,6 +47,8 @@ void syncer_request_lazy(struct syncer *s);
  * known to be on disk).
  */
 uint64_t syncer_synced(struct syncer *s, bool *failed);
+/* Any thread: waits until generation `gen` is on disk (or its sync failed); as syncer_synced. */
+uint64_t syncer_wait(struct syncer *s, uint64_t gen, bool *failed);
 /* Any thread (a store checkpointer): the WAL has grown; checkpoint it soon. */
 void syncer_checkpoint_wanted(void *s);
 /* Waits for everything requested so far to be synced, then ends the threads. Accepts NULL. */

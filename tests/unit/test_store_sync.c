@@ -170,6 +170,36 @@ START_TEST(the_syncer_makes_unsynced_commits_durable)
 }
 END_TEST
 
+/* http_commit commits a batch while the ones before it still wait for the disk. */
+START_TEST(a_wait_returns_once_the_generation_is_on_disk)
+{
+    snprintf(db_path, sizeof db_path, "%s/wait.db", testutil_tmpdir());
+    struct store *st = store_open(db_path, err, sizeof err);
+    ck_assert_msg(st != NULL, "store_open: %s", err);
+    struct syncer *sy = syncer_start(db_path, count_callback, NULL, err, sizeof err);
+    ck_assert_msg(sy != NULL, "%s", err);
+    struct store_new_message m = { .to = "+353871234567", .body = "hi", .encoding = "gsm7",
+                                   .segments = 1, .source = "test", .expires_at = 1000000 };
+    struct store_enqueue_result r;
+    uint64_t gens[3];
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(store_enqueue_batch_unsynced(st, &m, 1, 100, &r, err, sizeof err),
+                         STORE_OK);
+        gens[i] = syncer_request(sy);
+    }
+    ck_assert_uint_lt(gens[0], gens[1]);
+    ck_assert_uint_lt(gens[1], gens[2]);
+    bool failed = true;
+    ck_assert_uint_ge(syncer_wait(sy, gens[2], &failed), gens[2]);
+    ck_assert(!failed);
+    ck_assert_uint_ge(syncer_synced(sy, NULL), gens[2]);
+    /* A generation already on disk: no wait. */
+    ck_assert_uint_ge(syncer_wait(sy, gens[0], NULL), gens[2]);
+    syncer_stop(sy);
+    store_close(st);
+}
+END_TEST
+
 START_TEST(the_syncer_needs_the_wal)
 {
     snprintf(db_path, sizeof db_path, "%s/none.db", testutil_tmpdir());
@@ -186,6 +216,7 @@ static Suite *suite(void)
     tcase_add_test(t, a_claim_is_not_synced);
     tcase_add_test(t, reports_sync_themselves_unless_deferred);
     tcase_add_test(t, the_syncer_makes_unsynced_commits_durable);
+    tcase_add_test(t, a_wait_returns_once_the_generation_is_on_disk);
     tcase_add_test(t, the_syncer_needs_the_wal);
     suite_add_tcase(s, t);
     return s;
