@@ -229,10 +229,15 @@ static void id_normal(const char *id, char *out, size_t size)
         snprintf(out, size, "%s", id);
 }
 
+/*
+ * Links are ring slots plus one, 0 ending a chain: the buckets start as
+ * zeroes from calloc, so a bind whose receipts are off (nothing is ever
+ * added) keeps its 512 KiB of buckets out of resident memory.
+ */
 struct id_entry {
     char *key;      /* normal form */
     char *id;       /* as the SMSC wrote it */
-    int32_t next;   /* next entry in the same bucket, -1 at the end */
+    int32_t next;   /* next entry in the same bucket (slot + 1), 0 at the end */
 };
 
 struct smpp_ids {
@@ -257,16 +262,15 @@ struct smpp_ids *smpp_ids_new(enum smpp_id_mode mode, size_t capacity)
     size_t nb = 16;
     while (nb < capacity)
         nb *= 2;
-    if (!x || capacity == 0 || capacity > INT32_MAX)
+    if (!x || capacity == 0 || capacity >= INT32_MAX)
         abort();
     x->mode = mode;
     x->capacity = capacity;
     x->mask = nb - 1;
-    x->buckets = malloc(nb * sizeof *x->buckets);
+    x->buckets = calloc(nb, sizeof *x->buckets);
     x->ring = calloc(capacity, sizeof *x->ring);
     if (!x->buckets || !x->ring)
         abort();
-    memset(x->buckets, 0xff, nb * sizeof *x->buckets); /* -1 */
     return x;
 }
 
@@ -284,9 +288,9 @@ void smpp_ids_free(struct smpp_ids *x)
 static void ids_unlink(struct smpp_ids *x, int32_t slot)
 {
     int32_t *pp = &x->buckets[hash(x->ring[slot].key) & x->mask];
-    while (*pp != -1 && *pp != slot)
-        pp = &x->ring[*pp].next;
-    if (*pp == slot)
+    while (*pp != 0 && *pp != slot + 1)
+        pp = &x->ring[*pp - 1].next;
+    if (*pp == slot + 1)
         *pp = x->ring[slot].next;
     free(x->ring[slot].key);
     x->ring[slot].key = x->ring[slot].id = NULL;
@@ -313,14 +317,16 @@ void smpp_ids_add(struct smpp_ids *x, const char *submit_id)
     memcpy(mem + klen, submit_id, ilen);
     size_t b = hash(key) & x->mask;
     x->ring[slot] = (struct id_entry){ .key = mem, .id = mem + klen, .next = x->buckets[b] };
-    x->buckets[b] = slot;
+    x->buckets[b] = slot + 1;
 }
 
 static const char *ids_lookup(const struct smpp_ids *x, const char *key, const char *receipt_id)
 {
-    for (int32_t i = x->buckets[hash(key) & x->mask]; i != -1; i = x->ring[i].next)
-        if (strcmp(x->ring[i].key, key) == 0 && smpp_ids_match(x->ring[i].id, receipt_id, x->mode))
-            return x->ring[i].id;
+    for (int32_t link = x->buckets[hash(key) & x->mask]; link != 0; link = x->ring[link - 1].next) {
+        const struct id_entry *e = &x->ring[link - 1];
+        if (strcmp(e->key, key) == 0 && smpp_ids_match(e->id, receipt_id, x->mode))
+            return e->id;
+    }
     return NULL;
 }
 
