@@ -50,6 +50,14 @@
  * wait.
  */
 #define TURN_GATHER_MS 2
+/*
+ * A one-part message's plan waits this long for the part's result, so the
+ * two are written as one (store.c: joins_plan): the plan's own insert and
+ * update cost as much as the result's. It changes nothing after a crash:
+ * the message is "sending" from its claim, with or without the plan.
+ * A modem's result takes seconds; its plan is written on its own after this.
+ */
+#define PLAN_CARRY_MS 1000
 
 struct attempt {
     struct attempt *next;
@@ -72,11 +80,13 @@ struct requeue {
 struct report {
     struct store_update u;
     char *route, *ref, *error, *receipt;
+    int64_t kept_ms;          /* monotonic: a plan is carried for PLAN_CARRY_MS at most */
 };
 
 struct dispatch {
     struct store *store;
     struct loop_event *deferred;  /* end of turn: commit reports, run if wanted */
+    struct loop_event *carried;   /* plans carried over to a later commit are due */
     struct report *reports;
     size_t n_reports, cap_reports;
     bool run_wanted;
@@ -538,6 +548,7 @@ static void keep_report(struct dispatch *d, const struct store_update *u)
     r->u.part.ref = r->ref;
     r->u.part.error = r->error;
     r->u.part.receipt = r->receipt;
+    r->kept_ms = clock_mono_ms();
     loop_event_arm(d->deferred, TURN_GATHER_MS);
 }
 
@@ -552,48 +563,111 @@ static void free_reports(struct report *r, size_t n)
 }
 
 /*
+ * Which reports wait for a later commit: a one-part plan whose result is not
+ * among them yet and that has waited less than PLAN_CARRY_MS. NULL: none.
+ */
+static bool *plans_to_carry(const struct dispatch *d, size_t *n_carried)
+{
+    bool *carry = NULL;
+    int64_t now = clock_mono_ms();
+    *n_carried = 0;
+    for (size_t i = 0; i < d->n_reports; i++) {
+        const struct report *r = &d->reports[i];
+        if (r->u.kind != STORE_UPDATE_PLAN || r->u.n_parts != 1 ||
+            now - r->kept_ms >= PLAN_CARRY_MS)
+            continue;
+        bool followed = false;
+        for (size_t j = i + 1; j < d->n_reports && !followed; j++)
+            followed = d->reports[j].u.msg_id == r->u.msg_id;
+        if (followed)
+            continue;
+        if (!carry && !(carry = calloc(d->n_reports, sizeof *carry)))
+            abort();
+        carry[i] = true;
+        (*n_carried)++;
+    }
+    return carry;
+}
+
+/*
+ * After a commit: the carried reports move to the front of the list, in
+ * order; the written ones go to *done (the caller frees them).
+ */
+static void keep_carried(struct dispatch *d, const bool *carry, struct report *done)
+{
+    size_t kept = 0, n_done = 0;
+    for (size_t i = 0; i < d->n_reports; i++) {
+        if (carry && carry[i])
+            d->reports[kept++] = d->reports[i];
+        else
+            done[n_done++] = d->reports[i];
+    }
+    d->n_reports = kept;
+    if (kept > 0)
+        loop_event_arm(d->carried, PLAN_CARRY_MS);
+}
+
+/*
  * Commits the reports of this turn (and claims ac->max messages in the same
- * transaction), then lets webhooks see the new states. When the store
- * refuses (another process holds its lock), they are kept in order and tried
+ * transaction), then lets webhooks see the new states. `carry`: one-part
+ * plans may wait for their result (plans_to_carry). When the store refuses
+ * (another process holds its lock), the reports are kept in order and tried
  * again shortly: a driver never reports the same thing twice. False then.
  */
-static bool apply_reports(struct dispatch *d, struct store_apply_claim *ac)
+static bool apply_reports(struct dispatch *d, struct store_apply_claim *ac, bool carry)
 {
-    size_t n = d->n_reports;
-    struct store_update *u = malloc(n * sizeof *u);
-    bool *has_dlr = malloc(n * sizeof *has_dlr);
-    if (!u || !has_dlr)
+    size_t n_carried = 0;
+    bool *carried = carry ? plans_to_carry(d, &n_carried) : NULL;
+    size_t n = d->n_reports - n_carried;
+    if (n == 0 && ac->max == 0) {
+        free(carried);
+        return true;
+    }
+    struct store_update *u = malloc((n ? n : 1) * sizeof *u);
+    bool *has_dlr = malloc((n ? n : 1) * sizeof *has_dlr);
+    struct report *done = malloc((n ? n : 1) * sizeof *done);
+    if (!u || !has_dlr || !done)
         abort();
-    for (size_t i = 0; i < n; i++)
-        u[i] = d->reports[i].u;
+    for (size_t i = 0, k = 0; i < d->n_reports; i++)
+        if (!carried || !carried[i])
+            u[k++] = d->reports[i].u;
     char err[256];
     ac->u = u;
     ac->n = n;
     ac->has_dlr = has_dlr;
-    if (store_apply_claim(d->store, ac, clock_now(), err, sizeof err) != STORE_OK) {
-        log_error("dispatch: %zu driver reports not recorded yet, trying again in %dms: %s", n,
-                  REPORTS_RETRY_MS, err);
-        free(u);
-        free(has_dlr);
+    bool ok = store_apply_claim(d->store, ac, clock_now(), err, sizeof err) == STORE_OK;
+    if (!ok) {
+        log_error("dispatch: %zu driver reports not recorded yet, trying again in %dms: %s",
+                  d->n_reports, REPORTS_RETRY_MS, err);
         loop_event_arm(d->deferred, REPORTS_RETRY_MS);
-        return false;
+    } else {
+        keep_carried(d, carried, done); /* webhooks may report again: after the carried ones */
+        for (size_t i = 0; i < n; i++) {
+            if (u[i].kind == STORE_UPDATE_PART)
+                webhooks_part(d->webhooks, u[i].msg_id, u[i].part.index, u[i].part.state,
+                              has_dlr[i],
+                              u[i].part.receipt ? u[i].part.receipt : u[i].part.error);
+        }
+        free_reports(done, n);
     }
-    d->n_reports = 0; /* webhooks may report again: start a fresh list */
-    for (size_t i = 0; i < n; i++) {
-        if (u[i].kind == STORE_UPDATE_PART)
-            webhooks_part(d->webhooks, u[i].msg_id, u[i].part.index, u[i].part.state,
-                          has_dlr[i], u[i].part.receipt ? u[i].part.receipt : u[i].part.error);
-    }
-    free_reports(d->reports, n);
+    free(carried);
+    free(done);
     free(u);
     free(has_dlr);
-    return true;
+    return ok;
 }
 
-static void commit_reports(struct dispatch *d)
+/* Commits the reports kept so far; `carry` as apply_reports(). */
+static void commit_reports(struct dispatch *d, bool carry)
 {
     if (d->n_reports > 0)
-        apply_reports(d, &(struct store_apply_claim){ .max = 0 });
+        apply_reports(d, &(struct store_apply_claim){ .max = 0 }, carry);
+}
+
+static void on_carried_due(void *arg)
+{
+    struct dispatch *d = arg;
+    commit_reports(d, !d->stopping);
 }
 
 static void on_wake(void *arg)
@@ -613,14 +687,14 @@ static void on_end_of_turn(void *arg)
     d->run_wanted = false;
     size_t want = run && d->n_reports > 0 && !d->running && !d->stopping ? claim_room(d) : 0;
     if (want == 0) {
-        commit_reports(d);
+        commit_reports(d, !d->stopping);
         if (run)
             dispatch_run(d);
         return;
     }
     struct store_message *msgs[CLAIM_BATCH];
     struct store_apply_claim ac = { .claimed = msgs, .max = want };
-    if (!apply_reports(d, &ac)) {
+    if (!apply_reports(d, &ac, !d->stopping)) {
         dispatch_run(d); /* the claim on its own */
         return;
     }
@@ -649,7 +723,7 @@ static void on_planned(int64_t msg_id, int n_parts, const char *driver, void *ar
 static void finish_attempt(struct dispatch *d, struct attempt *a)
 {
     if (a->temporary) {
-        commit_reports(d); /* the retry decision reads what the parts became */
+        commit_reports(d, false); /* the retry decision reads what the parts became */
         struct store_message *m;
         char err[256];
         int attempts = 1;
@@ -710,7 +784,7 @@ static enum store_rc find_receipted_part(struct dispatch *d, const char *driver,
     enum store_rc rc = store_find_part(d->store, driver, ref, recipient, since, msg_id, index,
                                        err, sizeof err);
     if (rc == STORE_NOT_FOUND && d->n_reports > 0) {
-        commit_reports(d); /* a receipt quicker than our commit of its submit */
+        commit_reports(d, false); /* a receipt quicker than our commit of its submit */
         rc = store_find_part(d->store, driver, ref, recipient, since, msg_id, index, err,
                              sizeof err);
     }
@@ -860,6 +934,7 @@ struct dispatch *dispatch_new(struct store *store, const struct conf *conf, stru
         abort();
     d->store = store;
     d->deferred = loop_deferred_new(loop, on_end_of_turn, d);
+    d->carried = loop_deferred_new(loop, on_carried_due, d);
     d->wake = loop_deferred_new(loop, on_wake, d);
     d->events = (struct driver_events){ .planned = on_planned, .part = on_part,
                                         .receipt = on_receipt, .inbound = on_inbound,
@@ -896,12 +971,13 @@ void dispatch_free(struct dispatch *d)
 {
     if (!d)
         return;
-    commit_reports(d);
+    commit_reports(d, false);
     if (d->n_reports > 0)
         log_error("dispatch: %zu driver reports lost at stop (messages left sending go again at "
                   "the next start)", d->n_reports);
     free_reports(d->reports, d->n_reports);
     loop_event_free(d->deferred);
+    loop_event_free(d->carried);
     loop_event_free(d->wake);
     free(d->reports);
     while (d->attempts)
