@@ -126,20 +126,16 @@ static void window_put(struct smpp *s, struct smpp_part *p)
 
 static void send_part(struct smpp *s, struct smpp_part *p)
 {
-    uint8_t buf[SMPP_PDU_MAX + 1];
-    char err[SMPP_ERROR_MAX];
     struct smpp_conn *c = sender(s);
     p->seq = smpp_conn_seq(c);
-    int n = smpp_encode_sm(SMPP_SUBMIT_SM, &p->sm, p->seq, buf, sizeof buf, err, sizeof err);
-    if (n < 0) {
-        log_warnx("bind=%s msg=%lld part=%d cannot be encoded: %s", s->name,
-                  (long long)p->msg_id, p->index + 1, err);
-        report(s, p, DRIVER_PERMANENT, NULL, err);
-        return;
-    }
+    uint8_t *seq = p->pdu + 12; /* the header's sequence_number, big endian */
+    seq[0] = (uint8_t)(p->seq >> 24);
+    seq[1] = (uint8_t)(p->seq >> 16);
+    seq[2] = (uint8_t)(p->seq >> 8);
+    seq[3] = (uint8_t)p->seq;
     p->sent_ms = clock_mono_ms();
     window_put(s, p);
-    smpp_conn_send(c, buf, (size_t)n);
+    smpp_conn_send(c, p->pdu, p->len);
 }
 
 static void pump(struct smpp *s)
@@ -155,6 +151,39 @@ static bool wants_receipt(const struct smpp *s, const struct driver_msg *m, int 
         return false;
     return s->receipt_part == 0 || (s->receipt_part == 1 && i == 0) ||
            (s->receipt_part == 2 && i == n - 1);
+}
+
+/*
+ * Part i of a message, encoded (sequence number 1 until it is sent). NULL when
+ * it cannot be encoded: then it is reported failed.
+ */
+static struct smpp_part *new_part(struct smpp *s, int64_t msg_id, int i,
+                                  const struct smpp_text *t, const struct smpp_sm *common,
+                                  bool receipt)
+{
+    static struct smpp_sm sm; /* 1.5 KB: one at a time on the one loop thread */
+    uint8_t buf[SMPP_PDU_MAX + 1];
+    char err[SMPP_ERROR_MAX];
+    sm = *common;
+    sm.registered_delivery = receipt ? 1 : 0;
+    smpp_text_apply(t, (unsigned)i, &sm);
+    int n = smpp_encode_sm(SMPP_SUBMIT_SM, &sm, 1, buf, sizeof buf, err, sizeof err);
+    struct smpp_part *p = calloc(1, sizeof *p + (n > 0 ? (size_t)n : 0));
+    if (!p)
+        abort();
+    p->msg_id = msg_id;
+    p->index = i;
+    if (n < 0) {
+        log_warnx("bind=%s msg=%lld part=%d cannot be encoded: %s", s->name,
+                  (long long)msg_id, i + 1, err);
+        report(s, p, DRIVER_PERMANENT, NULL, err);
+        return NULL;
+    }
+    p->receipt_asked = receipt;
+    snprintf(p->dest, sizeof p->dest, "%s", sm.dest.addr);
+    p->len = (size_t)n;
+    memcpy(p->pdu, buf, p->len);
+    return p;
 }
 
 /* The fields every part of m shares; -1 with err when an address is unusable. */
@@ -197,14 +226,9 @@ static void smpp_submit(void *self, const struct driver_msg *m)
     for (int i = 0; i < n; i++) {
         if (driver_msg_skips(m, i))
             continue;
-        struct smpp_part *p = calloc(1, sizeof *p);
+        struct smpp_part *p = new_part(s, m->id, i, &t, &common, wants_receipt(s, m, i, n));
         if (!p)
-            abort();
-        p->msg_id = m->id;
-        p->index = i;
-        p->sm = common;
-        p->sm.registered_delivery = wants_receipt(s, m, i, n) ? 1 : 0;
-        smpp_text_apply(&t, (unsigned)i, &p->sm);
+            continue; /* reported */
         if (is_up(s))
             enqueue(s, p, false);
         else
@@ -302,7 +326,7 @@ bool smpp_on_submit_resp(struct smpp *s, struct smpp_conn *c, const struct smpp_
     } else if (st == SMPP_ESME_ROK && pdu->message_id[0]) {
         log_debug("bind=%s msg=%lld part=%d submitted ref=%s", s->name, (long long)p->msg_id,
                   p->index + 1, pdu->message_id);
-        bool receipt_asked = p->sm.registered_delivery != 0;
+        bool receipt_asked = p->receipt_asked;
         report(s, p, DRIVER_SUBMITTED, pdu->message_id, NULL); /* frees p */
         if (receipt_asked) /* only ids a receipt will name are worth the memory */
             smpp_ids_add(s->ids, pdu->message_id);
@@ -517,7 +541,7 @@ static void smpp_drain(void *self)
 /* Whether a part is addressed to `to` (E.164; the part's address may lack the '+'). */
 static bool part_to(const struct smpp_part *p, const char *to)
 {
-    const char *a = p->sm.dest.addr;
+    const char *a = p->dest;
     return strcmp(a, to) == 0 || (to[0] == '+' && a[0] != '+' && strcmp(a, to + 1) == 0);
 }
 
