@@ -18,8 +18,8 @@
  * sequence number 0, reads fixed-size TLVs without looking at their length
  * octets, and leaks the node of a TLV that fails half-way. What it checked
  * beyond the guard is checked here too, with the same outcome: a known TON
- * and NPI in every address, interface_version 0x34 in a bind, and at most
- * 254 octets of short_message. The raw header is the truth for status and
+ * and NPI in every address, interface_version 0x34 in a bind (but for
+ * bind_receiver), and at most 254 octets of short_message. The raw header is the truth for status and
  * sequence.
  *
  * Outgoing PDUs: lengths are checked first (libsmpp34 truncated an
@@ -327,9 +327,10 @@ static int guard_tlvs(struct guard *g, struct smpp_pdu *pdu)
 /* --- the values libsmpp34 refused ---------------------------------------------- */
 /*
  * libsmpp34 refused, on pack and on unpack, an address whose TON or NPI is
- * not one SMPP 3.4 defines (5.2.5, 5.2.6), and a bind whose
- * interface_version is not 0x34. Both refusals stay: SMSCs and tests have
- * seen them, and the identity tests hold us to the library's outcome.
+ * not one SMPP 3.4 defines (5.2.5, 5.2.6), and a bind_transmitter or
+ * bind_transceiver whose interface_version is not 0x34. The refusals stay:
+ * SMSCs have seen them, and the identity tests hold us to the library's
+ * outcome.
  */
 #define INTERFACE_VERSION 0x34
 
@@ -361,9 +362,13 @@ static int check_codes(const char *pdu, const char *pfx, uint8_t ton, uint8_t np
     return 0;
 }
 
-static int check_version(const char *pdu, uint8_t version, char *err, size_t errsz)
+/* libsmpp34's bind_receiver frame reads interface_version as a plain
+ * number; only its bind_transmitter and bind_transceiver frames test it. */
+static int check_version(uint32_t id, uint8_t version, char *err, size_t errsz)
 {
-    if (version != INTERFACE_VERSION)
+    const char *pdu = smpp_command_name(id);
+
+    if (id != SMPP_BIND_RECEIVER && version != INTERFACE_VERSION)
         return fail(err, errsz, "%s: interface_version 0x%02X, only 0x34 is spoken",
                     pdu, version);
     return 0;
@@ -492,7 +497,6 @@ static int decode_bind(struct guard *g, uint32_t id, struct smpp_pdu *pdu)
 {
     struct smpp_bind *b = &pdu->bind;
 
-    (void)id; /* the three binds share one layout */
     if (guard_bind(g) < 0)
         return -1;
     struct rd r = { g->p + SMPP_HEADER_LEN, g->p + g->len };
@@ -503,7 +507,7 @@ static int decode_bind(struct guard *g, uint32_t id, struct smpp_pdu *pdu)
     b->addr_ton = rd_u8(&r);
     b->addr_npi = rd_u8(&r);
     rd_cstr(&r, b->address_range, sizeof b->address_range);
-    if (check_version(g->pdu, b->interface_version, g->err, g->errsz) < 0) {
+    if (check_version(id, b->interface_version, g->err, g->errsz) < 0) {
         g->status = SMPP_ESME_RSYSERR;
         return -1;
     }
@@ -752,7 +756,7 @@ int smpp_encode_bind(uint32_t id, const struct smpp_bind *b, uint32_t seq,
     uint8_t tmp[SMPP_HEADER_LEN + sizeof *b]; /* its strings with their NULs, 3 octets */
 
     if (check_bind(id, b, seq, err, errsz) < 0 ||
-        check_version(name, bind_version(b), err, errsz) < 0 ||
+        check_version(id, bind_version(b), err, errsz) < 0 ||
         check_codes(name, "addr", b->addr_ton, b->addr_npi, err, errsz) < 0)
         return -1;
     uint8_t *p = put_cstr(tmp + SMPP_HEADER_LEN, b->system_id);

@@ -172,8 +172,9 @@ struct smpp_pdu {
  * request should be answered with (the resp for a known request,
  * generic_nack otherwise). The session should drop a peer that sends
  * malformed TLVs or malformed responses: it is out of step with us.
- * An address whose TON or NPI SMPP 3.4 does not define, or a bind whose
- * interface_version is not 0x34, is refused too (nack_status ESME_RSYSERR).
+ * An address whose TON or NPI SMPP 3.4 does not define, or a
+ * bind_transmitter or bind_transceiver whose interface_version is not 0x34,
+ * is refused too (nack_status ESME_RSYSERR), as libsmpp34 refused them.
  *
  * command_status is read from the raw header: a vendor status in a resp is
  * kept as is and the body, if any, is parsed leniently (message_id only);
@@ -190,7 +191,8 @@ int smpp_decode(const uint8_t *buf, size_t len, struct smpp_pdu *pdu,
  */
 
 /* command_id: SMPP_BIND_TRANSMITTER, _RECEIVER or _TRANSCEIVER.
- * interface_version 0 sends 0x34, the only one accepted. */
+ * interface_version 0 sends 0x34, the only one accepted (but in a
+ * bind_receiver, where libsmpp34 took any). */
 int smpp_encode_bind(uint32_t command_id, const struct smpp_bind *b, uint32_t seq,
                      uint8_t *buf, size_t size, char *err, size_t errsz);
 /* submit_sm (command_id SMPP_SUBMIT_SM), deliver_sm or data_sm from sm; its
