@@ -1,7 +1,9 @@
 /*
  * smpp_pdu: SMPP 3.4 PDUs for the session, and the text and receipt helpers
- * around them. The only file that includes libsmpp34; nothing of it leaks
- * out of this header.
+ * around them. Every PDU is read and written by our own code; smpp_pdu.c is
+ * still the only file that includes libsmpp34, for the *_lib functions the
+ * identity tests compare ours with (declared after the encoders). Nothing of
+ * the library leaks out of this header.
  *
  * Incoming bytes go through three steps, each bounded:
  *   smpp_frame()   is a whole PDU in the buffer? (picohttpparser style)
@@ -56,6 +58,7 @@
 #define SMPP_ESME_RTHROTTLED       0x00000058u
 #define SMPP_ESME_RX_T_APPN        0x00000064u
 #define SMPP_ESME_RINVOPTPARSTREAM 0x000000C0u
+#define SMPP_ESME_RINVPARLEN       0x000000C2u
 
 /* esm_class bits. */
 #define SMPP_ESM_RECEIPT 0x04      /* deliver_sm carries an SMSC receipt */
@@ -169,6 +172,9 @@ struct smpp_pdu {
  * request should be answered with (the resp for a known request,
  * generic_nack otherwise). The session should drop a peer that sends
  * malformed TLVs or malformed responses: it is out of step with us.
+ * An address whose TON or NPI SMPP 3.4 does not define, or a
+ * bind_transmitter or bind_transceiver whose interface_version is not 0x34,
+ * is refused too (nack_status ESME_RSYSERR), as libsmpp34 refused them.
  *
  * command_status is read from the raw header: a vendor status in a resp is
  * kept as is and the body, if any, is parsed leniently (message_id only);
@@ -184,18 +190,17 @@ int smpp_decode(const uint8_t *buf, size_t len, struct smpp_pdu *pdu,
  * buffer too small). SMPP_PDU_MAX + 1 is always enough.
  */
 
-/* command_id: SMPP_BIND_TRANSMITTER, _RECEIVER or _TRANSCEIVER. */
+/* command_id: SMPP_BIND_TRANSMITTER, _RECEIVER or _TRANSCEIVER.
+ * interface_version 0 sends 0x34, the only one accepted (but in a
+ * bind_receiver, where libsmpp34 took any). */
 int smpp_encode_bind(uint32_t command_id, const struct smpp_bind *b, uint32_t seq,
                      uint8_t *buf, size_t size, char *err, size_t errsz);
 /* submit_sm (command_id SMPP_SUBMIT_SM), deliver_sm or data_sm from sm; its
  * TLVs go out when their has_ flag is set. short_message at most 253 octets
- * (libsmpp34), and empty when has_payload. */
+ * (libsmpp34's limit, kept), and empty when has_payload. Every TON and NPI
+ * must be one SMPP 3.4 defines. */
 int smpp_encode_sm(uint32_t command_id, const struct smpp_sm *sm, uint32_t seq,
                    uint8_t *buf, size_t size, char *err, size_t errsz);
-/* The same, every octet packed by libsmpp34 (smpp_encode_sm writes submit_sm
- * and deliver_sm itself): tests compare the two. */
-int smpp_encode_sm_lib(uint32_t command_id, const struct smpp_sm *sm, uint32_t seq,
-                       uint8_t *buf, size_t size, char *err, size_t errsz);
 /* A resp with command_status `status` (any value, vendor codes too):
  * deliver_sm_resp, data_sm_resp (message_id may be NULL), submit_sm_resp,
  * bind_*_resp (message_id is then the system_id), and the header-only ones:
@@ -205,6 +210,25 @@ int smpp_encode_resp(uint32_t command_id, uint32_t status, const char *message_i
 /* Header-only requests: enquire_link, unbind. */
 int smpp_encode_simple(uint32_t command_id, uint32_t seq, uint8_t *buf, size_t size,
                        char *err, size_t errsz);
+
+/*
+ * The same encoders and decoder done by libsmpp34, as homing did before it
+ * wrote every octet itself. They exist for the identity tests only (the
+ * same octets, the same smpp_pdu fields, the same refusals on random
+ * input); nothing at run time may call them, as calling the library maps
+ * about 240 KiB of its code into the process. Their error texts name
+ * libsmpp34 where it is the one refusing.
+ */
+int smpp_encode_bind_lib(uint32_t command_id, const struct smpp_bind *b, uint32_t seq,
+                         uint8_t *buf, size_t size, char *err, size_t errsz);
+int smpp_encode_sm_lib(uint32_t command_id, const struct smpp_sm *sm, uint32_t seq,
+                       uint8_t *buf, size_t size, char *err, size_t errsz);
+int smpp_encode_resp_lib(uint32_t command_id, uint32_t status, const char *message_id,
+                         uint32_t seq, uint8_t *buf, size_t size, char *err, size_t errsz);
+int smpp_encode_simple_lib(uint32_t command_id, uint32_t seq, uint8_t *buf, size_t size,
+                           char *err, size_t errsz);
+int smpp_decode_lib(const uint8_t *buf, size_t len, struct smpp_pdu *pdu,
+                    char *err, size_t errsz);
 
 /* An address from text: "+353..." is international (TON 1, NPI 1, sent
  * without the '+'), digits alone are TON 0 NPI 1, anything else is an

@@ -1,9 +1,11 @@
 /*
  * fuzz_smpp_pdu: smpp_frame() + smpp_decode() on arbitrary octets, then the
  * text and receipt helpers on whatever a deliver_sm carried, and the
- * receipt parser on the raw input too. libFuzzer hands us an exact-size heap
- * copy, so ASan reports any read past the end; its leak checker would catch
- * a TLV node lost inside libsmpp34 (the guard keeps TLVs away from it).
+ * receipt parser on the raw input too. Every PDU is also decoded by the
+ * libsmpp34-based smpp_decode_lib, which must agree with ours. libFuzzer
+ * hands us an exact-size heap copy, so ASan reports any read past the end;
+ * its leak checker would catch a TLV node lost inside libsmpp34 (the guard
+ * keeps TLVs away from it).
  * Receipt ids then go through the SMPP driver's id index (gateway/smpp.h),
  * as a receipt from an SMSC would.
  */
@@ -47,6 +49,19 @@ static void check_id(const char *id)
     }
 }
 
+/* Our decoder against the libsmpp34-based one it replaced: the same
+ * verdict, nack status and fields. */
+static void same_as_libsmpp34(const uint8_t *data, size_t n, int v, const struct smpp_pdu *pdu)
+{
+    static struct smpp_pdu lib;
+    char err[SMPP_ERROR_MAX];
+
+    int l = smpp_decode_lib(data, n, &lib, err, sizeof err);
+    if (l != v || lib.nack_status != pdu->nack_status ||
+        (v >= 0 && memcmp(&lib, pdu, sizeof lib) != 0))
+        abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static struct smpp_pdu pdu;
@@ -63,6 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int v = smpp_decode(data, (size_t)n, &pdu, err, sizeof err);
     if (v < 0 && err[0] == '\0')
         abort(); /* every error names its field */
+    same_as_libsmpp34(data, (size_t)n, v, &pdu);
     if (v == SMPP_HANDLE && (pdu.h.command_id == SMPP_DELIVER_SM ||
                              pdu.h.command_id == SMPP_DATA_SM ||
                              pdu.h.command_id == SMPP_SUBMIT_SM))

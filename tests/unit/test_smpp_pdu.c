@@ -16,6 +16,7 @@
 static uint8_t buf[SMPP_PDU_MAX + 1];
 static struct smpp_pdu pdu;
 static char err[SMPP_ERROR_MAX];
+static char lib_err[SMPP_ERROR_MAX]; /* the *_lib variants' reasons */
 
 /* Frames and decodes buf[0..n) from an exact-size heap copy, so ASan sees
  * any over-read. */
@@ -302,6 +303,11 @@ static void random_sm(struct smpp_sm *sm, uint32_t id, unsigned *seed)
     random_str(sm->receipted_message_id, SMPP_ID_MAX, seed);
     sm->has_message_state = rand_r(seed) % 2;
     sm->message_state = (uint8_t)rand_r(seed);
+    if (id == SMPP_DATA_SM) { /* a wider destination_addr; text in message_payload */
+        random_str(sm->dest.addr, 65, seed);
+        if (rand_r(seed) % 10)
+            sm->sm_length = 0;
+    }
 }
 
 /* submit_sm and deliver_sm are written by homing, not libsmpp34: the same octets or the same refusal. */
@@ -309,7 +315,6 @@ START_TEST(sm_written_as_libsmpp34_packs_it)
 {
     static struct smpp_sm sm;
     static uint8_t lib[SMPP_PDU_MAX + 1];
-    static char lib_err[SMPP_ERROR_MAX];
     unsigned seed = 20261122;
     int packed = 0, refused = 0;
     for (int i = 0; i < 3000; i++) {
@@ -332,6 +337,154 @@ START_TEST(sm_written_as_libsmpp34_packs_it)
     }
     ck_assert_int_gt(packed, 1000);
     ck_assert_int_gt(refused, 100); /* unknown TONs and NPIs, small buffers */
+}
+END_TEST
+
+/* A random sequence number, now and then one outside 1..0x7FFFFFFF. */
+static uint32_t random_seq(unsigned *seed)
+{
+    switch (rand_r(seed) % 40) {
+    case 0: return 0;
+    case 1: return SMPP_SEQ_MAX + 1 + (uint32_t)rand_r(seed) % 1000;
+    default: return 1 + (uint32_t)rand_r(seed) % SMPP_SEQ_MAX;
+    }
+}
+
+/* A random buffer size, now and then too small for the PDU. */
+static size_t random_size(unsigned *seed)
+{
+    return rand_r(seed) % 25 == 0 ? (size_t)rand_r(seed) % 40 : sizeof buf;
+}
+
+/* random_str, or now and then a field with no room for its NUL. */
+static void random_field(char *dst, size_t size, unsigned *seed)
+{
+    if (rand_r(seed) % 30 == 0)
+        memset(dst, 'x', size);
+    else
+        random_str(dst, size, seed);
+}
+
+static const uint8_t known_npi[] = { 0, 1, 3, 4, 6, 8, 9, 10, 14, 18 };
+
+/* valid: codes and version libsmpp34 accepts, strings that fit. */
+static void random_bind(struct smpp_bind *b, bool valid, unsigned *seed)
+{
+    static const uint8_t versions[] = { 0, 0x34, 0x34, 0x33, 0x50 };
+    void (*str)(char *, size_t, unsigned *) = valid ? random_str : random_field;
+
+    memset(b, 0, sizeof *b);
+    str(b->system_id, sizeof b->system_id, seed);
+    str(b->password, sizeof b->password, seed);
+    str(b->system_type, sizeof b->system_type, seed);
+    str(b->address_range, sizeof b->address_range, seed);
+    b->interface_version = valid ? 0x34 : versions[rand_r(seed) % 5];
+    b->addr_ton = (uint8_t)(rand_r(seed) % (valid ? 7 : 9));
+    b->addr_npi = valid ? known_npi[rand_r(seed) % 10] : (uint8_t)(rand_r(seed) % 20);
+}
+
+/* Both encodings of one input: the same length, octets and refusal. */
+static void check_same(int n, int m, const uint8_t *lib, int i, int *packed, int *refused)
+{
+    ck_assert_msg(n == m, "input %d: %d octets (%s), libsmpp34 %d (%s)", i, n, n < 0 ? err : "",
+                  m, m < 0 ? lib_err : "");
+    if (n < 0) {
+        (*refused)++;
+        return;
+    }
+    (*packed)++;
+    ck_assert_msg(memcmp(buf, lib, sizeof buf) == 0, "input %d differs", i);
+}
+
+START_TEST(bind_written_as_libsmpp34_packs_it)
+{
+    static const uint32_t ids[] = { SMPP_BIND_TRANSMITTER, SMPP_BIND_RECEIVER,
+                                    SMPP_BIND_TRANSCEIVER, SMPP_SUBMIT_SM };
+    static uint8_t lib[SMPP_PDU_MAX + 1];
+    struct smpp_bind b;
+    unsigned seed = 20261123;
+    int packed = 0, refused = 0;
+    for (int i = 0; i < 4000; i++) {
+        uint32_t id = ids[rand_r(&seed) % 20 == 0 ? 3 : i % 3];
+        uint32_t seq = random_seq(&seed);
+        size_t size = random_size(&seed);
+        random_bind(&b, false, &seed);
+        memset(buf, 0xAA, sizeof buf);
+        memset(lib, 0xAA, sizeof lib);
+        int n = smpp_encode_bind(id, &b, seq, buf, size, err, sizeof err);
+        int m = smpp_encode_bind_lib(id, &b, seq, lib, size, lib_err, sizeof lib_err);
+        check_same(n, m, lib, i, &packed, &refused);
+    }
+    ck_assert_int_gt(packed, 800);
+    ck_assert_int_gt(refused, 800); /* codes, versions, long strings, small buffers */
+    /* the refusals libsmpp34 made, now in words */
+    random_bind(&b, true, &seed);
+    b.interface_version = 0x33;
+    ck_assert_int_gt(smpp_encode_bind(SMPP_BIND_RECEIVER, &b, 1, buf, sizeof buf,
+                                      err, sizeof err), 0);
+    ck_assert_int_eq(smpp_encode_bind(SMPP_BIND_TRANSMITTER, &b, 1, buf, sizeof buf,
+                                      err, sizeof err), -1);
+    ck_assert_str_eq(err, "bind_transmitter: interface_version 0x33, only 0x34 is spoken");
+    b.interface_version = 0;
+    b.addr_npi = 2;
+    ck_assert_int_eq(smpp_encode_bind(SMPP_BIND_TRANSMITTER, &b, 1, buf, sizeof buf,
+                                      err, sizeof err), -1);
+    ck_assert_str_eq(err, "bind_transmitter: addr_npi 2 is not a numbering plan SMPP 3.4 defines");
+}
+END_TEST
+
+START_TEST(resps_and_simple_written_as_libsmpp34_packs_them)
+{
+    static const uint32_t resps[] = {
+        SMPP_SUBMIT_SM_RESP, SMPP_DATA_SM_RESP, SMPP_DELIVER_SM_RESP,
+        SMPP_BIND_TRANSMITTER_RESP, SMPP_BIND_RECEIVER_RESP, SMPP_BIND_TRANSCEIVER_RESP,
+        SMPP_ENQUIRE_LINK_RESP, SMPP_UNBIND_RESP, SMPP_GENERIC_NACK, SMPP_SUBMIT_SM
+    };
+    static const uint32_t simple[] = { SMPP_ENQUIRE_LINK, SMPP_UNBIND, SMPP_ENQUIRE_LINK_RESP };
+    static uint8_t lib[SMPP_PDU_MAX + 1];
+    char mid[SMPP_ID_MAX + 8];
+    unsigned seed = 20261124;
+    int packed = 0, refused = 0;
+    for (int i = 0; i < 4000; i++) {
+        uint32_t id = resps[(unsigned)rand_r(&seed) % 10];
+        uint32_t status = rand_r(&seed) % 3 ? 0 : (uint32_t)rand_r(&seed) % 0x500;
+        uint32_t seq = random_seq(&seed);
+        size_t size = random_size(&seed);
+        random_str(mid, rand_r(&seed) % 2 ? 17 : sizeof mid, &seed);
+        const char *m_id = rand_r(&seed) % 10 ? mid : NULL;
+        memset(buf, 0xAA, sizeof buf);
+        memset(lib, 0xAA, sizeof lib);
+        int n = smpp_encode_resp(id, status, m_id, seq, buf, size, err, sizeof err);
+        int m = smpp_encode_resp_lib(id, status, m_id, seq, lib, size, lib_err, sizeof lib_err);
+        check_same(n, m, lib, i, &packed, &refused);
+        id = simple[(unsigned)rand_r(&seed) % 3];
+        n = smpp_encode_simple(id, seq, buf, size, err, sizeof err);
+        m = smpp_encode_simple_lib(id, seq, lib, size, lib_err, sizeof lib_err);
+        check_same(n, m, lib, i, &packed, &refused);
+    }
+    ck_assert_int_gt(packed, 4000);
+    ck_assert_int_gt(refused, 1000); /* long ids, bad sequences and ids, small buffers */
+}
+END_TEST
+
+START_TEST(data_sm_written_as_libsmpp34_packs_it)
+{
+    static struct smpp_sm sm;
+    static uint8_t lib[SMPP_PDU_MAX + 1];
+    unsigned seed = 20261125;
+    int packed = 0, refused = 0;
+    for (int i = 0; i < 3000; i++) {
+        uint32_t seq = random_seq(&seed);
+        size_t size = random_size(&seed);
+        random_sm(&sm, SMPP_DATA_SM, &seed);
+        memset(buf, 0xAA, sizeof buf);
+        memset(lib, 0xAA, sizeof lib);
+        int n = smpp_encode_sm(SMPP_DATA_SM, &sm, seq, buf, size, err, sizeof err);
+        int m = smpp_encode_sm_lib(SMPP_DATA_SM, &sm, seq, lib, size, lib_err, sizeof lib_err);
+        check_same(n, m, lib, i, &packed, &refused);
+    }
+    ck_assert_int_gt(packed, 800);
+    ck_assert_int_gt(refused, 800); /* unknown NPIs, short_message, small buffers */
 }
 END_TEST
 
@@ -537,6 +690,147 @@ START_TEST(unknown_and_ignored_commands)
                       'S', 'M', 'S', 'C', 0, 0 };
     ck_assert_int_eq(decode_n(o, sizeof o), SMPP_IGNORE);
     ck_assert_str_eq(pdu.system_id, "SMSC");
+}
+END_TEST
+
+/* --- decoding against libsmpp34 ----------------------------------------------------- */
+
+static struct smpp_pdu lib_pdu;
+
+/* Decodes b[0..n) both ways, each from an exact-size heap copy, and holds
+ * ours to libsmpp34's: the same verdict and nack status, the same fields
+ * when decoded, the same reason unless it was the library refusing. */
+static int decode_both(const uint8_t *b, size_t n, int i)
+{
+    uint8_t *copy = malloc(n ? n : 1);
+    memcpy(copy, b, n);
+    int r = smpp_decode(copy, n, &pdu, err, sizeof err);
+    int l = smpp_decode_lib(copy, n, &lib_pdu, lib_err, sizeof lib_err);
+    free(copy);
+    ck_assert_msg(r == l, "PDU %d: %d (%s), libsmpp34 %d (%s)", i, r, err, l, lib_err);
+    ck_assert_msg(pdu.nack_status == lib_pdu.nack_status, "PDU %d: nack 0x%X, libsmpp34 0x%X",
+                  i, pdu.nack_status, lib_pdu.nack_status);
+    if (r >= 0)
+        ck_assert_msg(memcmp(&pdu, &lib_pdu, sizeof pdu) == 0, "PDU %d: fields differ", i);
+    if (r >= 0 || pdu.nack_status != SMPP_ESME_RSYSERR)
+        ck_assert_str_eq(err, lib_err);
+    return r;
+}
+
+/* One random PDU of any type we read, written by the libsmpp34 encoders. */
+static int random_pdu(unsigned *seed)
+{
+    static const uint32_t binds[] = { SMPP_BIND_TRANSMITTER, SMPP_BIND_RECEIVER,
+                                      SMPP_BIND_TRANSCEIVER };
+    static const uint32_t resps[] = {
+        SMPP_SUBMIT_SM_RESP, SMPP_DATA_SM_RESP, SMPP_DELIVER_SM_RESP,
+        SMPP_BIND_TRANSMITTER_RESP, SMPP_BIND_RECEIVER_RESP, SMPP_BIND_TRANSCEIVER_RESP,
+        SMPP_ENQUIRE_LINK_RESP, SMPP_UNBIND_RESP, SMPP_GENERIC_NACK
+    };
+    static const uint32_t sms[] = { SMPP_SUBMIT_SM, SMPP_DELIVER_SM, SMPP_DATA_SM };
+    static struct smpp_sm sm;
+    struct smpp_bind b;
+    char mid[SMPP_ID_MAX];
+    uint32_t seq = 1 + (uint32_t)rand_r(seed) % SMPP_SEQ_MAX;
+
+    switch (rand_r(seed) % 4) {
+    case 0:
+        random_bind(&b, true, seed);
+        return smpp_encode_bind_lib(binds[rand_r(seed) % 3], &b, seq, buf, sizeof buf,
+                                    err, sizeof err);
+    case 1:
+        random_str(mid, rand_r(seed) % 2 ? 16 : SMPP_ID_MAX, seed);
+        return smpp_encode_resp_lib(resps[rand_r(seed) % 9],
+                                    rand_r(seed) % 4 ? 0 : (uint32_t)rand_r(seed) % 0x500,
+                                    mid, seq, buf, sizeof buf, err, sizeof err);
+    case 2:
+        return smpp_encode_simple_lib(rand_r(seed) % 2 ? SMPP_ENQUIRE_LINK : SMPP_UNBIND, seq,
+                                      buf, sizeof buf, err, sizeof err);
+    default: {
+        uint32_t id = sms[rand_r(seed) % 3];
+        random_sm(&sm, id, seed);
+        sm.source.ton %= 7; /* codes libsmpp34 packs */
+        sm.source.npi = known_npi[sm.source.npi % 10];
+        return smpp_encode_sm_lib(id, &sm, seq, buf, sizeof buf, err, sizeof err);
+    }
+    }
+}
+
+/* Damages the n-octet PDU in buf: one octet changed, or the PDU cut short
+ * with command_length made to agree. Returns the new length. */
+static size_t damage(size_t n, unsigned *seed)
+{
+    if (rand_r(seed) % 3 == 0 && n > SMPP_HEADER_LEN) {
+        n = SMPP_HEADER_LEN + (size_t)rand_r(seed) % (n - SMPP_HEADER_LEN);
+        put32(buf, (uint32_t)n);
+        return n;
+    }
+    size_t at = 4 + (size_t)rand_r(seed) % (n - 4);
+    if (at >= 8 && at < 12 && rand_r(seed) % 2)
+        at += 8; /* the status octets matter less than the body's */
+    buf[at < n ? at : n - 1] = (uint8_t)rand_r(seed);
+    return n;
+}
+
+START_TEST(decoded_as_libsmpp34_unpacks_it)
+{
+    unsigned seed = 20261126;
+    int decoded = 0, refused = 0, damaged_ok = 0;
+    for (int i = 0; i < 6000; i++) {
+        int n = random_pdu(&seed);
+        if (n < 0)
+            continue;
+        ck_assert_int_ge(decode_both(buf, (size_t)n, i), 0);
+        decoded++;
+        for (int k = 0; k < 3; k++) {
+            size_t d = damage((size_t)n, &seed);
+            if (decode_both(buf, d, i) < 0)
+                refused++;
+            else
+                damaged_ok++;
+        }
+    }
+    ck_assert_int_gt(decoded, 4000);
+    ck_assert_int_gt(refused, 1000);
+    ck_assert_int_gt(damaged_ok, 1000);
+}
+END_TEST
+
+/* What libsmpp34 refused after the guard is refused still, in words. */
+START_TEST(codes_libsmpp34_refused)
+{
+    uint8_t p[600];
+    size_t n = build_deliver(p, NULL, 0, 2);
+    p[17] = 7; /* source_addr_ton */
+    ck_assert_int_eq(decode_both(p, n, 0), -1);
+    ck_assert_str_eq(err, "deliver_sm: source_addr_ton 7 is not a type of number SMPP 3.4 defines");
+    ck_assert_uint_eq(pdu.nack_status, SMPP_ESME_RSYSERR);
+    n = build_deliver(p, NULL, 0, 2);
+    p[24] = 2; /* dest_addr_npi */
+    ck_assert_int_eq(decode_both(p, n, 1), -1);
+    ck_assert_str_eq(err, "deliver_sm: dest_addr_npi 2 is not a numbering plan SMPP 3.4 defines");
+    /* sm_length 255 with 255 octets there: SMPP allows 254 */
+    n = build_deliver(p, NULL, 0, 255);
+    memset(p + n, 'a', 253);
+    n += 253;
+    put32(p, (uint32_t)n);
+    ck_assert_int_eq(decode_both(p, n, 2), -1);
+    ck_assert_str_eq(err, "deliver_sm: short_message of 255 octets, more than 254");
+    ck_assert_uint_eq(pdu.nack_status, SMPP_ESME_RINVMSGLEN);
+    /* a bind in interface_version 0x33 */
+    struct smpp_bind b = { "homing", "secret", "", 0x34, 1, 1, "" };
+    n = (size_t)smpp_encode_bind(SMPP_BIND_TRANSCEIVER, &b, 3, p, sizeof p, err, sizeof err);
+    p[16 + 7 + 7 + 1] = 0x33;
+    ck_assert_int_eq(decode_both(p, n, 3), -1);
+    ck_assert_str_eq(err, "bind_transceiver: interface_version 0x33, only 0x34 is spoken");
+    ck_assert_uint_eq(pdu.nack_status, SMPP_ESME_RSYSERR);
+    /* ... which a bind_receiver may have: libsmpp34 never tested it there */
+    p[7] = 1;
+    ck_assert_int_eq(decode_both(p, n, 4), SMPP_HANDLE);
+    ck_assert_uint_eq(pdu.bind.interface_version, 0x33);
+    p[16 + 7 + 7 + 2] = 9;
+    ck_assert_int_eq(decode_both(p, n, 5), -1);
+    ck_assert_str_eq(err, "bind_receiver: addr_ton 9 is not a type of number SMPP 3.4 defines");
 }
 END_TEST
 
@@ -938,6 +1232,9 @@ static Suite *suite(void)
     tcase_add_test(t, submit_sm_payload_and_limits);
     tcase_add_test(t, deliver_sm_receipt_round_trip);
     tcase_add_test(t, sm_written_as_libsmpp34_packs_it);
+    tcase_add_test(t, bind_written_as_libsmpp34_packs_it);
+    tcase_add_test(t, resps_and_simple_written_as_libsmpp34_packs_them);
+    tcase_add_test(t, data_sm_written_as_libsmpp34_packs_it);
     tcase_add_test(t, data_sm_round_trip);
     tcase_add_test(t, submit_sm_resp_ok);
     tcase_add_test(t, submit_sm_resp_vendor_status);
@@ -947,6 +1244,8 @@ static Suite *suite(void)
     tcase_add_test(t, deliver_sm_malformed_tlvs);
     tcase_add_test(t, lying_command_length);
     tcase_add_test(t, unknown_and_ignored_commands);
+    tcase_add_test(t, decoded_as_libsmpp34_unpacks_it);
+    tcase_add_test(t, codes_libsmpp34_refused);
     suite_add_tcase(s, t);
     t = tcase_create("text");
     tcase_add_test(t, gsm_unpacked);
