@@ -3,6 +3,7 @@
 
 #include <event2/buffer.h>
 #include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,16 +13,102 @@
 #include "config/conf.h"
 #include "gateway/http.h"
 
-/* A parameter from the query or form, else from its X-Kannel-* header. */
-static const char *param(struct evhttp_request *req, struct kannel_sendsms *k, const char *name,
-                         const char *alias, const char *header)
+/* The parameters sendsms reads; the first value of each counts. */
+enum kannel_param {
+    KP_USERNAME, KP_USER, KP_PASSWORD, KP_PASS, KP_TO, KP_TEXT, KP_FROM, KP_CODING,
+    KP_CHARSET, KP_UDH, KP_SMSC, KP_VALIDITY, KP_DLR_MASK, KP_DLR_URL,
+};
+static const char *const param_names[KANNEL_PARAMS] = {
+    "username", "user", "password", "pass", "to", "text", "from", "coding",
+    "charset", "udh", "smsc", "validity", "dlr-mask", "dlr-url",
+};
+/* Kannel's headers for parameters left out of the query: X-Kannel-<this>. */
+static const char *const header_names[KANNEL_PARAMS] = {
+    [KP_USERNAME] = "Username", [KP_PASSWORD] = "Password", [KP_TO] = "To",
+    [KP_FROM] = "From", [KP_CODING] = "Coding", [KP_CHARSET] = "Charset", [KP_UDH] = "UDH",
+    [KP_SMSC] = "SMSC", [KP_VALIDITY] = "Validity", [KP_DLR_MASK] = "DLR-Mask",
+    [KP_DLR_URL] = "DLR-URL",
+};
+
+static int hex_digit(char c)
 {
-    const char *v = evhttp_find_header(&k->params, name);
-    if (!v && alias)
-        v = evhttp_find_header(&k->params, alias);
-    if (!v && header)
-        v = evhttp_find_header(evhttp_request_get_input_headers(req), header);
-    return v;
+    return c >= '0' && c <= '9' ? c - '0'
+         : c >= 'a' && c <= 'f' ? c - 'a' + 10
+         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* URL-decodes s in place as a form value: %XX is an octet, '+' a space. */
+static void url_decode(char *s)
+{
+    char *out = s;
+    for (; *s; s++) {
+        int hi, lo;
+        if (*s == '%' && (hi = hex_digit(s[1])) >= 0 && (lo = hex_digit(s[2])) >= 0) {
+            *out++ = (char)(hi << 4 | lo);
+            s += 2;
+        } else {
+            *out++ = *s == '+' ? ' ' : *s;
+        }
+    }
+    *out = '\0';
+}
+
+static int param_index(const char *key)
+{
+    for (int i = 0; i < KANNEL_PARAMS; i++)
+        if (strcasecmp(key, param_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+/*
+ * Splits `pairs` (key=value&..., modified in place) into the parameters
+ * sendsms reads; values are decoded, keys compared as written (any case). A
+ * pair without '=' or with an empty key is skipped. One pass, and no
+ * allocation per parameter: this runs for every message a panel sends.
+ */
+static void read_pairs(char *pairs, struct kannel_sendsms *k)
+{
+    for (char *save, *pair = strtok_r(pairs, "&", &save); pair;
+         pair = strtok_r(NULL, "&", &save)) {
+        char *value = strchr(pair, '=');
+        if (!value || value == pair)
+            continue;
+        *value++ = '\0';
+        int i = param_index(pair);
+        if (i < 0 || k->param[i])
+            continue;
+        url_decode(value);
+        k->param[i] = value;
+    }
+}
+
+/* Parameters still missing, from their X-Kannel-* headers. */
+static void read_headers(struct evhttp_request *req, struct kannel_sendsms *k)
+{
+    struct evkeyval *h;
+    TAILQ_FOREACH(h, evhttp_request_get_input_headers(req), next) {
+        if (strncasecmp(h->key, "X-Kannel-", 9) != 0)
+            continue;
+        for (int i = 0; i < KANNEL_PARAMS; i++) {
+            if (header_names[i] && !k->param[i] && strcasecmp(h->key + 9, header_names[i]) == 0)
+                k->param[i] = h->value;
+        }
+    }
+}
+
+/* A parameter, else its alias (username and user, password and pass). */
+static const char *param(const struct kannel_sendsms *k, enum kannel_param name, int alias)
+{
+    return k->param[name] ? k->param[name] : alias >= 0 ? k->param[alias] : NULL;
+}
+
+static char *xstrdup(const char *s)
+{
+    char *d = strdup(s);
+    if (!d)
+        abort();
+    return d;
 }
 
 static bool account_ok(const struct conf *conf, const char *user, const char *pass)
@@ -57,31 +144,28 @@ static void read_params(struct evhttp_request *req, struct kannel_sendsms *k)
 {
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
-    TAILQ_INIT(&k->params);
-    k->have_params = true;
-    if (query)
-        evhttp_parse_query_str(query, &k->params);
-    if (evhttp_request_get_command(req) != EVHTTP_REQ_POST)
-        return;
-    struct evbuffer *in = evhttp_request_get_input_buffer(req);
-    size_t len = evbuffer_get_length(in);
-    char *body = malloc(len + 1);
-    if (!body)
-        abort();
-    evbuffer_copyout(in, body, len);
-    body[len] = '\0';
-    const char *type = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
-    if (type && strncasecmp(type, "application/x-www-form-urlencoded", 33) == 0) {
-        struct evkeyvalq form;
-        evhttp_parse_query_str(body, &form);
-        struct evkeyval *kv;
-        TAILQ_FOREACH(kv, &form, next)
-            evhttp_add_header(&k->params, kv->key, kv->value);
-        evhttp_clear_headers(&form);
-        free(body);
-    } else {
-        k->body = body; /* Kannel's POST: the body is the message */
+    if (query) {
+        k->query = xstrdup(query);
+        read_pairs(k->query, k);
     }
+    if (evhttp_request_get_command(req) == EVHTTP_REQ_POST) {
+        struct evbuffer *in = evhttp_request_get_input_buffer(req);
+        size_t len = evbuffer_get_length(in);
+        char *body = malloc(len + 1);
+        if (!body)
+            abort();
+        evbuffer_copyout(in, body, len);
+        body[len] = '\0';
+        const char *type =
+            evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+        if (type && strncasecmp(type, "application/x-www-form-urlencoded", 33) == 0) {
+            k->form = body; /* after the query's: a parameter in both keeps the query's */
+            read_pairs(k->form, k);
+        } else {
+            k->body = body; /* Kannel's POST: the body is the message */
+        }
+    }
+    read_headers(req, k);
 }
 
 static bool refuse(int *status, char *reply, size_t size, int code, const char *text)
@@ -94,9 +178,7 @@ static bool refuse(int *status, char *reply, size_t size, int code, const char *
 static bool split_receivers(struct kannel_sendsms *k, const char *to, int *status, char *reply,
                             size_t size)
 {
-    k->to_copy = strdup(to);
-    if (!k->to_copy)
-        abort();
+    k->to_copy = xstrdup(to);
     for (char *save, *t = strtok_r(k->to_copy, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
         if (k->n_to == KANNEL_MAX_RECEIVERS)
             return refuse(status, reply, size, 400, "Too many receivers, rejected");
@@ -107,13 +189,12 @@ static bool split_receivers(struct kannel_sendsms *k, const char *to, int *statu
     return true;
 }
 
-static bool read_text(struct evhttp_request *req, struct kannel_sendsms *k, int *status,
-                      char *reply, size_t size)
+static bool read_text(struct kannel_sendsms *k, int *status, char *reply, size_t size)
 {
-    const char *text = k->body ? k->body : param(req, k, "text", NULL, NULL);
-    const char *charset = param(req, k, "charset", NULL, "X-Kannel-Charset");
-    const char *coding = param(req, k, "coding", NULL, "X-Kannel-Coding");
-    const char *udh = param(req, k, "udh", NULL, "X-Kannel-UDH");
+    const char *text = k->body ? k->body : param(k, KP_TEXT, -1);
+    const char *charset = param(k, KP_CHARSET, -1);
+    const char *coding = param(k, KP_CODING, -1);
+    const char *udh = param(k, KP_UDH, -1);
     if (udh && *udh)
         return refuse(status, reply, size, 400, "udh is not supported: send the whole text, "
                       "homing splits long messages itself");
@@ -132,15 +213,14 @@ static bool read_text(struct evhttp_request *req, struct kannel_sendsms *k, int 
     return true;
 }
 
-static bool read_options(struct evhttp_request *req, struct kannel_sendsms *k, int *status,
-                         char *reply, size_t size)
+static bool read_options(struct kannel_sendsms *k, int *status, char *reply, size_t size)
 {
-    const char *validity = param(req, k, "validity", NULL, "X-Kannel-Validity");
-    const char *mask = param(req, k, "dlr-mask", NULL, "X-Kannel-DLR-Mask");
+    const char *validity = param(k, KP_VALIDITY, -1);
+    const char *mask = param(k, KP_DLR_MASK, -1);
     char *end;
-    k->ar.from = param(req, k, "from", NULL, "X-Kannel-From");
-    k->ar.route = param(req, k, "smsc", NULL, "X-Kannel-SMSC");
-    k->ar.dlr_url = param(req, k, "dlr-url", NULL, "X-Kannel-DLR-URL");
+    k->ar.from = param(k, KP_FROM, -1);
+    k->ar.route = param(k, KP_SMSC, -1);
+    k->ar.dlr_url = param(k, KP_DLR_URL, -1);
     if (validity) {
         long minutes = strtol(validity, &end, 10);
         if (*end || minutes <= 0)
@@ -164,16 +244,16 @@ bool kannel_parse(struct evhttp_request *req, const struct conf *conf, struct ka
                   int *status, char *reply, size_t reply_size)
 {
     read_params(req, k);
-    const char *user = param(req, k, "username", "user", "X-Kannel-Username");
-    const char *pass = param(req, k, "password", "pass", "X-Kannel-Password");
+    const char *user = param(k, KP_USERNAME, KP_USER);
+    const char *pass = param(k, KP_PASSWORD, KP_PASS);
     if (!account_ok(conf, user, pass))
         return refuse(status, reply, reply_size, 403, "Authorization failed for sendsms");
-    const char *to = param(req, k, "to", NULL, "X-Kannel-To");
+    const char *to = param(k, KP_TO, -1);
     if (!to)
         return refuse(status, reply, reply_size, 400, "Missing receiver number, rejected");
     return split_receivers(k, to, status, reply, reply_size) &&
-           read_text(req, k, status, reply, reply_size) &&
-           read_options(req, k, status, reply, reply_size);
+           read_text(k, status, reply, reply_size) &&
+           read_options(k, status, reply, reply_size);
 }
 
 void kannel_refusal(const struct accepted *acc, int *status, char *reply, size_t reply_size)
@@ -194,8 +274,8 @@ void kannel_free(struct kannel_sendsms *k)
 {
     if (!k)
         return;
-    if (k->have_params)
-        evhttp_clear_headers(&k->params);
+    free(k->query);
+    free(k->form);
     free(k->body);
     free(k->text);
     free(k->to_copy);

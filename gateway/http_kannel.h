@@ -14,7 +14,6 @@
 #ifndef HOMING_HTTP_KANNEL_H
 #define HOMING_HTTP_KANNEL_H
 
-#include <event2/keyvalq_struct.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -25,9 +24,12 @@
 struct evhttp_request;
 struct conf;
 
+#define KANNEL_PARAMS 14          /* the parameters read (http_kannel.c: param_names) */
+
 struct kannel_sendsms {
-    struct evkeyvalq params;     /* owns the parameter strings */
-    bool have_params;
+    char *query;                 /* the query string, decoded in place: owns values */
+    char *form;                  /* a form body, likewise */
+    const char *param[KANNEL_PARAMS]; /* each parameter's first value, or NULL */
     char *body;                  /* a text/plain POST: the text */
     char *text;                  /* the text in UTF-8 (converted from charset) */
     char *to_copy;               /* `to`, split in place at the spaces */

@@ -350,8 +350,26 @@ START_TEST(kannel_sendsms_answers_as_kannel)
                           NULL, NULL, &body), 400);
     ck_assert_ptr_nonnull(strstr(body, "is not a phone number"));
     free(body);
+    /* Kannel's text/plain POST: the body is the text, the rest in X-Kannel-* headers. */
+    ck_assert_int_eq(http("POST", "/cgi-bin/sendsms", NULL,
+                          "text/plain\r\nX-Kannel-Username: app\r\nX-Kannel-Password: pw\r\n"
+                          "X-Kannel-To: 0871234570",
+                          "body as the text", &body), 202);
+    free(body);
+    /* The first value of a parameter counts; a pair without '=' is skipped. */
+    ck_assert_int_eq(http("GET", "/cgi-bin/sendsms?username=app&password=pw&junk&to=0871234571"
+                          "&text=first+value&text=second+value", NULL, NULL, NULL, &body), 202);
+    free(body);
+    /* A form's text may hold a line break. */
+    ck_assert_int_eq(http("POST", "/cgi-bin/sendsms", NULL, "application/x-www-form-urlencoded",
+                          "user=app&pass=pw&to=0871234572&text=line+one%0Aline+two", &body), 202);
+    free(body);
     for (int i = 0; i < 100 && !testutil_wait_for_text(sub_log, "posted form", 100); i++)
         ;
+    ck_assert(testutil_wait_for_text(sub_log, "body as the text", 5000));
+    ck_assert(testutil_wait_for_text(sub_log, "first value", 5000));
+    ck_assert(!testutil_wait_for_text(sub_log, "second value", 10));
+    ck_assert(testutil_wait_for_text(sub_log, "line two", 5000));
     ck_assert(testutil_wait_for_text(sub_log, "Hello from a Kannel app", 5000));
     ck_assert(testutil_wait_for_text(sub_log, "+353871234568", 5000));
     stop_all();
