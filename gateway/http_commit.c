@@ -3,6 +3,7 @@
 
 #include <event2/event.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +20,8 @@
 
 #define MAX_BATCH 1024         /* messages committed together at most */
 #define N_BATCHES 4            /* one filling, up to three committed and waiting for the disk */
+#define LOCK_RETRY_US 2000     /* another process holds the write lock: try again this often */
+#define LOCK_WAIT_MAX_MS 100   /* then wait for it (up to the store's busy timeout) */
 
 /* A request waiting for its batch to reach the disk, with the messages it brought. */
 struct pending {
@@ -45,7 +48,11 @@ struct http_commit {
     size_t n_syncing;            /* committed, waiting for the disk */
     struct event *flush_ev;      /* end of the loop turn: commit the filling batch */
     struct event *synced_ev;     /* made active by the syncer's thread */
-    pthread_mutex_t ev_mu;       /* guards synced_ev against the syncer's thread */
+    struct event *retry_ev;      /* the write lock was released (or LOCK_RETRY_US passed) */
+    pthread_mutex_t ev_mu;       /* guards synced_ev and retry_ev against other threads */
+    bool lock_wait;              /* the filling batch waits for the write lock */
+    int64_t lock_wait_since_ms;
+    atomic_bool want_release;    /* read by the thread that releases the lock */
     void (*committed)(void *arg);
     void *arg;
     struct store_new_message msgs[MAX_BATCH];
@@ -53,6 +60,8 @@ struct http_commit {
 
 static void on_flush(evutil_socket_t fd, short what, void *arg);
 static void on_synced(evutil_socket_t fd, short what, void *arg);
+static void on_retry(evutil_socket_t fd, short what, void *arg);
+static void lock_released(void *arg);
 
 static bool batch_init(struct batch *b)
 {
@@ -78,11 +87,13 @@ struct http_commit *http_commit_new(struct event_base *base, struct store *st,
             abort();
     c->flush_ev = event_new(base, -1, 0, on_flush, c);
     c->synced_ev = event_new(base, -1, 0, on_synced, c);
-    if (!c->flush_ev || !c->synced_ev) {
+    c->retry_ev = event_new(base, -1, 0, on_retry, c);
+    if (!c->flush_ev || !c->synced_ev || !c->retry_ev) {
         http_commit_finish(c);
         http_commit_free(c);
         return NULL;
     }
+    store_on_lock_released(lock_released, c);
     return c;
 }
 
@@ -169,23 +180,70 @@ static void settle(struct http_commit *c, bool wait)
     }
 }
 
+/* Another thread's transaction ended: a batch waiting for the write lock tries again. */
+static void lock_released(void *arg)
+{
+    struct http_commit *c = arg;
+    if (!atomic_load(&c->want_release))
+        return;
+    pthread_mutex_lock(&c->ev_mu);
+    if (c->retry_ev)
+        event_active(c->retry_ev, EV_TIMEOUT, 0);
+    pthread_mutex_unlock(&c->ev_mu);
+}
+
+/*
+ * Commits the filling batch, without waiting for the write lock unless
+ * `may_wait`. While the main thread's transaction holds the lock the batch
+ * keeps filling and this thread keeps reading requests; the batch is tried
+ * again when that transaction ends (lock_released). Measured before: the
+ * HTTP thread spent a fifth of its time blocked on that lock. After
+ * LOCK_WAIT_MAX_MS (another process's long transaction) the commit waits
+ * for the lock, and 503s after the store's busy timeout as before.
+ */
+static enum store_rc commit_batch(struct http_commit *c, struct batch *b, bool may_wait,
+                                  bool *busy, char *err, size_t err_size)
+{
+    for (size_t i = 0; i < b->n_acc; i++)
+        c->msgs[i] = b->acc[i].msg;
+    *busy = false;
+    int64_t now_ms = clock_mono_ms();
+    if (may_wait || (c->lock_wait && now_ms - c->lock_wait_since_ms >= LOCK_WAIT_MAX_MS))
+        return store_enqueue_batch_unsynced(c->store, c->msgs, b->n_acc, clock_now(), b->res,
+                                            err, err_size);
+    atomic_store(&c->want_release, true); /* before trying: a release in between counts */
+    enum store_rc rc = store_try_enqueue_batch_unsynced(c->store, c->msgs, b->n_acc, clock_now(),
+                                                        b->res, busy, err, err_size);
+    if (*busy && !c->lock_wait) {
+        c->lock_wait = true;
+        c->lock_wait_since_ms = now_ms;
+    }
+    return rc;
+}
+
 /*
  * Commits the filling batch and hands it to the syncer without waiting for
  * the batches before it: their fsync and this commit overlap, and one fsync
  * often covers several. Waits only when every other batch is still syncing.
  */
-static void commit_filling(struct http_commit *c)
+static void commit_filling(struct http_commit *c, bool may_wait)
 {
     struct batch *b = filling(c);
     if (b->n_pending == 0)
         return;
     if (c->n_syncing == N_BATCHES - 1)
         settle(c, true);
-    for (size_t i = 0; i < b->n_acc; i++)
-        c->msgs[i] = b->acc[i].msg;
     char err[256];
-    if (store_enqueue_batch_unsynced(c->store, c->msgs, b->n_acc, clock_now(), b->res, err,
-                                     sizeof err) != STORE_OK) {
+    bool busy;
+    enum store_rc rc = commit_batch(c, b, may_wait, &busy, err, sizeof err);
+    if (busy) { /* another process, perhaps: try again soon whatever happens */
+        event_add(c->retry_ev, &(struct timeval){ 0, LOCK_RETRY_US });
+        return;
+    }
+    c->lock_wait = false;
+    atomic_store(&c->want_release, false);
+    event_del(c->retry_ev);
+    if (rc != STORE_OK) {
         log_error("http: %zu messages not accepted: %s", b->n_acc, err);
         answer_batch(b, err);
         return;
@@ -199,8 +257,18 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct http_commit *c = arg;
-    if (c->n_syncing < N_BATCHES - 1) /* else the next sync's end commits it: no waiting here */
-        commit_filling(c);
+    /* Else the next sync's end, or the lock's release, commits it: no waiting here. */
+    if (c->n_syncing < N_BATCHES - 1 && !c->lock_wait)
+        commit_filling(c, false);
+}
+
+static void on_retry(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    struct http_commit *c = arg;
+    if (c->n_syncing < N_BATCHES - 1)
+        commit_filling(c, false);
 }
 
 static void on_synced(evutil_socket_t fd, short what, void *arg)
@@ -209,8 +277,8 @@ static void on_synced(evutil_socket_t fd, short what, void *arg)
     (void)what;
     struct http_commit *c = arg;
     settle(c, false);
-    if (c->n_syncing < N_BATCHES - 1)
-        commit_filling(c);
+    if (c->n_syncing < N_BATCHES - 1 && !c->lock_wait)
+        commit_filling(c, false);
 }
 
 /* --- filling --------------------------------------------------------------- */
@@ -219,7 +287,7 @@ void http_commit_room(struct http_commit *c, size_t n)
 {
     struct batch *b = filling(c);
     if (b->n_acc + n > MAX_BATCH || b->n_pending == MAX_BATCH)
-        commit_filling(c);
+        commit_filling(c, true);
 }
 
 struct accepted *http_commit_slot(struct http_commit *c)
@@ -258,8 +326,9 @@ void http_commit_park(struct http_commit *c, struct evhttp_request *req, json_t 
 
 void http_commit_finish(struct http_commit *c)
 {
+    store_on_lock_released(NULL, NULL);
     if (c->syncer) {
-        commit_filling(c);
+        commit_filling(c, true);
         while (c->n_syncing > 0)
             settle(c, true);
     } else {
@@ -269,6 +338,9 @@ void http_commit_finish(struct http_commit *c)
     if (c->synced_ev)
         event_free(c->synced_ev);
     c->synced_ev = NULL;
+    if (c->retry_ev)
+        event_free(c->retry_ev);
+    c->retry_ev = NULL;
     pthread_mutex_unlock(&c->ev_mu);
     if (c->flush_ev)
         event_free(c->flush_ev);

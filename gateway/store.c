@@ -1020,6 +1020,23 @@ enum store_rc store_enqueue_batch(struct store *st, const struct store_new_messa
     return rc;
 }
 
+enum store_rc store_try_enqueue_batch_unsynced(struct store *st,
+                                               const struct store_new_message *msgs, size_t n,
+                                               int64_t now, struct store_enqueue_result *res,
+                                               bool *busy, char *err, size_t err_size)
+{
+    int timeout_ms = st->busy_timeout_ms;
+    st->busy_timeout_ms = 0; /* BEGIN IMMEDIATE fails at once when the lock is held */
+    st->skip_sync = true;
+    enum store_rc rc = enqueue_batch_statements(st, msgs, n, now, res, err, err_size);
+    st->skip_sync = false;
+    st->busy_timeout_ms = timeout_ms;
+    *busy = rc == STORE_ERROR && sqlite3_get_autocommit(st->db) &&
+            (sqlite3_errcode(st->db) & 0xff) == SQLITE_BUSY;
+    store_release(st);
+    return rc;
+}
+
 enum store_rc store_enqueue_batch_unsynced(struct store *st, const struct store_new_message *msgs,
                                            size_t n, int64_t now,
                                            struct store_enqueue_result *res, char *err,

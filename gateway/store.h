@@ -163,6 +163,22 @@ enum store_rc store_enqueue_batch_unsynced(struct store *st, const struct store_
                                            struct store_enqueue_result *res, char *err,
                                            size_t err_size);
 
+/*
+ * The same without waiting for the write lock: when another connection holds
+ * it, nothing is written and STORE_ERROR comes back with *busy set. The HTTP
+ * thread goes on reading requests meanwhile (gateway/http_commit.c).
+ */
+enum store_rc store_try_enqueue_batch_unsynced(struct store *st,
+                                               const struct store_new_message *msgs, size_t n,
+                                               int64_t now, struct store_enqueue_result *res,
+                                               bool *busy, char *err, size_t err_size);
+/*
+ * fn(arg) runs after each write transaction of this process ends (commit or
+ * rollback), on the thread that ran it, while no listener can be set: keep it
+ * short. One listener at a time; fn NULL removes it.
+ */
+void store_on_lock_released(void (*fn)(void *arg), void *arg);
+
 /* The opt-out of `recipient`, if any: its keyword and time (keyword is copied into kw). */
 enum store_rc store_optout_find(struct store *st, const char *recipient, char *kw,
                                 size_t kw_size, int64_t *at, char *err, size_t err_size);

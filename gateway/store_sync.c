@@ -43,6 +43,8 @@ static pthread_mutex_t released_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t released;
 static pthread_once_t released_once = PTHREAD_ONCE_INIT;
 static uint64_t n_released;
+static void (*release_listener)(void *arg); /* store_on_lock_released */
+static void *release_listener_arg;
 
 /* The wait times out on the monotonic clock: a step of the wall clock does not stretch it. */
 static void released_init(void)
@@ -60,6 +62,16 @@ static void lock_released(void)
     pthread_mutex_lock(&released_mu);
     n_released++;
     pthread_cond_broadcast(&released);
+    if (release_listener) /* under the mutex: it cannot be removed while it runs */
+        release_listener(release_listener_arg);
+    pthread_mutex_unlock(&released_mu);
+}
+
+void store_on_lock_released(void (*fn)(void *arg), void *arg)
+{
+    pthread_mutex_lock(&released_mu);
+    release_listener = fn;
+    release_listener_arg = arg;
     pthread_mutex_unlock(&released_mu);
 }
 

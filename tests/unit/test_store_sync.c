@@ -48,6 +48,18 @@ static void close_probe(struct store *st)
     probe = NULL;
 }
 
+/* Messages in the store, read through the store's own connection. */
+static int count_messages(struct store *st)
+{
+    sqlite3_stmt *q;
+    ck_assert_int_eq(sqlite3_prepare_v2(store_handle(st), "SELECT count(*) FROM messages", -1,
+                                        &q, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
+    int n = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    return n;
+}
+
 static int64_t enqueue_one(struct store *st)
 {
     struct store_new_message m = { .to = "+353871234567", .body = "hi", .encoding = "gsm7",
@@ -200,6 +212,42 @@ START_TEST(a_wait_returns_once_the_generation_is_on_disk)
 }
 END_TEST
 
+static atomic_int releases;
+
+static void count_release(void *arg)
+{
+    (void)arg;
+    atomic_fetch_add(&releases, 1);
+}
+
+/* The HTTP thread does not wait for the write lock: it tries again on its release. */
+START_TEST(a_try_does_not_wait_for_the_lock)
+{
+    struct store *st = open_with_probe();
+    struct store_new_message m = { .to = "+353871234567", .body = "hi", .encoding = "gsm7",
+                                   .segments = 1, .source = "test", .expires_at = 1000000 };
+    struct store_enqueue_result r;
+    bool busy = false;
+    store_on_lock_released(count_release, NULL);
+    ck_assert_int_eq(sqlite3_exec(probe, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    ck_assert_int_eq(store_try_enqueue_batch_unsynced(st, &m, 1, 100, &r, &busy, err, sizeof err),
+                     STORE_ERROR);
+    ck_assert(busy);
+    ck_assert_int_eq(sqlite3_exec(probe, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+    int before = atomic_load(&releases);
+    ck_assert_msg(store_try_enqueue_batch_unsynced(st, &m, 1, 100, &r, &busy, err, sizeof err) ==
+                  STORE_OK, "%s", err);
+    ck_assert(!busy);
+    ck_assert_int_gt(atomic_load(&releases), before); /* its own commit released the lock */
+    ck_assert_int_eq(count_messages(st), 1);
+    store_on_lock_released(NULL, NULL);
+    before = atomic_load(&releases);
+    enqueue_one(st);
+    ck_assert_int_eq(atomic_load(&releases), before); /* no listener, no call */
+    close_probe(st);
+}
+END_TEST
+
 START_TEST(the_syncer_needs_the_wal)
 {
     snprintf(db_path, sizeof db_path, "%s/none.db", testutil_tmpdir());
@@ -217,6 +265,7 @@ static Suite *suite(void)
     tcase_add_test(t, reports_sync_themselves_unless_deferred);
     tcase_add_test(t, the_syncer_makes_unsynced_commits_durable);
     tcase_add_test(t, a_wait_returns_once_the_generation_is_on_disk);
+    tcase_add_test(t, a_try_does_not_wait_for_the_lock);
     tcase_add_test(t, the_syncer_needs_the_wal);
     suite_add_tcase(s, t);
     return s;
