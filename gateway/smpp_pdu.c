@@ -2,7 +2,7 @@
  * smpp_pdu: framing, decoding and encoding of SMPP 3.4 PDUs.
  *
  * Every PDU is read and written here, octet by octet; libsmpp34 is used
- * only by the *_lib functions at the end of the file, which the unit tests
+ * only by the *_lib functions in smpp_pdu_lib.c, which the unit tests
  * compare ours against (the same octets, the same decoded fields, the same
  * refusals). Calling the library at run time cost memory, not just time: its
  * pack and unpack code is large, and page fault-around mapped about 240 KiB
@@ -28,35 +28,16 @@
  * when it fits the caller's.
  */
 #include "gateway/smpp_pdu.h"
+#include "gateway/smpp_pdu_priv.h"
 
 #include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-/* Only for the *_lib functions at the end of the file (the identity tests). */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wstrict-prototypes"
-#pragma GCC diagnostic ignored "-Wcast-qual"
-#pragma GCC diagnostic ignored "-Wpedantic"
-#include <smpp34.h>
-#include <smpp34_structs.h>
-#include <smpp34_params.h>
-#pragma GCC diagnostic pop
 
-#define TAG_RECEIPTED_ID 0x001E
-#define TAG_SAR_REF      0x020C
-#define TAG_SAR_TOTAL    0x020E
-#define TAG_SAR_SEQ      0x020F
-#define TAG_SC_VERSION   0x0210
-#define TAG_NETWORK_ERR  0x0423
-#define TAG_PAYLOAD      0x0424
-#define TAG_MSG_STATE    0x0427
 
-static int fail(char *err, size_t errsz, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errsz, const char *fmt, ...)
+int smpp_pdu_fail(char *err, size_t errsz, const char *fmt, ...)
 {
     va_list ap;
     if (err && errsz) {
@@ -72,7 +53,7 @@ static uint32_t get32(const uint8_t *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-static void put32(uint8_t *p, uint32_t v)
+void smpp_put32(uint8_t *p, uint32_t v)
 {
     p[0] = (uint8_t)(v >> 24);
     p[1] = (uint8_t)(v >> 16);
@@ -175,20 +156,8 @@ static const struct field f_data_sm[] = {
     { F_U8, "registered_delivery", 0 }, { F_U8, "data_coding", 0 }, { F_END, NULL, 0 }
 };
 
-struct guard {
-    const char *pdu;       /* its name, for reasons */
-    const uint8_t *p;
-    size_t len, off;
-    size_t mand;           /* where the mandatory fields end (guard_fields) */
-    char *err;
-    size_t errsz;
-    uint32_t status;       /* the nack status for the reason given */
-};
 
-static int guard_fail(struct guard *g, uint32_t status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int guard_fail(struct guard *g, uint32_t status, const char *fmt, ...)
+int smpp_guard_fail(struct smpp_guard *g, uint32_t status, const char *fmt, ...)
 {
     char what[SMPP_ERROR_MAX];
     va_list ap;
@@ -197,10 +166,10 @@ static int guard_fail(struct guard *g, uint32_t status, const char *fmt, ...)
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
     g->status = status;
-    return fail(g->err, g->errsz, "%s: %s", g->pdu, what);
+    return smpp_pdu_fail(g->err, g->errsz, "%s: %s", g->pdu, what);
 }
 
-static int guard_cstr(struct guard *g, const struct field *f)
+static int guard_cstr(struct smpp_guard *g, const struct field *f)
 {
     size_t left = g->len - g->off;
     size_t scan = left < f->max ? left : f->max;
@@ -211,33 +180,33 @@ static int guard_cstr(struct guard *g, const struct field *f)
         return 0;
     }
     if (scan == f->max)
-        return guard_fail(g, SMPP_ESME_RINVCMDLEN, "%s longer than %zu octets",
-                          f->name, f->max - 1);
-    return guard_fail(g, SMPP_ESME_RINVCMDLEN, "PDU ends inside %s", f->name);
+        return smpp_guard_fail(g, SMPP_ESME_RINVCMDLEN, "%s longer than %zu octets",
+                               f->name, f->max - 1);
+    return smpp_guard_fail(g, SMPP_ESME_RINVCMDLEN, "PDU ends inside %s", f->name);
 }
 
-static int guard_field(struct guard *g, const struct field *f)
+static int guard_field(struct smpp_guard *g, const struct field *f)
 {
     size_t left = g->len - g->off;
 
     switch (f->kind) {
     case F_U8:
         if (left < 1)
-            return guard_fail(g, SMPP_ESME_RINVCMDLEN, "PDU ends before %s", f->name);
+            return smpp_guard_fail(g, SMPP_ESME_RINVCMDLEN, "PDU ends before %s", f->name);
         g->off++;
         return 0;
     case F_CSTR:
         return guard_cstr(g, f);
     case F_SM:
         if (left < 1)
-            return guard_fail(g, SMPP_ESME_RINVCMDLEN, "PDU ends before sm_length");
+            return smpp_guard_fail(g, SMPP_ESME_RINVCMDLEN, "PDU ends before sm_length");
         if (g->p[g->off] > left - 1)
-            return guard_fail(g, SMPP_ESME_RINVMSGLEN,
-                              "short_message length %u exceeds the PDU (%zu octets left)",
-                              g->p[g->off], left - 1);
+            return smpp_guard_fail(g, SMPP_ESME_RINVMSGLEN,
+                                   "short_message length %u exceeds the PDU (%zu octets left)",
+                                   g->p[g->off], left - 1);
         if (g->p[g->off] > f->max)
-            return guard_fail(g, SMPP_ESME_RINVMSGLEN, "short_message of %u octets, more than %zu",
-                              g->p[g->off], f->max);
+            return smpp_guard_fail(g, SMPP_ESME_RINVMSGLEN, "short_message of %u octets, more than %zu",
+                                   g->p[g->off], f->max);
         g->off += 1 + g->p[g->off];
         return 0;
     case F_END:
@@ -246,7 +215,7 @@ static int guard_field(struct guard *g, const struct field *f)
     return 0;
 }
 
-static int guard_fields(struct guard *g, const struct field *f)
+static int guard_fields(struct smpp_guard *g, const struct field *f)
 {
     for (; f->kind != F_END; f++)
         if (guard_field(g, f) < 0)
@@ -256,7 +225,7 @@ static int guard_fields(struct guard *g, const struct field *f)
 }
 
 /* The TLVs we read, with the value lengths they must have. */
-static int tlv_store(struct guard *g, uint16_t tag, const uint8_t *v, uint16_t n,
+static int tlv_store(struct smpp_guard *g, uint16_t tag, const uint8_t *v, uint16_t n,
                      struct smpp_pdu *pdu)
 {
     struct smpp_sm *sm = &pdu->sm;
@@ -269,15 +238,15 @@ static int tlv_store(struct guard *g, uint16_t tag, const uint8_t *v, uint16_t n
     case TAG_NETWORK_ERR: want = 3; break;
     case TAG_PAYLOAD:
         if (n > SMPP_PAYLOAD_MAX)
-            return guard_fail(g, SMPP_ESME_RINVPARLEN, "message_payload of %u octets, more than %d",
-                              n, SMPP_PAYLOAD_MAX);
+            return smpp_guard_fail(g, SMPP_ESME_RINVPARLEN, "message_payload of %u octets, more than %d",
+                                   n, SMPP_PAYLOAD_MAX);
         sm->has_payload = true;
         sm->payload_len = n;
         memcpy(sm->payload, v, n);
         return 0;
     case TAG_RECEIPTED_ID:
         if (n == 0 || n > SMPP_ID_MAX)
-            return guard_fail(g, SMPP_ESME_RINVPARLEN, "receipted_message_id of %u octets", n);
+            return smpp_guard_fail(g, SMPP_ESME_RINVPARLEN, "receipted_message_id of %u octets", n);
         sm->has_receipted_id = true;
         memcpy(sm->receipted_message_id, v, n);  /* NUL-terminated or not */
         sm->receipted_message_id[n < SMPP_ID_MAX ? n : SMPP_ID_MAX - 1] = '\0';
@@ -286,8 +255,8 @@ static int tlv_store(struct guard *g, uint16_t tag, const uint8_t *v, uint16_t n
         return 0; /* not ours: skipped */
     }
     if (n != want)
-        return guard_fail(g, SMPP_ESME_RINVPARLEN, "TLV 0x%04X has length %u, expected %zu",
-                          tag, n, want);
+        return smpp_guard_fail(g, SMPP_ESME_RINVPARLEN, "TLV 0x%04X has length %u, expected %zu",
+                               tag, n, want);
     switch (tag) {
     case TAG_SAR_REF: sm->sar_msg_ref_num = (uint16_t)(v[0] << 8 | v[1]); break;
     case TAG_SAR_TOTAL: sm->sar_total_segments = v[0]; break;
@@ -300,7 +269,7 @@ static int tlv_store(struct guard *g, uint16_t tag, const uint8_t *v, uint16_t n
 }
 
 /* Walks the TLVs from g->off to the end: each must fit exactly. */
-static int guard_tlvs(struct guard *g, struct smpp_pdu *pdu)
+static int guard_tlvs(struct smpp_guard *g, struct smpp_pdu *pdu)
 {
     unsigned sar = 0;
 
@@ -308,13 +277,13 @@ static int guard_tlvs(struct guard *g, struct smpp_pdu *pdu)
         size_t left = g->len - g->off;
         const uint8_t *t = g->p + g->off;
         if (left < 4)
-            return guard_fail(g, SMPP_ESME_RINVOPTPARSTREAM,
-                              "%zu stray octets where a TLV should start", left);
+            return smpp_guard_fail(g, SMPP_ESME_RINVOPTPARSTREAM,
+                                   "%zu stray octets where a TLV should start", left);
         uint16_t tag = (uint16_t)(t[0] << 8 | t[1]), n = (uint16_t)(t[2] << 8 | t[3]);
         if (n > left - 4)
-            return guard_fail(g, SMPP_ESME_RINVOPTPARSTREAM,
-                              "TLV 0x%04X length %u exceeds the PDU (%zu octets left)",
-                              tag, n, left - 4);
+            return smpp_guard_fail(g, SMPP_ESME_RINVOPTPARSTREAM,
+                                   "TLV 0x%04X length %u exceeds the PDU (%zu octets left)",
+                                   tag, n, left - 4);
         if (tlv_store(g, tag, t + 4, n, pdu) < 0)
             return -1;
         sar |= tag == TAG_SAR_REF ? 1u : tag == TAG_SAR_TOTAL ? 2u : tag == TAG_SAR_SEQ ? 4u : 0u;
@@ -354,11 +323,11 @@ static int check_codes(const char *pdu, const char *pfx, uint8_t ton, uint8_t np
                        char *err, size_t errsz)
 {
     if (!ton_known(ton))
-        return fail(err, errsz, "%s: %s_ton %u is not a type of number SMPP 3.4 defines",
-                    pdu, pfx, ton);
+        return smpp_pdu_fail(err, errsz, "%s: %s_ton %u is not a type of number SMPP 3.4 defines",
+                             pdu, pfx, ton);
     if (!npi_known(npi))
-        return fail(err, errsz, "%s: %s_npi %u is not a numbering plan SMPP 3.4 defines",
-                    pdu, pfx, npi);
+        return smpp_pdu_fail(err, errsz, "%s: %s_npi %u is not a numbering plan SMPP 3.4 defines",
+                             pdu, pfx, npi);
     return 0;
 }
 
@@ -369,14 +338,14 @@ static int check_version(uint32_t id, uint8_t version, char *err, size_t errsz)
     const char *pdu = smpp_command_name(id);
 
     if (id != SMPP_BIND_RECEIVER && version != INTERFACE_VERSION)
-        return fail(err, errsz, "%s: interface_version 0x%02X, only 0x34 is spoken",
-                    pdu, version);
+        return smpp_pdu_fail(err, errsz, "%s: interface_version 0x%02X, only 0x34 is spoken",
+                             pdu, version);
     return 0;
 }
 
 /* A request refused for these values is answered with ESME_RSYSERR, as it
  * was when libsmpp34 refused it. */
-static int guard_codes(struct guard *g, const char *pfx, uint8_t ton, uint8_t npi)
+static int guard_codes(struct smpp_guard *g, const char *pfx, uint8_t ton, uint8_t npi)
 {
     if (check_codes(g->pdu, pfx, ton, npi, g->err, g->errsz) == 0)
         return 0;
@@ -386,7 +355,7 @@ static int guard_codes(struct guard *g, const char *pfx, uint8_t ton, uint8_t np
 
 /* --- decoding ------------------------------------------------------------------ */
 
-static void copy_str(char *dst, size_t dstsz, const void *src)
+void smpp_copy_str(char *dst, size_t dstsz, const void *src)
 {
     snprintf(dst, dstsz, "%s", (const char *)src);
 }
@@ -463,16 +432,16 @@ static const struct field *sm_fields(uint32_t id)
 }
 
 /* The guard's part of decoding an sm: its fields, then its TLVs. */
-static int guard_sm(struct guard *g, uint32_t id, struct smpp_pdu *pdu)
+int smpp_guard_sm(struct smpp_guard *g, uint32_t id, struct smpp_pdu *pdu)
 {
     if (guard_fields(g, sm_fields(id)) < 0)
         return -1;
     return guard_tlvs(g, pdu);
 }
 
-static int decode_sm(struct guard *g, uint32_t id, struct smpp_pdu *pdu)
+static int decode_sm(struct smpp_guard *g, uint32_t id, struct smpp_pdu *pdu)
 {
-    if (guard_sm(g, id, pdu) < 0)
+    if (smpp_guard_sm(g, id, pdu) < 0)
         return -1;
     struct rd r = { g->p + SMPP_HEADER_LEN, g->p + g->mand };
     read_sm(&r, id, &pdu->sm);
@@ -483,21 +452,21 @@ static int decode_sm(struct guard *g, uint32_t id, struct smpp_pdu *pdu)
 }
 
 /* A bind carries no TLVs: anything after address_range is an error. */
-static int guard_bind(struct guard *g)
+int smpp_guard_bind(struct smpp_guard *g)
 {
     if (guard_fields(g, f_bind) < 0)
         return -1;
     if (g->off != g->len)
-        return guard_fail(g, SMPP_ESME_RINVCMDLEN, "%zu octets after address_range",
-                          g->len - g->off);
+        return smpp_guard_fail(g, SMPP_ESME_RINVCMDLEN, "%zu octets after address_range",
+                               g->len - g->off);
     return 0;
 }
 
-static int decode_bind(struct guard *g, uint32_t id, struct smpp_pdu *pdu)
+static int decode_bind(struct smpp_guard *g, uint32_t id, struct smpp_pdu *pdu)
 {
     struct smpp_bind *b = &pdu->bind;
 
-    if (guard_bind(g) < 0)
+    if (smpp_guard_bind(g) < 0)
         return -1;
     struct rd r = { g->p + SMPP_HEADER_LEN, g->p + g->len };
     rd_cstr(&r, b->system_id, sizeof b->system_id);
@@ -515,14 +484,14 @@ static int decode_bind(struct guard *g, uint32_t id, struct smpp_pdu *pdu)
 }
 
 /* An error resp: the body is optional and read only as far as it is sound. */
-static int decode_error_resp(struct guard *g, const struct field *f, char *dst, size_t dstsz)
+static int decode_error_resp(struct smpp_guard *g, const struct field *f, char *dst, size_t dstsz)
 {
     size_t start = g->off;
 
     if (g->len == g->off)
         return SMPP_HANDLE;
     if (guard_cstr(g, f) == 0) {
-        copy_str(dst, dstsz, g->p + start);
+        smpp_copy_str(dst, dstsz, g->p + start);
         return SMPP_HANDLE;
     }
     if (g->err && g->errsz)
@@ -537,7 +506,7 @@ static bool resp_is_bind(uint32_t id)
 
 /* The guard's part of decoding a resp. *sound is set when the resp has
  * status 0 and its body passed: its one field is then left to read. */
-static int guard_resp(struct guard *g, uint32_t id, struct smpp_pdu *pdu, bool *sound)
+int smpp_guard_resp(struct smpp_guard *g, uint32_t id, struct smpp_pdu *pdu, bool *sound)
 {
     bool bind = resp_is_bind(id);
     const struct field *f = bind ? f_system_id : f_message_id;
@@ -554,37 +523,31 @@ static int guard_resp(struct guard *g, uint32_t id, struct smpp_pdu *pdu, bool *
 }
 
 /* bind_*_resp, submit_sm_resp, data_sm_resp, deliver_sm_resp. */
-static int decode_resp(struct guard *g, uint32_t id, struct smpp_pdu *pdu)
+static int decode_resp(struct smpp_guard *g, uint32_t id, struct smpp_pdu *pdu)
 {
     bool sound;
-    int r = guard_resp(g, id, pdu, &sound);
+    int r = smpp_guard_resp(g, id, pdu, &sound);
 
     if (!sound)
         return r;
     /* Its one field, a C-octet string the guard has bounded. */
     if (resp_is_bind(id))
-        copy_str(pdu->system_id, sizeof pdu->system_id, g->p + SMPP_HEADER_LEN);
+        smpp_copy_str(pdu->system_id, sizeof pdu->system_id, g->p + SMPP_HEADER_LEN);
     else
-        copy_str(pdu->message_id, sizeof pdu->message_id, g->p + SMPP_HEADER_LEN);
+        smpp_copy_str(pdu->message_id, sizeof pdu->message_id, g->p + SMPP_HEADER_LEN);
     return SMPP_HANDLE;
 }
 
-static int decode_empty(struct guard *g)
+static int decode_empty(struct smpp_guard *g)
 {
     if (g->len != SMPP_HEADER_LEN)
-        return guard_fail(g, SMPP_ESME_RINVCMDLEN, "%zu octets of body, expected none",
-                          g->len - SMPP_HEADER_LEN);
+        return smpp_guard_fail(g, SMPP_ESME_RINVCMDLEN, "%zu octets of body, expected none",
+                               g->len - SMPP_HEADER_LEN);
     return SMPP_HANDLE;
 }
 
-/* The decoders smpp_decode and smpp_decode_lib differ in. */
-struct decoders {
-    int (*bind)(struct guard *g, uint32_t id, struct smpp_pdu *pdu);
-    int (*resp)(struct guard *g, uint32_t id, struct smpp_pdu *pdu);
-    int (*sm)(struct guard *g, uint32_t id, struct smpp_pdu *pdu);
-};
 
-static int decode_body(struct guard *g, struct smpp_pdu *pdu, const struct decoders *d)
+static int decode_body(struct smpp_guard *g, struct smpp_pdu *pdu, const struct smpp_decoders *d)
 {
     uint32_t id = pdu->h.command_id;
 
@@ -602,7 +565,7 @@ static int decode_body(struct guard *g, struct smpp_pdu *pdu, const struct decod
         return d->sm(g, id, pdu);
     case SMPP_OUTBIND:
         if (guard_fields(g, f_outbind) == 0)
-            copy_str(pdu->system_id, sizeof pdu->system_id, g->p + SMPP_HEADER_LEN);
+            smpp_copy_str(pdu->system_id, sizeof pdu->system_id, g->p + SMPP_HEADER_LEN);
         return SMPP_IGNORE;
     case SMPP_ALERT_NOTIFICATION:
         return SMPP_IGNORE;
@@ -612,20 +575,20 @@ static int decode_body(struct guard *g, struct smpp_pdu *pdu, const struct decod
     }
 }
 
-static int decode_with(const uint8_t *buf, size_t len, struct smpp_pdu *pdu,
-                       char *err, size_t errsz, const struct decoders *d)
+int smpp_decode_with(const uint8_t *buf, size_t len, struct smpp_pdu *pdu,
+                     char *err, size_t errsz, const struct smpp_decoders *d)
 {
-    struct guard g = { "PDU", buf, len, SMPP_HEADER_LEN, 0, err, errsz, SMPP_ESME_RINVCMDLEN };
+    struct smpp_guard g = { "PDU", buf, len, SMPP_HEADER_LEN, 0, err, errsz, SMPP_ESME_RINVCMDLEN };
 
     memset(pdu, 0, sizeof *pdu);
     if (err && errsz)
         err[0] = '\0';
     pdu->nack_status = SMPP_ESME_RINVCMDLEN;
     if (smpp_header_read(buf, len, &pdu->h) < 0)
-        return fail(err, errsz, "PDU: %zu octets, shorter than a header", len);
+        return smpp_pdu_fail(err, errsz, "PDU: %zu octets, shorter than a header", len);
     if (pdu->h.command_length != len)
-        return fail(err, errsz, "PDU: command_length %u but %zu octets given",
-                    pdu->h.command_length, len);
+        return smpp_pdu_fail(err, errsz, "PDU: command_length %u but %zu octets given",
+                             pdu->h.command_length, len);
     g.pdu = smpp_command_name(pdu->h.command_id);
     int r = decode_body(&g, pdu, d);
     if (r < 0)
@@ -635,18 +598,18 @@ static int decode_with(const uint8_t *buf, size_t len, struct smpp_pdu *pdu,
 
 int smpp_decode(const uint8_t *buf, size_t len, struct smpp_pdu *pdu, char *err, size_t errsz)
 {
-    static const struct decoders own = { decode_bind, decode_resp, decode_sm };
+    static const struct smpp_decoders own = { decode_bind, decode_resp, decode_sm };
 
-    return decode_with(buf, len, pdu, err, errsz, &own);
+    return smpp_decode_with(buf, len, pdu, err, errsz, &own);
 }
 
 /* --- encoding ------------------------------------------------------------------ */
 
-static int check_seq(uint32_t id, uint32_t seq, char *err, size_t errsz)
+int smpp_check_seq(uint32_t id, uint32_t seq, char *err, size_t errsz)
 {
     if ((seq == 0 && id != SMPP_GENERIC_NACK) || seq > SMPP_SEQ_MAX)
-        return fail(err, errsz, "%s: sequence_number %u outside 1..0x7FFFFFFF",
-                    smpp_command_name(id), seq);
+        return smpp_pdu_fail(err, errsz, "%s: sequence_number %u outside 1..0x7FFFFFFF",
+                             smpp_command_name(id), seq);
     return 0;
 }
 
@@ -655,7 +618,7 @@ static int check_str(const char *pdu, const char *name, const char *s, size_t ma
 {
     size_t n = strnlen(s, max);
     if (n >= max)
-        return fail(err, errsz, "%s: %s longer than %zu characters", pdu, name, max - 1);
+        return smpp_pdu_fail(err, errsz, "%s: %s longer than %zu characters", pdu, name, max - 1);
     return 0;
 }
 
@@ -672,12 +635,12 @@ static int emit(const struct out *o, uint32_t id, uint32_t status, uint32_t seq,
                 uint8_t *tmp, size_t n)
 {
     if (n > o->size)
-        return fail(o->err, o->errsz, "%s: %zu octets do not fit a buffer of %zu",
-                    smpp_command_name(id), n, o->size);
-    put32(tmp, (uint32_t)n);
-    put32(tmp + 4, id);
-    put32(tmp + 8, status);
-    put32(tmp + 12, seq);
+        return smpp_pdu_fail(o->err, o->errsz, "%s: %zu octets do not fit a buffer of %zu",
+                             smpp_command_name(id), n, o->size);
+    smpp_put32(tmp, (uint32_t)n);
+    smpp_put32(tmp + 4, id);
+    smpp_put32(tmp + 8, status);
+    smpp_put32(tmp + 12, seq);
     memcpy(o->buf, tmp, n);
     return (int)n;
 }
@@ -725,14 +688,14 @@ static uint8_t *put_sm_tlvs(uint8_t *p, const struct smpp_sm *sm)
     return p;
 }
 
-static int check_bind(uint32_t id, const struct smpp_bind *b, uint32_t seq,
-                      char *err, size_t errsz)
+int smpp_check_bind(uint32_t id, const struct smpp_bind *b, uint32_t seq,
+                    char *err, size_t errsz)
 {
     const char *name = smpp_command_name(id);
 
     if (id != SMPP_BIND_TRANSMITTER && id != SMPP_BIND_RECEIVER && id != SMPP_BIND_TRANSCEIVER)
-        return fail(err, errsz, "bind: command_id 0x%08X is not a bind", id);
-    if (check_seq(id, seq, err, errsz) < 0 ||
+        return smpp_pdu_fail(err, errsz, "bind: command_id 0x%08X is not a bind", id);
+    if (smpp_check_seq(id, seq, err, errsz) < 0 ||
         check_str(name, "system_id", b->system_id, sizeof b->system_id, err, errsz) < 0 ||
         check_str(name, "password", b->password, sizeof b->password, err, errsz) < 0 ||
         check_str(name, "system_type", b->system_type, sizeof b->system_type, err, errsz) < 0 ||
@@ -743,7 +706,7 @@ static int check_bind(uint32_t id, const struct smpp_bind *b, uint32_t seq,
 }
 
 /* interface_version 0 in b means "the one we speak". */
-static uint8_t bind_version(const struct smpp_bind *b)
+uint8_t smpp_bind_version(const struct smpp_bind *b)
 {
     return b->interface_version ? b->interface_version : INTERFACE_VERSION;
 }
@@ -755,21 +718,21 @@ int smpp_encode_bind(uint32_t id, const struct smpp_bind *b, uint32_t seq,
     const char *name = smpp_command_name(id);
     uint8_t tmp[SMPP_HEADER_LEN + sizeof *b]; /* its strings with their NULs, 3 octets */
 
-    if (check_bind(id, b, seq, err, errsz) < 0 ||
-        check_version(id, bind_version(b), err, errsz) < 0 ||
+    if (smpp_check_bind(id, b, seq, err, errsz) < 0 ||
+        check_version(id, smpp_bind_version(b), err, errsz) < 0 ||
         check_codes(name, "addr", b->addr_ton, b->addr_npi, err, errsz) < 0)
         return -1;
     uint8_t *p = put_cstr(tmp + SMPP_HEADER_LEN, b->system_id);
     p = put_cstr(p, b->password);
     p = put_cstr(p, b->system_type);
-    *p++ = bind_version(b);
+    *p++ = smpp_bind_version(b);
     *p++ = b->addr_ton;
     *p++ = b->addr_npi;
     p = put_cstr(p, b->address_range);
     return emit(&o, id, 0, seq, tmp, (size_t)(p - tmp));
 }
 
-static int check_sm(uint32_t id, const struct smpp_sm *sm, char *err, size_t errsz)
+int smpp_check_sm(uint32_t id, const struct smpp_sm *sm, char *err, size_t errsz)
 {
     const char *name = smpp_command_name(id);
     size_t tmax = id == SMPP_SUBMIT_SM ? 17 : 1;
@@ -785,13 +748,13 @@ static int check_sm(uint32_t id, const struct smpp_sm *sm, char *err, size_t err
          check_str(name, "validity_period", sm->validity_period, tmax, err, errsz) < 0))
         return -1;
     if (sm->sm_length > SMPP_SM_PACK_MAX)
-        return fail(err, errsz, "%s: short_message of %u octets, at most %d can be sent",
-                    name, sm->sm_length, SMPP_SM_PACK_MAX);
+        return smpp_pdu_fail(err, errsz, "%s: short_message of %u octets, at most %d can be sent",
+                             name, sm->sm_length, SMPP_SM_PACK_MAX);
     if (sm->has_payload && (sm->sm_length > 0 || sm->payload_len > SMPP_PAYLOAD_MAX))
-        return fail(err, errsz, "%s: message_payload of %u octets with short_message of %u",
-                    name, sm->payload_len, sm->sm_length);
+        return smpp_pdu_fail(err, errsz, "%s: message_payload of %u octets with short_message of %u",
+                             name, sm->payload_len, sm->sm_length);
     if (id == SMPP_DATA_SM && sm->sm_length > 0)
-        return fail(err, errsz, "data_sm: text goes in message_payload");
+        return smpp_pdu_fail(err, errsz, "data_sm: text goes in message_payload");
     return 0;
 }
 
@@ -830,7 +793,7 @@ static int write_sm(const struct out *o, uint32_t id, const struct smpp_sm *sm, 
     return emit(o, id, 0, seq, tmp, (size_t)(p - tmp));
 }
 
-static bool is_sm(uint32_t id)
+bool smpp_is_sm(uint32_t id)
 {
     return id == SMPP_SUBMIT_SM || id == SMPP_DELIVER_SM || id == SMPP_DATA_SM;
 }
@@ -841,9 +804,9 @@ int smpp_encode_sm(uint32_t id, const struct smpp_sm *sm, uint32_t seq,
     const struct out o = { buf, size, err, errsz };
     const char *name = smpp_command_name(id);
 
-    if (!is_sm(id))
-        return fail(err, errsz, "sm: command_id 0x%08X is not submit_sm/deliver_sm/data_sm", id);
-    if (check_seq(id, seq, err, errsz) < 0 || check_sm(id, sm, err, errsz) < 0 ||
+    if (!smpp_is_sm(id))
+        return smpp_pdu_fail(err, errsz, "sm: command_id 0x%08X is not submit_sm/deliver_sm/data_sm", id);
+    if (smpp_check_seq(id, seq, err, errsz) < 0 || smpp_check_sm(id, sm, err, errsz) < 0 ||
         check_codes(name, "source_addr", sm->source.ton, sm->source.npi, err, errsz) < 0 ||
         check_codes(name, "dest_addr", sm->dest.ton, sm->dest.npi, err, errsz) < 0)
         return -1;
@@ -851,7 +814,7 @@ int smpp_encode_sm(uint32_t id, const struct smpp_sm *sm, uint32_t seq,
 }
 
 /* submit_sm_resp, data_sm_resp, bind_*_resp: mid is checked, "" if NULL. */
-static int check_id_resp(uint32_t id, const char *mid, char *err, size_t errsz)
+int smpp_check_id_resp(uint32_t id, const char *mid, char *err, size_t errsz)
 {
     bool bind = resp_is_bind(id);
 
@@ -860,7 +823,7 @@ static int check_id_resp(uint32_t id, const char *mid, char *err, size_t errsz)
 }
 
 /* SMPP 3.4 4.1.2, 4.4.2: no body on a failed bind or submit. */
-static bool id_resp_has_body(uint32_t id, uint32_t status)
+bool smpp_id_resp_has_body(uint32_t id, uint32_t status)
 {
     return status == 0 || id == SMPP_DATA_SM_RESP;
 }
@@ -873,9 +836,9 @@ static int write_id_resp(const struct out *o, uint32_t id, uint32_t status, cons
 
     if (!mid)
         mid = "";
-    if (check_id_resp(id, mid, o->err, o->errsz) < 0)
+    if (smpp_check_id_resp(id, mid, o->err, o->errsz) < 0)
         return -1;
-    if (id_resp_has_body(id, status))
+    if (smpp_id_resp_has_body(id, status))
         n = (size_t)(put_cstr(tmp + SMPP_HEADER_LEN, mid) - tmp);
     return emit(o, id, status, seq, tmp, n);
 }
@@ -886,7 +849,7 @@ int smpp_encode_resp(uint32_t id, uint32_t status, const char *message_id, uint3
     const struct out o = { buf, size, err, errsz };
     uint8_t tmp[SMPP_HEADER_LEN + 1];
 
-    if (check_seq(id, seq, err, errsz) < 0)
+    if (smpp_check_seq(id, seq, err, errsz) < 0)
         return -1;
     switch (id) {
     case SMPP_ENQUIRE_LINK_RESP: case SMPP_UNBIND_RESP: case SMPP_GENERIC_NACK:
@@ -898,15 +861,15 @@ int smpp_encode_resp(uint32_t id, uint32_t status, const char *message_id, uint3
     case SMPP_BIND_RECEIVER_RESP: case SMPP_BIND_TRANSCEIVER_RESP:
         return write_id_resp(&o, id, status, message_id, seq);
     default:
-        return fail(err, errsz, "resp: command_id 0x%08X is not a resp we send", id);
+        return smpp_pdu_fail(err, errsz, "resp: command_id 0x%08X is not a resp we send", id);
     }
 }
 
-static int check_simple(uint32_t id, uint32_t seq, char *err, size_t errsz)
+int smpp_check_simple(uint32_t id, uint32_t seq, char *err, size_t errsz)
 {
     if (id != SMPP_ENQUIRE_LINK && id != SMPP_UNBIND)
-        return fail(err, errsz, "simple: command_id 0x%08X is not enquire_link or unbind", id);
-    return check_seq(id, seq, err, errsz);
+        return smpp_pdu_fail(err, errsz, "simple: command_id 0x%08X is not enquire_link or unbind", id);
+    return smpp_check_seq(id, seq, err, errsz);
 }
 
 int smpp_encode_simple(uint32_t id, uint32_t seq, uint8_t *buf, size_t size,
@@ -915,7 +878,7 @@ int smpp_encode_simple(uint32_t id, uint32_t seq, uint8_t *buf, size_t size,
     const struct out o = { buf, size, err, errsz };
     uint8_t tmp[SMPP_HEADER_LEN];
 
-    if (check_simple(id, seq, err, errsz) < 0)
+    if (smpp_check_simple(id, seq, err, errsz) < 0)
         return -1;
     return emit(&o, id, 0, seq, tmp, sizeof tmp);
 }
@@ -938,10 +901,10 @@ int smpp_addr_from_text(const char *text, struct smpp_addr *out, char *err, size
 
     memset(out, 0, sizeof *out);
     if (n == 0)
-        return fail(err, errsz, "address: empty");
+        return smpp_pdu_fail(err, errsz, "address: empty");
     if (text[0] == '+' && all_digits(text + 1)) {
         if (n - 1 > 20)
-            return fail(err, errsz, "address: %zu digits, at most 20", n - 1);
+            return smpp_pdu_fail(err, errsz, "address: %zu digits, at most 20", n - 1);
         out->ton = 1;
         out->npi = 1;
         memcpy(out->addr, text + 1, n);
@@ -949,13 +912,13 @@ int smpp_addr_from_text(const char *text, struct smpp_addr *out, char *err, size
     }
     if (all_digits(text)) {
         if (n > 20)
-            return fail(err, errsz, "address: %zu digits, at most 20", n);
+            return smpp_pdu_fail(err, errsz, "address: %zu digits, at most 20", n);
         out->npi = 1;
         memcpy(out->addr, text, n + 1);
         return 0;
     }
     if (n > 11)
-        return fail(err, errsz, "address: alphanumeric sender \"%s\" longer than 11", text);
+        return smpp_pdu_fail(err, errsz, "address: alphanumeric sender \"%s\" longer than 11", text);
     out->ton = 5;
     memcpy(out->addr, text, n + 1);
     return 0;
@@ -988,329 +951,4 @@ void smpp_validity_relative(uint64_t s, char out[17])
     put2(out + 8, mi % 100);
     put2(out + 10, ss % 100);
     memcpy(out + 12, "000R", 5);
-}
-
-/* --- libsmpp34, for the identity tests only -------------------------------------- */
-/*
- * The codec as it was while libsmpp34 packed and unpacked: nothing at run
- * time calls these. The unit tests hold the code above to them, octet for
- * octet and field for field, on thousands of random PDUs. They unpack from
- * a private copy that holds the guarded mandatory part alone, with
- * command_length, command_status and sequence_number patched to values the
- * library accepts (TLVs never reach it), and pack with status 0 and
- * sequence 1 into a buffer one octet larger than needed (it wants the
- * spare), writing the real status and sequence afterwards.
- */
-
-/* libsmpp34 logs every field into smpp34_strerror, "[name:value(verdict)]";
- * the failing field is the last entry. */
-static const char *strerror_lib(void)
-{
-    const char *last = strrchr(smpp34_strerror, '[');
-    return last ? last : smpp34_strerror;
-}
-
-/* Unpacks g->p[0..mand) into `raw`, a struct of the type of command_id. */
-static int unpack_mandatory_lib(struct guard *g, uint32_t command_id, size_t mand, void *raw,
-                                size_t rawsz)
-{
-    uint8_t copy[SMPP_PDU_MAX];
-
-    if (mand > sizeof copy)
-        return guard_fail(g, SMPP_ESME_RINVCMDLEN, "mandatory part too long");
-    memcpy(copy, g->p, mand);
-    put32(copy, (uint32_t)mand);
-    put32(copy + 8, 0);
-    put32(copy + 12, 1);
-    memset(raw, 0, rawsz);
-    int r = smpp34_unpack(command_id, raw, copy, (int)mand);
-    /* The copy holds no TLVs, so no list is built; the callers free one
-     * all the same, as the library's rules say. */
-    if (r != 0)
-        return guard_fail(g, SMPP_ESME_RSYSERR, "rejected by libsmpp34 %.80s", strerror_lib());
-    return 0;
-}
-
-#define SM_COPY_IN(sm, t) do { \
-    copy_str((sm)->service_type, sizeof (sm)->service_type, (t)->service_type); \
-    (sm)->source.ton = (t)->source_addr_ton; (sm)->source.npi = (t)->source_addr_npi; \
-    copy_str((sm)->source.addr, sizeof (sm)->source.addr, (t)->source_addr); \
-    (sm)->dest.ton = (t)->dest_addr_ton; (sm)->dest.npi = (t)->dest_addr_npi; \
-    copy_str((sm)->dest.addr, sizeof (sm)->dest.addr, (t)->destination_addr); \
-    (sm)->esm_class = (t)->esm_class; \
-    (sm)->registered_delivery = (t)->registered_delivery; \
-    (sm)->data_coding = (t)->data_coding; \
-} while (0)
-
-#define SM_COPY_IN_BODY(sm, t) do { \
-    (sm)->protocol_id = (t)->protocol_id; (sm)->priority_flag = (t)->priority_flag; \
-    copy_str((sm)->schedule_delivery_time, sizeof (sm)->schedule_delivery_time, \
-             (t)->schedule_delivery_time); \
-    copy_str((sm)->validity_period, sizeof (sm)->validity_period, (t)->validity_period); \
-    (sm)->sm_length = (t)->sm_length; \
-    memcpy((sm)->short_message, (t)->short_message, (t)->sm_length); \
-} while (0)
-
-static int decode_sm_lib(struct guard *g, uint32_t id, struct smpp_pdu *pdu)
-{
-    union { submit_sm_t s; deliver_sm_t d; data_sm_t x; } raw;
-
-    if (guard_sm(g, id, pdu) < 0 || unpack_mandatory_lib(g, id, g->mand, &raw, sizeof raw) < 0)
-        return -1;
-    if (id == SMPP_SUBMIT_SM) {
-        SM_COPY_IN(&pdu->sm, &raw.s);
-        SM_COPY_IN_BODY(&pdu->sm, &raw.s);
-        destroy_tlv(raw.s.tlv);
-    } else if (id == SMPP_DELIVER_SM) {
-        SM_COPY_IN(&pdu->sm, &raw.d);
-        SM_COPY_IN_BODY(&pdu->sm, &raw.d);
-        destroy_tlv(raw.d.tlv);
-    } else {
-        SM_COPY_IN(&pdu->sm, &raw.x);
-        destroy_tlv(raw.x.tlv);
-    }
-    return SMPP_HANDLE;
-}
-
-static int decode_bind_lib(struct guard *g, uint32_t id, struct smpp_pdu *pdu)
-{
-    union { bind_transmitter_t t; bind_receiver_t r; bind_transceiver_t x; } raw;
-
-    if (guard_bind(g) < 0 || unpack_mandatory_lib(g, id, g->len, &raw, sizeof raw) < 0)
-        return -1;
-    /* The three bind structs share one layout (def_frame/bind_*.frame). */
-    struct smpp_bind *b = &pdu->bind;
-    copy_str(b->system_id, sizeof b->system_id, raw.t.system_id);
-    copy_str(b->password, sizeof b->password, raw.t.password);
-    copy_str(b->system_type, sizeof b->system_type, raw.t.system_type);
-    b->interface_version = raw.t.interface_version;
-    b->addr_ton = raw.t.addr_ton;
-    b->addr_npi = raw.t.addr_npi;
-    copy_str(b->address_range, sizeof b->address_range, raw.t.address_range);
-    return SMPP_HANDLE;
-}
-
-static int decode_resp_lib(struct guard *g, uint32_t id, struct smpp_pdu *pdu)
-{
-    union { data_sm_resp_t d; bind_transmitter_resp_t b;
-            bind_receiver_resp_t r; bind_transceiver_resp_t x; } raw;
-    bool sound;
-    int r = guard_resp(g, id, pdu, &sound);
-
-    if (!sound)
-        return r;
-    if (id == SMPP_SUBMIT_SM_RESP) { /* read by homing before the rest was */
-        copy_str(pdu->message_id, sizeof pdu->message_id, g->p + SMPP_HEADER_LEN);
-        return SMPP_HANDLE;
-    }
-    if (unpack_mandatory_lib(g, id, g->mand, &raw, sizeof raw) < 0)
-        return -1;
-    if (id == SMPP_DATA_SM_RESP) {
-        copy_str(pdu->message_id, sizeof pdu->message_id, raw.d.message_id); /* no TLV list */
-    } else {
-        copy_str(pdu->system_id, sizeof pdu->system_id, raw.b.system_id); /* one layout */
-        destroy_tlv(raw.b.tlv);
-    }
-    return SMPP_HANDLE;
-}
-
-int smpp_decode_lib(const uint8_t *buf, size_t len, struct smpp_pdu *pdu, char *err,
-                    size_t errsz)
-{
-    static const struct decoders lib = { decode_bind_lib, decode_resp_lib, decode_sm_lib };
-
-    return decode_with(buf, len, pdu, err, errsz, &lib);
-}
-
-/* Packs `raw` (command_id set, status 0, sequence 1) and writes the real
- * status and sequence into the copy handed back. */
-static int pack_lib(uint32_t id, void *raw, uint32_t status, uint32_t seq,
-                    uint8_t *buf, size_t size, char *err, size_t errsz)
-{
-    uint8_t tmp[SMPP_PDU_MAX + 1];
-    int n = 0;
-
-    if (smpp34_pack(id, tmp, (int)sizeof tmp, &n, raw) != 0)
-        return fail(err, errsz, "%s: libsmpp34 pack failed %.80s", smpp_command_name(id),
-                    strerror_lib());
-    if ((size_t)n > size)
-        return fail(err, errsz, "%s: %d octets do not fit a buffer of %zu",
-                    smpp_command_name(id), n, size);
-    memcpy(buf, tmp, (size_t)n);
-    put32(buf + 8, status);
-    put32(buf + 12, seq);
-    return n;
-}
-
-/* The header fields every libsmpp34 struct starts with. */
-#define RAW_HEADER(t, id) do { (t)->command_id = (id); (t)->command_status = 0; \
-                               (t)->sequence_number = 1; } while (0)
-
-int smpp_encode_bind_lib(uint32_t id, const struct smpp_bind *b, uint32_t seq,
-                         uint8_t *buf, size_t size, char *err, size_t errsz)
-{
-    bind_transceiver_t raw; /* the three bind structs share one layout */
-
-    if (check_bind(id, b, seq, err, errsz) < 0)
-        return -1;
-    memset(&raw, 0, sizeof raw);
-    RAW_HEADER(&raw, id);
-    memcpy(raw.system_id, b->system_id, strlen(b->system_id) + 1);
-    memcpy(raw.password, b->password, strlen(b->password) + 1);
-    memcpy(raw.system_type, b->system_type, strlen(b->system_type) + 1);
-    memcpy(raw.address_range, b->address_range, strlen(b->address_range) + 1);
-    raw.interface_version = bind_version(b);
-    raw.addr_ton = b->addr_ton;
-    raw.addr_npi = b->addr_npi;
-    return pack_lib(id, &raw, 0, seq, buf, size, err, errsz);
-}
-
-/* TLV nodes on the caller's stack, linked in wire order. */
-struct tlvs_lib {
-    tlv_t node[6];
-    unsigned n;
-};
-
-static void tlv_add_lib(struct tlvs_lib *t, uint16_t tag, uint16_t len, const void *v)
-{
-    tlv_t *x = &t->node[t->n];
-
-    memset(x, 0, sizeof *x);
-    x->tag = tag;
-    x->length = len;
-    if (len == 1)
-        x->value.val08 = *(const uint8_t *)v;
-    else if (tag == TAG_SAR_REF)
-        x->value.val16 = *(const uint16_t *)v;
-    else
-        memcpy(x->value.octet, v, len);
-    if (t->n > 0)
-        t->node[t->n - 1].next = x;
-    t->n++;
-}
-
-static tlv_t *sm_tlvs_lib(const struct smpp_sm *sm, struct tlvs_lib *t)
-{
-    t->n = 0;
-    if (sm->has_sar) {
-        tlv_add_lib(t, TAG_SAR_REF, 2, &sm->sar_msg_ref_num);
-        tlv_add_lib(t, TAG_SAR_TOTAL, 1, &sm->sar_total_segments);
-        tlv_add_lib(t, TAG_SAR_SEQ, 1, &sm->sar_segment_seqnum);
-    }
-    if (sm->has_payload)
-        tlv_add_lib(t, TAG_PAYLOAD, sm->payload_len, sm->payload);
-    if (sm->has_receipted_id)
-        tlv_add_lib(t, TAG_RECEIPTED_ID, (uint16_t)(strlen(sm->receipted_message_id) + 1),
-                    sm->receipted_message_id);
-    if (sm->has_message_state)
-        tlv_add_lib(t, TAG_MSG_STATE, 1, &sm->message_state);
-    return t->n ? &t->node[0] : NULL;
-}
-
-#define SM_COPY_OUT(t, sm) do { \
-    memcpy((t)->service_type, (sm)->service_type, strlen((sm)->service_type) + 1); \
-    (t)->source_addr_ton = (sm)->source.ton; (t)->source_addr_npi = (sm)->source.npi; \
-    memcpy((t)->source_addr, (sm)->source.addr, strlen((sm)->source.addr) + 1); \
-    (t)->dest_addr_ton = (sm)->dest.ton; (t)->dest_addr_npi = (sm)->dest.npi; \
-    memcpy((t)->destination_addr, (sm)->dest.addr, strlen((sm)->dest.addr) + 1); \
-    (t)->esm_class = (sm)->esm_class; \
-    (t)->registered_delivery = (sm)->registered_delivery; \
-    (t)->data_coding = (sm)->data_coding; \
-} while (0)
-
-#define SM_COPY_OUT_BODY(t, sm) do { \
-    (t)->protocol_id = (sm)->protocol_id; (t)->priority_flag = (sm)->priority_flag; \
-    memcpy((t)->schedule_delivery_time, (sm)->schedule_delivery_time, \
-           strlen((sm)->schedule_delivery_time) + 1); \
-    memcpy((t)->validity_period, (sm)->validity_period, strlen((sm)->validity_period) + 1); \
-    (t)->sm_length = (sm)->sm_length; \
-    memcpy((t)->short_message, (sm)->short_message, (sm)->sm_length); \
-} while (0)
-
-int smpp_encode_sm_lib(uint32_t id, const struct smpp_sm *sm, uint32_t seq,
-                       uint8_t *buf, size_t size, char *err, size_t errsz)
-{
-    union { submit_sm_t s; deliver_sm_t d; data_sm_t x; } raw;
-    struct tlvs_lib t;
-
-    if (!is_sm(id))
-        return fail(err, errsz, "sm: command_id 0x%08X is not submit_sm/deliver_sm/data_sm", id);
-    if (check_seq(id, seq, err, errsz) < 0 || check_sm(id, sm, err, errsz) < 0)
-        return -1;
-    memset(&raw, 0, sizeof raw);
-    if (id == SMPP_SUBMIT_SM) {
-        RAW_HEADER(&raw.s, id);
-        SM_COPY_OUT(&raw.s, sm);
-        SM_COPY_OUT_BODY(&raw.s, sm);
-        raw.s.tlv = sm_tlvs_lib(sm, &t);
-    } else if (id == SMPP_DELIVER_SM) {
-        RAW_HEADER(&raw.d, id);
-        SM_COPY_OUT(&raw.d, sm);
-        SM_COPY_OUT_BODY(&raw.d, sm);
-        raw.d.tlv = sm_tlvs_lib(sm, &t);
-    } else {
-        RAW_HEADER(&raw.x, id);
-        SM_COPY_OUT(&raw.x, sm);
-        raw.x.tlv = sm_tlvs_lib(sm, &t);
-    }
-    return pack_lib(id, &raw, 0, seq, buf, size, err, errsz);
-}
-
-static int encode_id_resp_lib(uint32_t id, uint32_t status, const char *mid, uint32_t seq,
-                              uint8_t *buf, size_t size, char *err, size_t errsz)
-{
-    union { submit_sm_resp_t s; data_sm_resp_t d; bind_transceiver_resp_t b; } raw;
-
-    if (!mid)
-        mid = "";
-    if (check_id_resp(id, mid, err, errsz) < 0)
-        return -1;
-    if (!id_resp_has_body(id, status))
-        return smpp_encode_resp(id, status, mid, seq, buf, size, err, errsz); /* a header */
-    memset(&raw, 0, sizeof raw);
-    if (id == SMPP_SUBMIT_SM_RESP) {
-        RAW_HEADER(&raw.s, id);
-        memcpy(raw.s.message_id, mid, strlen(mid) + 1);
-    } else if (id == SMPP_DATA_SM_RESP) {
-        RAW_HEADER(&raw.d, id);
-        memcpy(raw.d.message_id, mid, strlen(mid) + 1);
-    } else {
-        RAW_HEADER(&raw.b, id);
-        memcpy(raw.b.system_id, mid, strlen(mid) + 1);
-    }
-    return pack_lib(id, &raw, status, seq, buf, size, err, errsz);
-}
-
-/* Header-only resps were never packed by libsmpp34 (it refuses vendor
- * statuses): those are smpp_encode_resp's own. */
-int smpp_encode_resp_lib(uint32_t id, uint32_t status, const char *message_id, uint32_t seq,
-                         uint8_t *buf, size_t size, char *err, size_t errsz)
-{
-    if (check_seq(id, seq, err, errsz) < 0)
-        return -1;
-    switch (id) {
-    case SMPP_DELIVER_SM_RESP: {
-        deliver_sm_resp_t raw;
-        memset(&raw, 0, sizeof raw);
-        RAW_HEADER(&raw, id);
-        return pack_lib(id, &raw, status, seq, buf, size, err, errsz);
-    }
-    case SMPP_SUBMIT_SM_RESP: case SMPP_DATA_SM_RESP: case SMPP_BIND_TRANSMITTER_RESP:
-    case SMPP_BIND_RECEIVER_RESP: case SMPP_BIND_TRANSCEIVER_RESP:
-        return encode_id_resp_lib(id, status, message_id, seq, buf, size, err, errsz);
-    default:
-        return smpp_encode_resp(id, status, message_id, seq, buf, size, err, errsz);
-    }
-}
-
-int smpp_encode_simple_lib(uint32_t id, uint32_t seq, uint8_t *buf, size_t size,
-                           char *err, size_t errsz)
-{
-    enquire_link_t raw; /* unbind_t has the same header-only layout */
-
-    if (check_simple(id, seq, err, errsz) < 0)
-        return -1;
-    memset(&raw, 0, sizeof raw);
-    RAW_HEADER(&raw, id);
-    return pack_lib(id, &raw, 0, seq, buf, size, err, errsz);
 }
