@@ -277,8 +277,8 @@ static void on_synced(evutil_socket_t fd, short what, void *arg)
     (void)what;
     struct http_commit *c = arg;
     settle(c, false);
-    if (c->n_syncing < N_BATCHES - 1 && !c->lock_wait)
-        commit_filling(c, false);
+    if (c->n_syncing < N_BATCHES - 1) /* a batch waiting for the lock tries too: it may have */
+        commit_filling(c, false);     /* missed its retry while every other batch was syncing */
 }
 
 /* --- filling --------------------------------------------------------------- */
