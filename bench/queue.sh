@@ -15,7 +15,8 @@
 #   5. `homing send` run N_SEND times one after the other (process start, open
 #      the database, one fsynced commit each).
 # In lines 1 and 2 homing has no modem or SMPP bind: messages queue, and acceptance (a
-# 202 after the commit, synchronous=FULL) is what is measured. Each request
+# 202 once the commit's WAL is fdatasynced, the sync synchronous=FULL makes) is
+# what is measured. Each request
 # has its own recipient and text (bench/queue.lua).
 #
 # Per line: requests/s and accepted/s (202 answers), CPU-seconds of the server
@@ -376,7 +377,7 @@ send_line() {
 
 echo "bench/queue: wrk ${THREADS} threads x ${CONNS} connections, keep-alive, ${DURATION} s per line;" \
     "$(nproc) CPUs, $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "homing: synchronous=FULL, WAL, group commit; lines 1-2 with no bind (acceptance only), line 3 with an SMPP bind to smsc-sim"
+echo "homing: WAL, group commit, each batch's WAL fdatasynced before its 202s (the sync synchronous=FULL makes, by the syncer thread); lines 1-2 with no bind (acceptance only), line 3 with an SMPP bind to smsc-sim"
 [ "$KANNEL" = 1 ] && echo "Kannel: $(bearerbox --version 2>&1 | sed -n "s/.*version \`\([^']*\)'.*/\1/p" | head -1), store-type file, SMPP bind to smsc-sim"
 echo
 
