@@ -55,7 +55,8 @@
  * two are written as one (store.c: joins_plan): the plan's own insert and
  * update cost as much as the result's. It changes nothing after a crash:
  * the message is "sending" from its claim, with or without the plan.
- * A modem's result takes seconds; its plan is written on its own after this.
+ * A modem's result takes seconds; its plan is written on its own after this
+ * (at the latest twice this: one timer serves every carried plan).
  */
 #define PLAN_CARRY_MS 1000
 
@@ -619,8 +620,9 @@ static bool apply_reports(struct dispatch *d, struct store_apply_claim *ac, bool
     size_t n_carried = 0;
     bool *carried = carry ? plans_to_carry(d, &n_carried) : NULL;
     size_t n = d->n_reports - n_carried;
-    if (n == 0 && ac->max == 0) {
+    if (n == 0 && ac->max == 0) { /* every report waits for its result: nothing to write */
         free(carried);
+        loop_event_arm(d->carried, PLAN_CARRY_MS);
         return true;
     }
     struct store_update *u = malloc((n ? n : 1) * sizeof *u);

@@ -316,6 +316,30 @@ START_TEST(dropped_link_loses_nothing)
 }
 END_TEST
 
+/*
+ * A one-part plan waits for its result to be written with it, but no longer
+ * than 1 s (dispatch.c: PLAN_CARRY_MS): with an SMSC that answers after 1.7 s
+ * the part is on record, pending on its route, before the answer comes, and
+ * the answer then completes that same row.
+ */
+START_TEST(a_slow_answer_finds_the_plan_written_on_its_own)
+{
+    start_sim();
+    write_conf(bind_conf("carrier", ""));
+    start_homing("bind=carrier bound (transceiver)");
+    ctl("slow 1700");
+    int64_t id = send_msg("+353871000300", "a slow answer", NULL);
+    ck_assert(wait_for_query("SELECT route || ':' || state FROM parts WHERE message_id = ?1", id,
+                             "carrier:pending", 10000));
+    ck_assert_str_eq(query(STATE_OF, id), "sending");
+    ck_assert(wait_for_query(STATE_OF, id, "delivered", 10000));
+    ck_assert_str_eq(query("SELECT count(*) || ':' || min(state) || ':' || min(route) FROM parts "
+                           "WHERE message_id = ?1", id), "1:delivered:carrier");
+    ck_assert_str_eq(query("SELECT route FROM messages WHERE id = ?1", id), "carrier");
+    stop_all();
+}
+END_TEST
+
 START_TEST(silent_keepalive_and_malformed_pdus_reset_the_session)
 {
     start_sim();
@@ -357,6 +381,7 @@ static Suite *suite(void)
     tcase_add_test(t, wrong_password_is_a_clear_error_retried_with_backoff);
     tcase_add_test(t, throttling_slows_down_and_loses_nothing);
     tcase_add_test(t, dropped_link_loses_nothing);
+    tcase_add_test(t, a_slow_answer_finds_the_plan_written_on_its_own);
     tcase_add_test(t, silent_keepalive_and_malformed_pdus_reset_the_session);
     suite_add_tcase(s, t);
     return s;
