@@ -711,21 +711,6 @@ static enum store_rc record_part_rows(struct store *st, struct part_write *w, in
     return STORE_NOT_FOUND;
 }
 
-static enum store_rc record_part_statements(struct store *st, int64_t msg_id,
-                                            const struct store_part_update *u, int64_t now,
-                                            char *err, size_t err_size)
-{
-    if (!store_exec(st, "BEGIN IMMEDIATE"))
-        return store_fail(st, err, err_size, "cannot start a transaction");
-    struct part_write w = { .msg_id = msg_id, .part = u };
-    enum store_rc rc = record_part_rows(st, &w, now, err, err_size);
-    if (rc == STORE_OK && !store_exec(st, "COMMIT"))
-        rc = store_fail(st, err, err_size, "cannot commit the part");
-    if (rc != STORE_OK)
-        store_rollback(st);
-    return rc;
-}
-
 static struct store_message *row_to_message(sqlite3_stmt *s)
 {
     struct store_message *m = calloc(1, sizeof *m);
@@ -1011,11 +996,25 @@ enum store_rc store_enqueue(struct store *st, const struct store_new_message *m,
     return r.rc;
 }
 
-enum store_rc store_enqueue_batch(struct store *st, const struct store_new_message *msgs,
-                                  size_t n, int64_t now, struct store_enqueue_result *res,
-                                  char *err, size_t err_size)
+/*
+ * A group commit that does not wait for the disk (the syncer syncs it), and
+ * with `busy` set, not for the write lock either: when another connection
+ * holds it, *busy says so and nothing is written.
+ */
+static enum store_rc enqueue_unsynced(struct store *st, const struct store_new_message *msgs,
+                                      size_t n, int64_t now, struct store_enqueue_result *res,
+                                      bool *busy, char *err, size_t err_size)
 {
+    int timeout_ms = st->busy_timeout_ms;
+    if (busy)
+        st->busy_timeout_ms = 0; /* BEGIN IMMEDIATE fails at once when the lock is held */
+    st->skip_sync = true;
     enum store_rc rc = enqueue_batch_statements(st, msgs, n, now, res, err, err_size);
+    st->skip_sync = false;
+    st->busy_timeout_ms = timeout_ms;
+    if (busy)
+        *busy = rc == STORE_ERROR && sqlite3_get_autocommit(st->db) &&
+                (sqlite3_errcode(st->db) & 0xff) == SQLITE_BUSY;
     store_release(st);
     return rc;
 }
@@ -1025,16 +1024,7 @@ enum store_rc store_try_enqueue_batch_unsynced(struct store *st,
                                                int64_t now, struct store_enqueue_result *res,
                                                bool *busy, char *err, size_t err_size)
 {
-    int timeout_ms = st->busy_timeout_ms;
-    st->busy_timeout_ms = 0; /* BEGIN IMMEDIATE fails at once when the lock is held */
-    st->skip_sync = true;
-    enum store_rc rc = enqueue_batch_statements(st, msgs, n, now, res, err, err_size);
-    st->skip_sync = false;
-    st->busy_timeout_ms = timeout_ms;
-    *busy = rc == STORE_ERROR && sqlite3_get_autocommit(st->db) &&
-            (sqlite3_errcode(st->db) & 0xff) == SQLITE_BUSY;
-    store_release(st);
-    return rc;
+    return enqueue_unsynced(st, msgs, n, now, res, busy, err, err_size);
 }
 
 enum store_rc store_enqueue_batch_unsynced(struct store *st, const struct store_new_message *msgs,
@@ -1042,10 +1032,7 @@ enum store_rc store_enqueue_batch_unsynced(struct store *st, const struct store_
                                            struct store_enqueue_result *res, char *err,
                                            size_t err_size)
 {
-    st->skip_sync = true;
-    enum store_rc rc = store_enqueue_batch(st, msgs, n, now, res, err, err_size);
-    st->skip_sync = false;
-    return rc;
+    return enqueue_unsynced(st, msgs, n, now, res, NULL, err, err_size);
 }
 
 enum store_rc store_optout_find(struct store *st, const char *recipient, char *kw,
@@ -1063,28 +1050,6 @@ enum store_rc store_optout_find(struct store *st, const char *recipient, char *k
         out = store_fail(st, err, err_size, "cannot read the opt-outs");
     }
     store_release(st);
-    return out;
-}
-
-enum store_rc store_optouts_of(struct store *st, const int64_t *ids, size_t n,
-                               struct store_optout_hit *hits, size_t *n_hits,
-                               char *err, size_t err_size)
-{
-    *n_hits = 0;
-    char *json = ids_json(ids, n);
-    sqlite3_stmt *s = store_stmt(st, ST_OPTOUTS_OF_MSGS);
-    sqlite3_bind_text(s, 1, json, -1, SQLITE_STATIC);
-    int rc;
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW && *n_hits < n) {
-        struct store_optout_hit *h = &hits[(*n_hits)++];
-        h->msg_id = sqlite3_column_int64(s, 0);
-        snprintf(h->keyword, sizeof h->keyword, "%s", (const char *)sqlite3_column_text(s, 1));
-    }
-    enum store_rc out = STORE_OK;
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        out = store_fail(st, err, err_size, "cannot read the opt-outs");
-    store_release(st);
-    free(json);
     return out;
 }
 
@@ -1115,15 +1080,6 @@ enum store_rc store_claim_due(struct store *st, int64_t now, int64_t *ids, size_
         ids[i] = msgs[i]->id;
         store_message_free(msgs[i]);
     }
-    return rc;
-}
-
-enum store_rc store_record_part(struct store *st, int64_t msg_id,
-                                const struct store_part_update *u, int64_t now,
-                                char *err, size_t err_size)
-{
-    enum store_rc rc = record_part_statements(st, msg_id, u, now, err, err_size);
-    store_release(st);
     return rc;
 }
 
@@ -1217,19 +1173,6 @@ static bool plan_parts_rows(struct store *st, int64_t msg_id, int n, const char 
     sqlite3_bind_int(u, 3, n);
     sqlite3_bind_int64(u, 4, now);
     return ok && sqlite3_step(u) == SQLITE_DONE;
-}
-
-static enum store_rc plan_parts_statements(struct store *st, int64_t msg_id, int n,
-                                           const char *route, int64_t now,
-                                           char *err, size_t err_size)
-{
-    if (!store_exec(st, "BEGIN IMMEDIATE"))
-        return store_fail(st, err, err_size, "cannot start a transaction");
-    if (plan_parts_rows(st, msg_id, n, route, now) && store_exec(st, "COMMIT"))
-        return STORE_OK;
-    store_fail(st, err, err_size, "cannot record the parts");
-    store_rollback(st);
-    return STORE_ERROR;
 }
 
 /* Group commit of drivers' reports: see store_apply() in store.h. */
@@ -1334,14 +1277,6 @@ enum store_rc store_apply_claim(struct store *st, struct store_apply_claim *ac, 
     store_release(st);
     if (rc == STORE_OK && ac->n && st->defer_sync)
         st->defer_sync(st->defer_arg);
-    return rc;
-}
-
-enum store_rc store_plan_parts(struct store *st, int64_t msg_id, int n, const char *route,
-                               int64_t now, char *err, size_t err_size)
-{
-    enum store_rc rc = plan_parts_statements(st, msg_id, n, route, now, err, err_size);
-    store_release(st);
     return rc;
 }
 

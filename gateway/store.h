@@ -149,14 +149,9 @@ struct store_enqueue_result {
 
 /*
  * Group commit: all of `msgs` in one transaction, so concurrent arrivals share
- * one fsync. Each gets its own result; STORE_ERROR means none was committed.
- */
-enum store_rc store_enqueue_batch(struct store *st, const struct store_new_message *msgs,
-                                  size_t n, int64_t now, struct store_enqueue_result *res,
-                                  char *err, size_t err_size);
-/*
- * The same, committed without waiting for the disk: the caller has the WAL
+ * one fsync, committed without waiting for the disk: the caller has the WAL
  * synced (gateway/syncer.h) before it tells anyone the messages were accepted.
+ * Each gets its own result; STORE_ERROR means none was committed.
  */
 enum store_rc store_enqueue_batch_unsynced(struct store *st, const struct store_new_message *msgs,
                                            size_t n, int64_t now,
@@ -183,20 +178,6 @@ void store_on_lock_released(void (*fn)(void *arg), void *arg);
 enum store_rc store_optout_find(struct store *st, const char *recipient, char *kw,
                                 size_t kw_size, int64_t *at, char *err, size_t err_size);
 
-/* A message whose recipient has opted out (store_optouts_of). */
-struct store_optout_hit {
-    int64_t msg_id;
-    char keyword[64];
-};
-
-/*
- * The opt-outs of the recipients of messages `ids`, in one query: one hit per
- * such message (hits has room for n), in no particular order.
- */
-enum store_rc store_optouts_of(struct store *st, const int64_t *ids, size_t n,
-                               struct store_optout_hit *hits, size_t *n_hits,
-                               char *err, size_t err_size);
-
 /*
  * Marks up to `max` (at most STORE_CLAIM_MAX) due queued messages as sending
  * and returns their ids in order of due time. Messages past their validity
@@ -210,7 +191,7 @@ struct store_message;
 /*
  * store_claim_due() that also returns the claimed messages, with their parts,
  * as store_message_get() would read them right after the claim, and the
- * opt-out keyword of each one's recipient (as store_optouts_of() finds it):
+ * opt-out keyword of each one's recipient, if they opted out:
  * read in the claim's own transaction, so dispatch reads nothing per message.
  * Each of out[0..*n) is freed with store_message_free().
  */
@@ -225,18 +206,6 @@ struct store_part_update {
     const char *error;           /* reason for failure, or NULL */
     const char *receipt;         /* receipt detail ("TP-ST 0: ...", "DELIVRD"), or NULL */
 };
-
-/* Records one part's new state and re-derives its message's state, in one transaction. */
-enum store_rc store_record_part(struct store *st, int64_t msg_id,
-                                const struct store_part_update *u, int64_t now,
-                                char *err, size_t err_size);
-
-/*
- * A driver split message `msg_id` into `n` parts for `route`: creates the
- * missing part rows (pending) and records the route and real segment count.
- */
-enum store_rc store_plan_parts(struct store *st, int64_t msg_id, int n, const char *route,
-                               int64_t now, char *err, size_t err_size);
 
 /* A driver's report, to be committed with others (store_apply). */
 struct store_update {
