@@ -31,7 +31,8 @@ struct conf_modem {
     char *smsc;          /* SMSC address to set, "" to keep the SIM's */
     int64_t sends_per_minute;
     bool status_reports;
-    int64_t send_timeout;  /* seconds an AT+CMGS may take */
+    int64_t send_timeout;  /* seconds the network may take to answer a sent PDU */
+    int64_t prompt_timeout; /* seconds AT+CMGS may wait for its "> " prompt */
     int64_t poll;          /* seconds between signal and registration checks */
 };
 
@@ -107,7 +108,7 @@ struct conf {
     struct { char *listen; char *token; int64_t max_body; bool metrics_open; } http;
     struct { char *country; char *timezone; int64_t validity; int64_t max_segments; bool smart_encoding; } defaults;
     struct { char *level; bool syslog; } log;
-    struct { int64_t tick; } service;
+    struct { int64_t tick; int64_t shutdown_grace; } service;
     struct { int64_t attempts; int64_t backoff; int64_t max_backoff; } retry;
     struct { int64_t reassembly_timeout; } inbound;
     struct {

@@ -69,6 +69,10 @@ static const struct conf_key log_keys[] = {
 static const struct conf_key service_keys[] = {
     KEY("tick", CONF_T_DURATION, struct conf, service.tick, "1s", 1, 60, NULL,
         "how often the service looks for due work (messages, steps, timeouts)"),
+    /* config/homing.service's TimeoutStopSec stays above the largest value (a unit test checks). */
+    KEY("shutdown_grace", CONF_T_DURATION, struct conf, service.shutdown_grace, "10s", 1, 120,
+        NULL, "how long a stop waits for parts already with a modem or SMSC to be answered; "
+        "what is still in flight then is logged and sent again at the next start"),
     END
 };
 
@@ -124,7 +128,11 @@ static const struct conf_key modem_keys[] = {
     KEY("status_reports", CONF_T_BOOL, struct conf_modem, status_reports, "true", 0, 0, NULL,
         "ask the network for a delivery report of every segment"),
     KEY("send_timeout", CONF_T_DURATION, struct conf_modem, send_timeout, "60s", 2, 600, NULL,
-        "how long one AT+CMGS may take before the modem counts as not answering"),
+        "how long the network may take to answer a sent PDU (+CMGS) before the modem counts "
+        "as not answering and the part goes to another route member, as a possible duplicate"),
+    KEY("prompt_timeout", CONF_T_DURATION, struct conf_modem, prompt_timeout, "5s", 1, 60, NULL,
+        "how long AT+CMGS may wait for the modem's \"> \" prompt; a modem that gives none is "
+        "marked unhealthy and its parts go to another route member at once"),
     KEY("poll", CONF_T_DURATION, struct conf_modem, poll, "30s", 1, 3600, NULL,
         "interval of signal and registration checks, which also notice a hung modem"),
     END

@@ -65,7 +65,9 @@ struct attempt {
     int64_t msg_id;
     int outstanding;          /* parts not yet reported; -1 until the driver plans */
     uint8_t skip[(DRIVER_MAX_PARTS + 8) / 8];
-    bool temporary;
+    const char *driver;       /* the one it went to (names live as long as the dispatcher) */
+    bool temporary;           /* a part met a temporary error: retried after the backoff */
+    bool handed_back;         /* a part came back from a driver that cannot send: at once */
     char error[200];
 };
 
@@ -263,6 +265,7 @@ static void hand_over(struct dispatch *d, struct driver *drv, const struct store
         abort();
     a->msg_id = m->id;
     a->outstanding = -1;
+    a->driver = drv->name;
     fill_skip(m, a->skip);
     a->next = d->attempts;
     d->attempts = a;
@@ -722,35 +725,62 @@ static void on_planned(int64_t msg_id, int n_parts, const char *driver, void *ar
         drop_attempt(d, a);
 }
 
+/* False when the message needs no retry: another part failed it for good. */
+static bool worth_retrying(struct dispatch *d, int64_t msg_id, int *attempts)
+{
+    struct store_message *m;
+    char err[256];
+    *attempts = 1;
+    if (store_message_get(d->store, msg_id, &m, err, sizeof err) != STORE_OK)
+        return true;
+    *attempts = m->attempts + 1;
+    bool failed = m->state == MSG_FAILED;
+    store_message_free(m);
+    return !failed;
+}
+
+static void log_retry(const struct attempt *a, int attempts, int64_t next, enum msg_state state)
+{
+    long long id = (long long)a->msg_id;
+    if (state == MSG_SUPPRESSED)
+        log_info("msg=%lld suppressed: its recipient opted out while it waited", id);
+    else if (state == MSG_FAILED)
+        log_warnx("msg=%lld failed after %d attempts: %s", id, attempts, a->error);
+    else if (!a->temporary)
+        log_info("msg=%lld handed back by driver=%s, queued again for another route member: %s",
+                 id, a->driver, a->error);
+    else
+        log_info("msg=%lld retry attempt=%d in=%llds after: %s", id, attempts + 1,
+                 (long long)(next - clock_now()), a->error);
+}
+
+/*
+ * Parts came back unsent. A temporary error waits out the backoff and counts
+ * an attempt; a driver that handed its work back (it stopped answering) is no
+ * fault of the message, which is due again at once, for the router to give
+ * to a member of its route that is up.
+ */
+static void retry_attempt(struct dispatch *d, struct attempt *a)
+{
+    commit_reports(d, false); /* the retry decision reads what the parts became */
+    int attempts;
+    if (!worth_retrying(d, a->msg_id, &attempts))
+        return;
+    int64_t next = clock_now() + (a->temporary ? backoff_seconds(d, attempts) : 0);
+    enum msg_state state;
+    if (!requeue(d, a->msg_id, next, a->error, a->temporary, &state))
+        return; /* kept for the next tick, or the message is gone */
+    log_retry(a, attempts, next, state);
+    if (!a->temporary && state == MSG_QUEUED) {
+        d->run_wanted = true; /* due now: at the end of this turn, by another driver */
+        loop_event_arm(d->deferred, TURN_GATHER_MS);
+    }
+}
+
 static void finish_attempt(struct dispatch *d, struct attempt *a)
 {
-    if (a->temporary) {
-        commit_reports(d, false); /* the retry decision reads what the parts became */
-        struct store_message *m;
-        char err[256];
-        int attempts = 1;
-        if (store_message_get(d->store, a->msg_id, &m, err, sizeof err) == STORE_OK) {
-            attempts = m->attempts + 1;
-            bool failed = m->state == MSG_FAILED;
-            store_message_free(m);
-            if (failed) {
-                drop_attempt(d, a);
-                return; /* another part failed for good: no retry */
-            }
-        }
-        enum msg_state now_state;
-        int64_t next = clock_now() + backoff_seconds(d, attempts);
-        if (!requeue(d, a->msg_id, next, a->error, true, &now_state)) {
-            drop_attempt(d, a); /* kept for the next tick, or the message is gone */
-            return;
-        }
-        if (now_state == MSG_FAILED)
-            log_warnx("msg=%lld failed after %d attempts: %s", (long long)a->msg_id, attempts,
-                      a->error);
-        else
-            log_info("msg=%lld retry attempt=%d in=%llds after: %s", (long long)a->msg_id,
-                     attempts + 1, (long long)(next - clock_now()), a->error);
-    }
+    if (a->temporary || a->handed_back)
+        retry_attempt(d, a);
     drop_attempt(d, a);
 }
 
@@ -760,7 +790,8 @@ static void on_part(int64_t msg_id, int index, enum driver_result result, const 
     struct dispatch *d = arg;
     static const enum part_state states[] = {
         [DRIVER_SUBMITTED] = PART_SUBMITTED, [DRIVER_TEMPORARY] = PART_PENDING,
-        [DRIVER_PERMANENT] = PART_FAILED,
+        [DRIVER_PERMANENT] = PART_FAILED, [DRIVER_HANDBACK] = PART_PENDING,
+        [DRIVER_UNCONFIRMED] = PART_PENDING,
     };
     keep_report(d, &(struct store_update){
         .kind = STORE_UPDATE_PART, .msg_id = msg_id,
@@ -770,10 +801,11 @@ static void on_part(int64_t msg_id, int index, enum driver_result result, const 
     struct attempt *a = find_attempt(d, msg_id);
     if (!a)
         return;
-    if (result == DRIVER_TEMPORARY) {
-        a->temporary = true;
+    bool back = result == DRIVER_HANDBACK || result == DRIVER_UNCONFIRMED;
+    if (result == DRIVER_TEMPORARY || (back && !a->temporary))
         snprintf(a->error, sizeof a->error, "%s", error ? error : "temporary error");
-    }
+    a->temporary |= result == DRIVER_TEMPORARY;
+    a->handed_back |= back;
     if (a->outstanding > 0 && --a->outstanding == 0)
         finish_attempt(d, a);
 }
@@ -1036,6 +1068,19 @@ int dispatch_in_flight(struct dispatch *d)
         n += h.in_flight;
     }
     return n;
+}
+
+void dispatch_log_in_flight(const struct dispatch *d)
+{
+    for (const struct attempt *a = d->attempts; a; a = a->next) {
+        if (a->outstanding > 0)
+            log_warnx("msg=%lld still in flight on driver=%s: %d part%s unanswered",
+                      (long long)a->msg_id, a->driver, a->outstanding,
+                      a->outstanding == 1 ? "" : "s");
+        else
+            log_warnx("msg=%lld still in flight on driver=%s: not yet split into parts",
+                      (long long)a->msg_id, a->driver);
+    }
 }
 
 void dispatch_tick(struct dispatch *d)

@@ -43,6 +43,8 @@ void dispatch_run(struct dispatch *d);
 void dispatch_stop(struct dispatch *d);
 /* Messages the drivers still hold (in flight). */
 int dispatch_in_flight(struct dispatch *d);
+/* Logs each message still with a driver, and the driver: when a stop's grace ends. */
+void dispatch_log_in_flight(const struct dispatch *d);
 
 /* Once per service tick: dispatch_run(), and overdue long inbound messages. */
 void dispatch_tick(struct dispatch *d);

@@ -41,6 +41,19 @@ enum driver_result {
     DRIVER_SUBMITTED,            /* accepted by the modem or SMSC; ref names it */
     DRIVER_TEMPORARY,            /* try again later, maybe by another route */
     DRIVER_PERMANENT,            /* will never work (bad number, text refused ...) */
+    /*
+     * Given back unsent because the driver cannot send now (it stopped
+     * answering, went down, is shutting down): not the message's fault, so
+     * the core sends it again at once by another member of its route, and
+     * counts no attempt.
+     */
+    DRIVER_HANDBACK,
+    /*
+     * As HANDBACK, but the part had been written to the modem or SMSC when it
+     * stopped answering, so it may have been sent: going again elsewhere may
+     * make a duplicate, which the driver counts (driver_health.unconfirmed).
+     */
+    DRIVER_UNCONFIRMED,
 };
 
 enum driver_receipt {
@@ -86,6 +99,7 @@ struct driver_health {
     const char *registration;    /* modems: "home", "roaming", "searching" ... */
     const char *operator_name;   /* modems */
     int in_flight;               /* messages taken and not finished */
+    long unconfirmed;            /* parts reported DRIVER_UNCONFIRMED since start */
 };
 
 struct driver_ops {

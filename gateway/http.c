@@ -317,7 +317,11 @@ static void metrics_drivers(void *arg)
     evbuffer_add_printf(out, "# HELP homing_modem_signal_dbm Modem signal strength.\n"
                              "# TYPE homing_modem_signal_dbm gauge\n"
                              "# HELP homing_driver_up 1 when the modem or bind can take work.\n"
-                             "# TYPE homing_driver_up gauge\n");
+                             "# TYPE homing_driver_up gauge\n"
+                             "# HELP homing_driver_unconfirmed_total Parts written to the modem "
+                             "or SMSC that went unanswered and were sent again elsewhere "
+                             "(possible duplicates).\n"
+                             "# TYPE homing_driver_unconfirmed_total counter\n");
     for (size_t i = 0; i < dispatch_driver_count(api->deps.dispatch); i++) {
         const struct driver *d = dispatch_driver(api->deps.dispatch, i);
         struct store_driver_status row;
@@ -325,6 +329,8 @@ static void metrics_drivers(void *arg)
         live_driver(d, &row, &h);
         evbuffer_add_printf(out, "homing_driver_up{driver=\"%s\",kind=\"%s\"} %d\n", d->name,
                             d->kind, h.up);
+        evbuffer_add_printf(out, "homing_driver_unconfirmed_total{driver=\"%s\"} %ld\n", d->name,
+                            h.unconfirmed);
         if (strcmp(d->kind, "modem") == 0 && h.signal_dbm)
             evbuffer_add_printf(out, "homing_modem_signal_dbm{modem=\"%s\"} %d\n", d->name,
                                 h.signal_dbm);

@@ -237,24 +237,26 @@ static void on_tick(void *arg)
         report_queue(svc); /* counting the table costs: only when nothing can send */
 }
 
-#define STOP_GRACE_MS 10000
-
 static void on_stop_check(void *arg)
 {
     struct service *svc = arg;
     int left = dispatch_in_flight(svc->dispatch);
     if (left > 0 && clock_mono_ms() < svc->stop_deadline)
         return;
-    if (left > 0)
-        log_warnx("stopping with %d message%s in flight: they are sent again at the next start",
-                  left, left == 1 ? "" : "s");
+    if (left > 0) {
+        log_warnx("shutdown grace of %llds over with %d message%s in flight: they are sent "
+                  "again at the next start", (long long)svc->conf->service.shutdown_grace, left,
+                  left == 1 ? "" : "s");
+        dispatch_log_in_flight(svc->dispatch);
+    }
     loop_stop(svc->loop);
 }
 
 /*
  * First SIGTERM/SIGINT: take no more messages (the HTTP API closes, the
  * dispatcher claims nothing), let the parts already with a modem or SMSC
- * finish for up to STOP_GRACE_MS, then stop. A second signal stops at once.
+ * finish for up to service.shutdown_grace, then stop. A second signal stops
+ * at once.
  */
 static void on_stop(void *arg)
 {
@@ -264,12 +266,13 @@ static void on_stop(void *arg)
         loop_stop(svc->loop);
         return;
     }
-    log_info("signal received: stopping; no new messages, waiting up to %ds for parts in flight",
-             STOP_GRACE_MS / 1000);
+    int64_t grace_s = svc->conf->service.shutdown_grace;
+    log_info("signal received: stopping; no new messages, waiting up to %llds for parts in flight",
+             (long long)grace_s);
     http_api_free(svc->http); /* answers what it holds, then closes the listener */
     svc->http = NULL;
     dispatch_stop(svc->dispatch);
-    svc->stop_deadline = clock_mono_ms() + STOP_GRACE_MS;
+    svc->stop_deadline = clock_mono_ms() + grace_s * 1000;
     svc->stop_check = loop_timer_new(svc->loop, 100, 1, on_stop_check, svc);
     on_stop_check(svc);
 }

@@ -232,7 +232,7 @@ static void smpp_submit(void *self, const struct driver_msg *m)
         if (is_up(s))
             enqueue(s, p, false);
         else
-            report(s, p, DRIVER_TEMPORARY, NULL, "bind down");
+            report(s, p, DRIVER_HANDBACK, NULL, "bind down");
     }
     pump(s);
 }
@@ -383,14 +383,15 @@ void smpp_on_lost(struct smpp *s, struct smpp_conn *c, const char *why)
         s->win[i] = NULL;
         s->in_window--;
         lost++;
-        report(s, p, DRIVER_TEMPORARY, NULL, text);
+        report(s, p, DRIVER_UNCONFIRMED, NULL, text); /* the SMSC may have taken it */
     }
+    s->unconfirmed += lost;
     for (struct smpp_part *p; (p = dequeue(s));)
-        report(s, p, DRIVER_TEMPORARY, NULL, text);
+        report(s, p, DRIVER_HANDBACK, NULL, text);
     early_expire(s, 0, true); /* their submit_sm_resp will never come */
     if (lost > 0)
-        log_warnx("bind=%s %d submits unanswered when the link went down: retried later",
-                  s->name, lost);
+        log_warnx("bind=%s %d submits unanswered when the link went down: sent again by another "
+                  "route member, as possible duplicates", s->name, lost);
 }
 
 /* --- receipts and received messages ---------------------------------------- */
@@ -504,6 +505,7 @@ static void smpp_health(void *self, struct driver_health *out)
                  s->conns[0]->status, s->conns[1]->status);
     out->state = s->state_text;
     out->in_flight = s->in_window + s->queued;
+    out->unconfirmed = s->unconfirmed;
 }
 
 void smpp_after_io(struct smpp *s)
@@ -535,7 +537,7 @@ static void smpp_drain(void *self)
     struct smpp *s = self;
     s->draining = true;
     for (struct smpp_part *p; (p = dequeue(s));)
-        report(s, p, DRIVER_TEMPORARY, NULL, "homing is shutting down");
+        report(s, p, DRIVER_HANDBACK, NULL, "homing is shutting down");
 }
 
 /* Whether a part is addressed to `to` (E.164; the part's address may lack the '+'). */
@@ -552,7 +554,7 @@ static void smpp_withdraw(void *self, const char *to)
     int withdrawn = 0;
     for (struct smpp_part *p; (p = dequeue(s));) {
         if (part_to(p, to)) {
-            report(s, p, DRIVER_TEMPORARY, NULL, "withdrawn: the recipient opted out");
+            report(s, p, DRIVER_HANDBACK, NULL, "withdrawn: the recipient opted out");
             withdrawn++;
             continue;
         }

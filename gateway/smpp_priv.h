@@ -83,6 +83,7 @@ struct smpp {
     int64_t throttle_logged_ms; /* last "throttled" log line */
     struct smpp_part **win;      /* `window` slots, NULL when free */
     int in_window;
+    long unconfirmed;            /* parts unanswered when a link went down (DRIVER_UNCONFIRMED) */
     struct smpp_rate rate;
     struct smpp_ids *ids;
     struct smpp_early early[SMPP_EARLY_MAX];

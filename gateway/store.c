@@ -125,7 +125,9 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_PLAN_PART] = "INSERT OR IGNORE INTO parts (message_id, part_index, route, state) "
                      "VALUES (?1, ?2, ?3, 'pending')",
     [ST_PLAN_MSG] = "UPDATE messages SET route = ?2, segments = ?3, updated_at = ?4 WHERE id = ?1",
-    [ST_ATTEMPTS] = "SELECT attempts FROM messages WHERE id = ?1",
+    /* With the recipient's opt-out, unless the message is its confirmation. */
+    [ST_ATTEMPTS] = "SELECT m.attempts, (SELECT o.keyword FROM optouts o WHERE o.recipient = "
+                    "m.recipient AND m.source <> 'consent') FROM messages m WHERE m.id = ?1",
     [ST_REQUEUE] = "UPDATE messages SET state = ?2, next_attempt_at = ?3, attempts = ?4, "
                    "last_error = coalesce(?5, last_error), updated_at = ?6 WHERE id = ?1",
     [ST_FIND_PART] = "SELECT p.message_id, p.part_index FROM parts p "
@@ -1292,17 +1294,24 @@ static enum store_rc requeue_statements(struct store *st, int64_t msg_id, int64_
         return STORE_NOT_FOUND;
     }
     int attempts = sqlite3_column_int(s, 0) + (count_attempt ? 1 : 0);
+    const char *optout = (const char *)sqlite3_column_text(s, 1);
     enum msg_state state = count_attempt && attempts >= max_attempts ? MSG_FAILED : MSG_QUEUED;
     char reason[600];
-    if (state == MSG_FAILED)
+    if (optout) {
+        /* Given back unsent after its recipient opted out: it never goes. */
+        state = MSG_SUPPRESSED;
+        snprintf(reason, sizeof reason, "recipient opted out (%s) while it waited to be sent",
+                 optout);
+    } else if (state == MSG_FAILED) {
         snprintf(reason, sizeof reason, "gave up after %d attempts: %s", attempts,
                  error ? error : "temporary errors");
+    }
     sqlite3_stmt *u = store_stmt(st, ST_REQUEUE);
     sqlite3_bind_int64(u, 1, msg_id);
     sqlite3_bind_text(u, 2, store_msg_state_name(state), -1, SQLITE_STATIC);
     sqlite3_bind_int64(u, 3, next_at);
     sqlite3_bind_int(u, 4, attempts);
-    store_bind_text_or_null(u, 5, state == MSG_FAILED ? reason : error);
+    store_bind_text_or_null(u, 5, state == MSG_QUEUED ? error : reason);
     sqlite3_bind_int64(u, 6, now);
     if (sqlite3_step(u) != SQLITE_DONE)
         return store_fail(st, err, err_size, "cannot requeue the message");

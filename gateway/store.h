@@ -246,8 +246,10 @@ enum store_rc store_apply_claim(struct store *st, struct store_apply_claim *ac, 
 /*
  * Puts a claimed message back in the queue, due at `next_at`. With
  * `count_attempt` this was a failed attempt: once `max_attempts` have failed,
- * the message fails instead, with `error` as its reason. *state_out (may be
- * NULL) says which it became.
+ * the message fails instead, with `error` as its reason. A message whose
+ * recipient has opted out (other than the opt-out's own confirmation) is
+ * suppressed instead: what comes back unsent after a STOP never goes.
+ * *state_out (may be NULL) says which it became.
  */
 enum store_rc store_requeue(struct store *st, int64_t msg_id, int64_t next_at, const char *error,
                             bool count_attempt, int max_attempts, int64_t now,

@@ -21,7 +21,7 @@
 struct at_cmd {
     struct at_cmd *next;
     char *command, *pdu, *expect;
-    int timeout_ms;
+    int timeout_ms, prompt_timeout_ms;
     at_done_fn *done;
     void *arg;
 };
@@ -114,7 +114,9 @@ static void start_next(struct at_engine *e, int64_t now_ms)
     e->in_flight = true;
     e->saw_echo = false;
     e->prompt_answered = false;
-    e->deadline = now_ms + c->timeout_ms;
+    /* A send waits a short while for its prompt, which a live modem gives at once,
+     * and the full timeout only for the network's answer once the PDU is out. */
+    e->deadline = now_ms + (c->pdu ? c->prompt_timeout_ms : c->timeout_ms);
     clear_info(e);
     send_text(e, c->command);
     send_text(e, "\r");
@@ -136,6 +138,7 @@ static void complete(struct at_engine *e, enum at_status status, enum at_final f
     e->n_info = e->cap_info = 0;
     struct at_response res = {
         .status = status, .final = final, .code = code, .final_line = final_line,
+        .pdu_written = c->pdu && e->prompt_answered,
         .lines = (const char *const *)lines, .n_lines = n_lines,
     };
     if (c->done)
@@ -156,6 +159,7 @@ void at_submit(struct at_engine *e, const struct at_request *req, int64_t now_ms
     c->pdu = dup_or_null(req->pdu);
     c->expect = dup_or_null(req->expect);
     c->timeout_ms = req->timeout_ms > 0 ? req->timeout_ms : 5000;
+    c->prompt_timeout_ms = req->prompt_timeout_ms > 0 ? req->prompt_timeout_ms : c->timeout_ms;
     c->done = req->done;
     c->arg = req->arg;
     if (e->tail)
@@ -213,6 +217,7 @@ static void handle_in_flight(struct at_engine *e, const char *line, size_t len, 
     if (len == 1 && line[0] == '>') {
         if (c->pdu && !e->prompt_answered) {
             e->prompt_answered = true;
+            e->deadline = now_ms + c->timeout_ms;
             send_text(e, c->pdu);
             send_text(e, "\x1a");
         }
@@ -347,11 +352,14 @@ void at_reset(struct at_engine *e, enum at_status status)
     e->pending_urc = AT_URC_NONE;
     /* Detach the queue first: callbacks may submit new commands. */
     struct at_cmd *c = e->head;
+    bool written = e->in_flight && c->pdu && e->prompt_answered; /* only the head can be */
     e->head = e->tail = NULL;
     e->in_flight = false;
     while (c) {
         struct at_cmd *next = c->next;
-        struct at_response res = { .status = status, .code = -1, .final_line = "" };
+        struct at_response res = { .status = status, .code = -1, .final_line = "",
+                                   .pdu_written = written };
+        written = false;
         if (c->done)
             c->done(&res, c->arg);
         cmd_free(c);

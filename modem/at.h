@@ -72,6 +72,8 @@ struct at_response {
     enum at_final final;
     int code;                    /* +CME / +CMS error number, -1 if none or verbose */
     const char *final_line;      /* the final result line as received ("" on timeout) */
+    bool pdu_written;            /* AT+CMGS: the prompt came and the PDU went out, so an
+                                  * unanswered send may still have reached the network */
     const char *const *lines;    /* information lines, without echo and URCs */
     size_t n_lines;
 };
@@ -83,7 +85,8 @@ struct at_request {
     const char *command;         /* "AT+CSQ", without CR */
     const char *pdu;             /* AT+CMGS: hex sent after the "> " prompt, or NULL */
     const char *expect;          /* prefix of the response lines ("+CSQ:"), or NULL */
-    int timeout_ms;
+    int timeout_ms;              /* with a pdu: from the prompt to the final result */
+    int prompt_timeout_ms;       /* with a pdu: from the command to the "> " prompt (0: timeout_ms) */
     at_done_fn *done;            /* may be NULL */
     void *arg;
 };

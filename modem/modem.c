@@ -191,7 +191,8 @@ void modem_command_pdu(struct modem *m, const char *cmd, const char *pdu, int ti
                        at_done_fn *done, void *arg)
 {
     struct at_request r = { .command = cmd, .pdu = pdu, .expect = "+CMGS:",
-                            .timeout_ms = timeout_ms, .done = done, .arg = arg };
+                            .timeout_ms = timeout_ms, .prompt_timeout_ms = m->prompt_timeout_ms,
+                            .done = done, .arg = arg };
     at_submit(m->at, &r, clock_mono_ms());
 }
 
@@ -345,13 +346,21 @@ static void on_ladder_reply(const struct at_response *res, void *arg)
     start_bring_up(m);
 }
 
+/* A poll may be lost on a busy modem: two unanswered in a row count as silence. */
 void modem_note_timeout(struct modem *m, const struct at_response *res)
 {
     (void)res;
     m->timeouts_in_row++;
     if (m->state != MODEM_READY || m->timeouts_in_row < 2)
         return;
-    modem_set_state(m, MODEM_RECOVERING, "not answering");
+    modem_recover(m, "not answering");
+}
+
+void modem_recover(struct modem *m, const char *why)
+{
+    if (m->state != MODEM_READY)
+        return;
+    modem_set_state(m, MODEM_RECOVERING, why);
     modem_sms_release(m, "modem not answering");
     at_reset(m->at, AT_GONE);
     climb_ladder(m);
@@ -618,6 +627,7 @@ static void modem_health(void *self, struct driver_health *out)
     out->registration = registration_name(m->creg_stat);
     out->operator_name = m->operator_name;
     out->in_flight = m->n_msgs;
+    out->unconfirmed = m->unconfirmed;
 }
 
 static void modem_drain(void *self)
@@ -660,6 +670,7 @@ struct modem *modem_new(const struct conf_modem *cfg, struct loop *loop,
     m->sends_per_minute = (int)cfg->sends_per_minute;
     m->status_reports = cfg->status_reports;
     m->send_timeout_ms = (int)cfg->send_timeout * 1000;
+    m->prompt_timeout_ms = (int)cfg->prompt_timeout * 1000;
     m->poll_ms = (int)cfg->poll * 1000;
     m->loop = loop;
     m->ev = *events;

@@ -43,7 +43,7 @@ struct modem_msg {
 struct modem {
     char *name, *port, *pin, *smsc;
     int baud, sends_per_minute;
-    int send_timeout_ms, poll_ms;
+    int send_timeout_ms, prompt_timeout_ms, poll_ms;
     bool status_reports;
     struct loop *loop;
     struct driver_events ev;
@@ -62,6 +62,7 @@ struct modem {
     bool pin_sent;
     bool escape_sent;    /* this bring-up already sent ESC to close a stale "> " prompt */
     int timeouts_in_row, ladder_step;
+    long unconfirmed;        /* parts handed on after their PDU went out unanswered */
 
     char manufacturer[64], model[64], imei[32], imsi[32];
     int signal_dbm;
@@ -71,7 +72,7 @@ struct modem {
     struct modem_part *parts_head, *parts_tail;
     struct modem_msg *msgs;
     int n_msgs;
-    bool sending;            /* an AT+CMGS is queued or in flight */
+    struct modem_part *sending; /* the part whose AT+CMGS is queued or in flight, or NULL */
     bool draining;           /* shutting down: no new work */
     at_done_fn *sweep_done;  /* bring-up continues here after the SIM sweep */
     int64_t next_send_ms;    /* sends_per_minute pacing */
@@ -84,6 +85,8 @@ void modem_command(struct modem *m, const char *cmd, const char *expect, int tim
 void modem_command_pdu(struct modem *m, const char *cmd, const char *pdu, int timeout_ms,
                        at_done_fn *done, void *arg);
 void modem_note_timeout(struct modem *m, const struct at_response *res);
+/* Stopped answering: unhealthy at once, its waiting parts handed back, the ladder climbed. */
+void modem_recover(struct modem *m, const char *why);
 bool modem_registered(const struct modem *m);
 /* Calls modem_sms_pump() again in `delay_ms` (the sends_per_minute pacing). */
 void modem_pace(struct modem *m, int64_t delay_ms);
@@ -91,9 +94,9 @@ void modem_pace(struct modem *m, int64_t delay_ms);
 /* modem_sms.c */
 void modem_sms_submit(struct modem *m, const struct driver_msg *msg);
 void modem_sms_pump(struct modem *m);
-/* Hands every part not yet sent back to the core as a temporary failure. */
+/* Hands every part not yet sent back to the core (DRIVER_HANDBACK). */
 void modem_sms_release(struct modem *m, const char *why);
-/* Takes back the waiting parts to `to` (an opt-out), reported TEMPORARY; returns how many. */
+/* Takes back the waiting parts to `to` (an opt-out), reported HANDBACK; returns how many. */
 int modem_sms_withdraw(struct modem *m, const char *to);
 void modem_sms_urc(struct modem *m, const struct at_urc_event *ev);
 /* Reads and clears everything stored on the SIM; calls `done` when finished. */

@@ -135,11 +135,7 @@ void modem_sms_submit(struct modem *m, const struct driver_msg *msg)
 
 static void describe_failure(const struct at_response *res, char *out, size_t size)
 {
-    if (res->status == AT_TIMEOUT)
-        snprintf(out, size, "no answer to AT+CMGS in time");
-    else if (res->status == AT_GONE)
-        snprintf(out, size, "the modem went away during AT+CMGS");
-    else if (res->final == AT_FINAL_CMS && res->code >= 0)
+    if (res->final == AT_FINAL_CMS && res->code >= 0)
         snprintf(out, size, "+CMS ERROR: %d (%s)", res->code, modem_cms_text(res->code));
     else
         snprintf(out, size, "%s", res->final_line);
@@ -154,17 +150,51 @@ static bool failure_is_temporary(const struct at_response *res)
     return true; /* ERROR or +CME ERROR: the modem, not the message */
 }
 
+/*
+ * A send the modem never answered. Without a prompt nothing left, so the part
+ * goes elsewhere as it is; after the PDU it may have reached the network, and
+ * going elsewhere may make a duplicate, which is counted. Either way the
+ * modem is unhealthy from now on (the router passes it by) until the
+ * recovery ladder finds it answering again.
+ */
+static void on_cmgs_unanswered(struct modem *m, const struct modem_part *p,
+                               const struct at_response *res)
+{
+    char why[200];
+    bool written = res->pdu_written;
+    if (res->status == AT_GONE)
+        snprintf(why, sizeof why, "modem %s went away during AT+CMGS%s", m->name,
+                 written ? ", after the PDU: possibly sent" : "");
+    else if (written)
+        snprintf(why, sizeof why, "modem %s gave no answer within %d s to the PDU after "
+                 "AT+CMGS's prompt: possibly sent", m->name, m->send_timeout_ms / 1000);
+    else
+        snprintf(why, sizeof why, "modem %s gave no \"> \" prompt within %d s of AT+CMGS",
+                 m->name, m->prompt_timeout_ms / 1000);
+    if (res->status == AT_TIMEOUT) {
+        log_warnx("modem=%s did not answer AT+CMGS (%s): marked unhealthy; msg=%lld part=%d "
+                  "goes to another route member%s", m->name, written ? "no +CMGS" : "no prompt",
+                  (long long)p->msg_id, p->index + 1,
+                  written ? " as a possible duplicate" : "");
+        modem_recover(m, "did not answer AT+CMGS");
+    }
+    m->unconfirmed += written;
+    resolve(m, p->msg_id, p->index, written ? DRIVER_UNCONFIRMED : DRIVER_HANDBACK, NULL, why);
+}
+
 static void on_cmgs(const struct at_response *res, void *arg)
 {
     struct modem_part *p = arg;
     struct modem *m = p->modem;
     char ref[64], why[160];
     int mr;
-    m->sending = false;
+    m->sending = NULL;
     if (res->status == AT_OK && res->n_lines > 0 && sscanf(res->lines[0], "+CMGS: %d", &mr) == 1) {
         snprintf(ref, sizeof ref, "%s:%d", m->name, mr);
         m->timeouts_in_row = 0;
         resolve(m, p->msg_id, p->index, DRIVER_SUBMITTED, ref, NULL);
+    } else if (res->status == AT_TIMEOUT || res->status == AT_GONE) {
+        on_cmgs_unanswered(m, p, res);
     } else {
         describe_failure(res, why, sizeof why);
         log_warnx("modem=%s msg=%lld part=%d not sent: %s", m->name, (long long)p->msg_id,
@@ -173,8 +203,6 @@ static void on_cmgs(const struct at_response *res, void *arg)
                 failure_is_temporary(res) ? DRIVER_TEMPORARY : DRIVER_PERMANENT, NULL, why);
     }
     free(p);
-    if (res->status == AT_TIMEOUT)
-        modem_note_timeout(m, res);
     modem_sms_pump(m);
 }
 
@@ -192,7 +220,7 @@ void modem_sms_pump(struct modem *m)
     if (!m->parts_head)
         m->parts_tail = NULL;
     p->next = NULL;
-    m->sending = true;
+    m->sending = p;
     m->next_send_ms = now + 60000 / m->sends_per_minute;
     char cmd[32];
     snprintf(cmd, sizeof cmd, "AT+CMGS=%d", p->length);
@@ -204,7 +232,7 @@ void modem_sms_release(struct modem *m, const char *why)
     while (m->parts_head) {
         struct modem_part *p = m->parts_head;
         m->parts_head = p->next;
-        resolve(m, p->msg_id, p->index, DRIVER_TEMPORARY, NULL, why);
+        resolve(m, p->msg_id, p->index, DRIVER_HANDBACK, NULL, why);
         free(p);
     }
     m->parts_tail = NULL;
@@ -223,7 +251,7 @@ int modem_sms_withdraw(struct modem *m, const char *to)
             continue;
         }
         *pp = p->next;
-        resolve(m, p->msg_id, p->index, DRIVER_TEMPORARY, NULL,
+        resolve(m, p->msg_id, p->index, DRIVER_HANDBACK, NULL,
                 "withdrawn: the recipient opted out");
         free(p);
         n++;
@@ -233,6 +261,7 @@ int modem_sms_withdraw(struct modem *m, const char *to)
 
 void modem_sms_free(struct modem *m)
 {
+    free(m->sending); /* its AT+CMGS is dropped unanswered with the engine */
     while (m->parts_head) {
         struct modem_part *p = m->parts_head;
         m->parts_head = p->next;

@@ -20,6 +20,7 @@ static struct {
     enum at_status status;
     enum at_final final;
     int code;
+    bool pdu_written;
     char lines[1024];
     size_t n_lines;
 } last;
@@ -55,6 +56,7 @@ static void on_done(const struct at_response *res, void *arg)
     last.status = res->status;
     last.final = res->final;
     last.code = res->code;
+    last.pdu_written = res->pdu_written;
     last.n_lines = res->n_lines;
     last.lines[0] = '\0';
     for (size_t i = 0; i < res->n_lines; i++) {
@@ -184,6 +186,65 @@ START_TEST(cmgs_prompt_gets_the_pdu)
     feed(e, "\r\n+CMGS: 7\r\n\r\nOK\r\n");
     ck_assert_int_eq(last.status, AT_OK);
     ck_assert_str_eq(last.lines, "+CMGS: 7;");
+    at_free(e);
+}
+END_TEST
+
+/*
+ * A send has two deadlines: the prompt, which a live modem gives at once, and
+ * the network's answer after the PDU. Only a send whose PDU went out may have
+ * reached the network, and the response says which it was.
+ */
+static void submit_send(struct at_engine *e, int prompt_ms, int answer_ms, int64_t now)
+{
+    struct at_request r = { .command = "AT+CMGS=18", .expect = "+CMGS:", .pdu = "00AA",
+                            .timeout_ms = answer_ms, .prompt_timeout_ms = prompt_ms,
+                            .done = on_done };
+    at_submit(e, &r, now);
+}
+
+START_TEST(cmgs_prompt_has_its_own_deadline)
+{
+    struct at_engine *e = engine();
+    submit_send(e, 5000, 60000, 0);
+    ck_assert_int_eq(at_deadline(e), 5000);
+    at_tick(e, 5000);
+    ck_assert_int_eq(done_calls, 1);
+    ck_assert_int_eq(last.status, AT_TIMEOUT);
+    ck_assert(!last.pdu_written);
+    ck_assert_str_eq(written, "AT+CMGS=18\r\x1b");
+    at_free(e);
+
+    /* Once the prompt came, the answer may take the send's whole timeout. */
+    e = engine();
+    submit_send(e, 5000, 60000, 0);
+    at_input(e, "\r\n> ", 4, 200);
+    ck_assert_int_eq(at_deadline(e), 60200);
+    at_tick(e, 59000);
+    ck_assert_int_eq(done_calls, 0);
+    at_tick(e, 60200);
+    ck_assert_int_eq(last.status, AT_TIMEOUT);
+    ck_assert(last.pdu_written);
+    ck_assert_str_eq(written, "AT+CMGS=18\r00AA\x1a"); /* no ESC: the prompt was answered */
+    at_free(e);
+}
+END_TEST
+
+START_TEST(reset_says_whether_the_pdu_went_out)
+{
+    struct at_engine *e = engine();
+    submit_send(e, 1000, 1000, 0);
+    at_input(e, "> ", 2, 10);
+    at_reset(e, AT_GONE);
+    ck_assert_int_eq(done_calls, 1);
+    ck_assert_int_eq(last.status, AT_GONE);
+    ck_assert(last.pdu_written); /* unplugged after the PDU: it may have gone */
+    at_free(e);
+    e = engine();
+    submit_send(e, 1000, 1000, 0);
+    at_reset(e, AT_GONE);
+    ck_assert_int_eq(last.status, AT_GONE);
+    ck_assert(!last.pdu_written);
     at_free(e);
 }
 END_TEST
@@ -329,6 +390,8 @@ static Suite *suite(void)
     tcase_add_test(t, cmt_pdu_line_belongs_to_the_urc);
     tcase_add_test(t, ok_inside_a_text_does_not_end_the_command);
     tcase_add_test(t, cmgs_prompt_gets_the_pdu);
+    tcase_add_test(t, cmgs_prompt_has_its_own_deadline);
+    tcase_add_test(t, reset_says_whether_the_pdu_went_out);
     tcase_add_test(t, cms_error_carries_its_code);
     tcase_add_test(t, commands_queue_in_order);
     tcase_add_test(t, timeout_escapes_the_prompt_and_guards_the_next_command);

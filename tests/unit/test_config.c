@@ -85,6 +85,8 @@ START_TEST(modem_defaults_apply_per_element)
     ck_assert_int_eq(c->modems[0].baud, 115200);
     ck_assert_int_eq(c->modems[1].baud, 9600);
     ck_assert(c->modems[0].status_reports);
+    ck_assert_int_eq(c->modems[0].prompt_timeout, 5);  /* a silent modem is noticed in seconds */
+    ck_assert_int_eq(c->modems[0].send_timeout, 60);   /* the network may take its time */
     ck_assert_str_eq(c->routes[0].strategy, "failover");
     ck_assert_int_eq(c->routes[0].via.n, 2);
     ck_assert_str_eq(c->routes[0].via.items[0], "m2");
@@ -357,6 +359,35 @@ START_TEST(sample_and_docs_cover_every_key)
 }
 END_TEST
 
+/*
+ * systemd kills a stop that outlasts TimeoutStopSec: every shutdown_grace the
+ * config accepts must end before it, so one as long as it is refused.
+ */
+START_TEST(shutdown_grace_stays_below_the_units_stop_timeout)
+{
+    char *unit = testutil_read_file("config/homing.service");
+    ck_assert_ptr_nonnull(unit);
+    const char *at = strstr(unit, "\nTimeoutStopSec=");
+    ck_assert_msg(at, "config/homing.service sets no TimeoutStopSec");
+    long unit_s = strtol(at + strlen("\nTimeoutStopSec="), NULL, 10);
+    free(unit);
+    ck_assert_int_gt(unit_s, 10);
+    char text[128];
+    struct conf_errors errs = { 0 };
+    snprintf(text, sizeof text, "service = { shutdown_grace = \"%lds\"; };\n", unit_s);
+    ck_assert_ptr_null(load_text(text, &errs));
+    EXPECT_ERROR(&errs, 1, "service.shutdown_grace");
+    conf_errors_free(&errs);
+    struct conf *c = load_text("service = { shutdown_grace = \"2s\"; };\n", &errs);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_int_eq(c->service.shutdown_grace, 2);
+    conf_free(c);
+    c = load_text("", &errs);
+    ck_assert_int_eq(c->service.shutdown_grace, 10);
+    conf_free(c);
+}
+END_TEST
+
 START_TEST(campaign_inherits_global_limits)
 {
     struct conf_errors errs = { 0 };
@@ -431,6 +462,7 @@ static Suite *suite(void)
     tcase_add_test(t, syntax_error_and_missing_file);
     tcase_add_test(t, sample_and_docs_cover_every_key);
     tcase_add_test(t, campaign_inherits_global_limits);
+    tcase_add_test(t, shutdown_grace_stays_below_the_units_stop_timeout);
     tcase_add_test(t, campaign_step_errors);
     suite_add_tcase(s, t);
     TCase *v = tcase_create("values");

@@ -476,6 +476,10 @@ static int h_cmgs(struct modem *m, struct at_cmd *c)
     m->pdu_len = 0;
     m->pdu_overflow = false;
     m->input = MODEM_IN_PDU;
+    if (m->hang_at == HANG_AT_CMGS) {
+        m->hang_at = HANG_NEVER;
+        m->hung = true; /* the prompt below is never written */
+    }
     return AT_PROMPT;
 }
 
@@ -735,6 +739,10 @@ static void finish_send(struct modem *m)
         snprintf(m->sent_to[mr], sizeof m->sent_to[mr], "%s", m->pending_submit.to);
         modem_log_submit(m, &m->pending_submit, mr);
         m->n.submits++;
+        if (m->hang_at == HANG_AT_PDU) {
+            m->hang_at = HANG_NEVER;
+            m->hung = true; /* the SMS went out; its +CMGS below is lost */
+        }
         snprintf(m->pending, sizeof m->pending, "\r\n+CMGS: %d\r\n\r\nOK\r\n", mr);
         m->pending_ok = false;
     }

@@ -261,6 +261,30 @@ static void verb_fail(struct modem *m, int argc, char **argv, char *out, size_t 
     reply(out, cap, "ok fail=%d code=%d", count, code);
 }
 
+/* A hang at a chosen moment of the next send: before its prompt, or once its PDU went out. */
+static void verb_hang_at(struct modem *m, int argc, char **argv, char *out, size_t cap)
+{
+    if (argc == 2 && strcmp(argv[1], "cmgs") == 0)
+        m->hang_at = HANG_AT_CMGS;
+    else if (argc == 2 && strcmp(argv[1], "pdu") == 0)
+        m->hang_at = HANG_AT_PDU;
+    else {
+        reply(out, cap, "error usage: hang-at cmgs|pdu");
+        return;
+    }
+    reply(out, cap, "ok hang-at=%s", argv[1]);
+}
+
+static void verb_unhang(struct modem *m, char *out, size_t cap)
+{
+    m->hung = false;
+    m->hang_at = HANG_NEVER;
+    m->in_len = 0;
+    if (m->input == MODEM_IN_PDU)
+        m->input = MODEM_IN_COMMAND; /* a prompt left open by the hang is gone */
+    reply(out, cap, "ok");
+}
+
 static void verb_register(struct modem *m, int argc, char **argv, char *out, size_t cap)
 {
     int stat;
@@ -378,7 +402,8 @@ void modem_control(struct modem *m, int argc, char **argv, char *out, size_t cap
     else if (strcmp(v, "report") == 0) verb_report(m, argc, argv, out, cap);
     else if (strcmp(v, "fail") == 0) verb_fail(m, argc, argv, out, cap);
     else if (strcmp(v, "hang") == 0) m->hung = true, reply(out, cap, "ok hung");
-    else if (strcmp(v, "unhang") == 0) m->hung = false, m->in_len = 0, reply(out, cap, "ok");
+    else if (strcmp(v, "hang-at") == 0) verb_hang_at(m, argc, argv, out, cap);
+    else if (strcmp(v, "unhang") == 0) verb_unhang(m, out, cap);
     else if (strcmp(v, "unplug") == 0) verb_plug(m, true, out, cap);
     else if (strcmp(v, "replug") == 0) verb_plug(m, false, out, cap);
     else if (strcmp(v, "register") == 0) verb_register(m, argc, argv, out, cap);

@@ -102,6 +102,7 @@ struct modem {
     int fail_count;
     int fail_code;
     bool hung;
+    enum { HANG_NEVER, HANG_AT_CMGS, HANG_AT_PDU } hang_at; /* a hang armed for the next send */
     bool plugged;
     bool defer_urcs;
     int latency_ms;
