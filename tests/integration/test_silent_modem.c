@@ -118,6 +118,7 @@ START_TEST(silent_modem_fails_over_within_ten_seconds_at_defaults)
     ck_assert(wait_for_query(STATE_OF, id, "sent", 10000));
     int64_t took = mono_ms() - t0;
     ck_assert_msg(took < 10000, "failover took %lld ms", (long long)took);
+    fprintf(stderr, "failover to m2 took %lld ms\n", (long long)took);
     ck_assert_str_eq(query("SELECT route FROM messages WHERE id = ?1", id), "m2");
     ck_assert(testutil_wait_for_text(log_path, "modem=m1 did not answer AT+CMGS (no prompt)",
                                      1000));
