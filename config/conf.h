@@ -126,7 +126,11 @@ struct conf {
     size_t n_smpp;
     struct conf_route *routes;
     size_t n_routes;
-    struct { struct conf_kannel_user *users; size_t n_users; } kannel_compat;
+    struct {
+        struct conf_kannel_user *users;
+        size_t n_users;
+        char *numbers;           /* auto | international | national: sendsms `to` without + */
+    } kannel_compat;
     struct {
         char *optout_reply, *optin_reply, *help_reply;
         struct conf_strlist optout, optin, help;  /* added to the built-in words */

@@ -212,6 +212,12 @@ static const struct conf_key kannel_keys[] = {
     LIST("users", struct conf, kannel_compat.users, kannel_compat.n_users,
          struct conf_kannel_user, kannel_user_keys,
          "accounts allowed to use /cgi-bin/sendsms"),
+    KEY("numbers", CONF_T_ENUM, struct conf, kannel_compat.numbers, "auto", 0, 0,
+        "auto|international|national",
+        "how sendsms reads a `to` without + or 00 (Kannel passes such numbers on as "
+        "written): national in defaults.country; international, country code first "
+        "(46701234567); or auto: whichever of the two is valid, refused naming both when "
+        "both are. /v1/messages, the CLI and campaigns always read national"),
     END
 };
 

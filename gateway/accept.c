@@ -18,15 +18,37 @@ static enum accept_status refuse(struct accepted *out, enum accept_status status
     return status;
 }
 
+/*
+ * Only the Kannel door reads other than nationally; its refusals name the key
+ * that chose the reading, so the operator sees why a number was read so.
+ */
+static bool read_recipient(const struct conf *conf, const struct accept_request *req,
+                           struct accepted *out)
+{
+    char why[300];
+    if (!req->to) {
+        snprintf(out->error, sizeof out->error, "to: missing");
+        return false;
+    }
+    enum phone_result r = phone_read(req->to, conf->defaults.country, req->numbers, out->to, why,
+                                     sizeof why);
+    if (r == PHONE_OK)
+        return true;
+    const char *hint = "";
+    if (r == PHONE_AMBIGUOUS)
+        hint = ", or set kannel_compat.numbers to \"national\" or \"international\"";
+    else if (req->numbers == PHONE_READ_INTERNATIONAL)
+        hint = " (kannel_compat.numbers is \"international\")";
+    snprintf(out->error, sizeof out->error, "to: %s%s", why, hint);
+    return false;
+}
+
 static enum accept_status check_fields(const struct conf *conf, const struct accept_request *req,
                                        struct accepted *out)
 {
     static _Thread_local struct codec_message cm; /* about 40 KB: off the stack; one per thread */
-    char why[256];
-    if (!req->to || !phone_normalize(req->to, conf->defaults.country, out->to, why, sizeof why)) {
-        snprintf(out->error, sizeof out->error, "to: %s", req->to ? why : "missing");
+    if (!read_recipient(conf, req, out))
         return refuse(out, ACCEPT_BAD_FIELD, "to");
-    }
     if (!req->text || !*req->text) {
         snprintf(out->error, sizeof out->error, "text: missing or empty");
         return refuse(out, ACCEPT_BAD_FIELD, "text");

@@ -21,6 +21,8 @@ struct accept_request {
     int64_t validity_s;          /* 0: defaults.validity */
     const char *dlr_url;         /* Kannel sendsms only */
     int dlr_mask;
+    enum phone_reading numbers;  /* Kannel sendsms only (kannel_compat.numbers); the
+                                    zero value, PHONE_READ_NATIONAL, for every other door */
 };
 
 enum accept_status {
@@ -33,7 +35,7 @@ enum accept_status {
 struct accepted {
     enum accept_status status;
     const char *field;           /* "to", "text", "route", "validity", "from" */
-    char error[320];
+    char error[400];
     char to[PHONE_E164_MAX];
     const char *encoding;        /* "gsm7", "ucs2" */
     int segments;

@@ -240,6 +240,16 @@ static bool read_options(struct kannel_sendsms *k, int *status, char *reply, siz
     return true;
 }
 
+/* kannel_compat.numbers, which the schema holds to these three. */
+static enum phone_reading numbers_reading(const char *setting)
+{
+    if (strcmp(setting, "national") == 0)
+        return PHONE_READ_NATIONAL;
+    if (strcmp(setting, "international") == 0)
+        return PHONE_READ_INTERNATIONAL;
+    return PHONE_READ_AUTO;
+}
+
 bool kannel_parse(struct evhttp_request *req, const struct conf *conf, struct kannel_sendsms *k,
                   int *status, char *reply, size_t reply_size)
 {
@@ -251,6 +261,7 @@ bool kannel_parse(struct evhttp_request *req, const struct conf *conf, struct ka
     const char *to = param(k, KP_TO, -1);
     if (!to)
         return refuse(status, reply, reply_size, 400, "Missing receiver number, rejected");
+    k->ar.numbers = numbers_reading(conf->kannel_compat.numbers);
     return split_receivers(k, to, status, reply, reply_size) &&
            read_text(k, status, reply, reply_size) &&
            read_options(k, status, reply, reply_size);

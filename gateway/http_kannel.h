@@ -8,7 +8,10 @@
  * the encoding is chosen from the text anyway), charset (UTF-8 default,
  * ISO-8859-1), smsc (a modem or bind name), validity (minutes), dlr-mask,
  * dlr-url. udh and coding=1 (binary) are refused with a clear reply.
- * Accounts come from kannel_compat.users. Replies are Kannel's texts:
+ * A `to` without + or 00 is read as kannel_compat.numbers says (Kannel passes
+ * numbers on as written, so its applications may write country code and
+ * number alone); `from` is a sender id sent as written, never read as a
+ * number. Accounts come from kannel_compat.users. Replies are Kannel's texts:
  * 202 "0: Accepted for delivery", 403 "Authorization failed for sendsms", ...
  */
 #ifndef HOMING_HTTP_KANNEL_H

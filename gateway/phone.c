@@ -7,6 +7,18 @@
  * (a digit missing, a letter, a wrong country) without a 10 MB database.
  * Numbers given with "+" are checked against the list of assigned calling
  * codes (ITU-T E.164 assignments), which are prefix-free.
+ *
+ * Digits alone may also be read as country code and number (Kannel's
+ * applications write them so). Nothing marks them as international, so that
+ * reading needs the code's plan here and a length that fits it; a code with
+ * no plan in the table is refused rather than guessed. Where both readings
+ * fit, PHONE_READ_AUTO refuses: a national number with trunk prefix 0 can
+ * never be read as international (no calling code starts with 0), so the
+ * clash is an unprefixed national number whose digits also start with a
+ * calling code ("491234567" in SE: +46491234567 or +491234567), or a trunk
+ * prefix that starts calling codes (RU's 8: "84951234567" or +84 951234567).
+ * Lengths span fixed and mobile numbers, so the wider a plan's range, the
+ * more clashes: in DE (6 to 13) "4915112345678" is both.
  */
 #include "gateway/phone.h"
 
@@ -37,7 +49,7 @@ static const struct numbering_plan plans[] = {
     { "HU", "36", "06", "00", 8, 9 },   { "RO", "40", "0", "00", 9, 9 },
     { "BG", "359", "0", "00", 8, 9 },   { "GR", "30", "", "00", 10, 10 },
     { "HR", "385", "0", "00", 8, 9 },   { "SI", "386", "0", "00", 8, 8 },
-    { "RS", "381", "0", "00", 8, 9 },   { "EE", "372", "", "00", 7, 8 },
+    { "RS", "381", "0", "00", 8, 10 },  { "EE", "372", "", "00", 7, 8 },
     { "LV", "371", "", "00", 8, 8 },    { "LT", "370", "8", "00", 8, 8 },
     { "MT", "356", "", "00", 8, 8 },    { "CY", "357", "", "00", 8, 8 },
     { "UA", "380", "0", "00", 9, 9 },   { "TR", "90", "0", "00", 10, 10 },
@@ -56,7 +68,35 @@ static const struct numbering_plan plans[] = {
     { "MX", "52", "", "00", 10, 10 },   { "BR", "55", "0", "00", 10, 11 },
     { "AR", "54", "0", "00", 10, 11 },  { "CL", "56", "", "00", 9, 9 },
     { "CO", "57", "", "00", 8, 10 },    { "PE", "51", "0", "00", 8, 9 },
+    { "AL", "355", "0", "00", 8, 9 },   { "AD", "376", "", "00", 6, 9 },
+    { "BA", "387", "0", "00", 8, 9 },   { "BY", "375", "8", "810", 9, 9 },
+    { "MD", "373", "0", "00", 8, 8 },   { "ME", "382", "0", "00", 8, 8 },
+    { "MK", "389", "0", "00", 8, 8 },   { "XK", "383", "0", "00", 8, 12 },
+    { "LI", "423", "0", "00", 7, 9 },   { "MC", "377", "0", "00", 8, 9 },
+    { "SM", "378", "", "00", 8, 10 },   { "GI", "350", "", "00", 8, 8 },
+    { "GE", "995", "0", "00", 9, 9 },   { "AM", "374", "0", "00", 8, 8 },
+    { "AZ", "994", "0", "00", 9, 9 },   { "KZ", "7", "8", "810", 10, 10 },
+    { "UZ", "998", "", "00", 9, 9 },    { "JO", "962", "0", "00", 8, 9 },
+    { "LB", "961", "0", "00", 7, 8 },   { "KW", "965", "", "00", 8, 8 },
+    { "QA", "974", "", "00", 8, 8 },    { "BH", "973", "", "00", 8, 8 },
+    { "OM", "968", "", "00", 8, 8 },    { "IQ", "964", "0", "00", 8, 10 },
+    { "IR", "98", "0", "00", 6, 10 },   { "DZ", "213", "0", "00", 8, 9 },
+    { "TN", "216", "", "00", 8, 8 },    { "LY", "218", "0", "00", 9, 9 },
+    { "SN", "221", "", "00", 9, 9 },    { "CI", "225", "", "00", 10, 10 },
+    { "GH", "233", "0", "00", 9, 9 },   { "CM", "237", "", "00", 9, 9 },
+    { "RW", "250", "0", "00", 8, 9 },   { "ET", "251", "0", "00", 9, 9 },
+    { "TZ", "255", "0", "000", 9, 9 },  { "UG", "256", "0", "000", 9, 9 },
+    { "ZM", "260", "0", "00", 9, 9 },   { "ZW", "263", "0", "00", 9, 9 },
+    { "LK", "94", "0", "00", 9, 9 },    { "NP", "977", "0", "00", 8, 10 },
+    { "KH", "855", "0", "001", 8, 9 },  { "TW", "886", "0", "002", 8, 9 },
+    { "VE", "58", "0", "00", 10, 10 },  { "EC", "593", "0", "00", 8, 9 },
+    { "UY", "598", "0", "00", 8, 8 },   { "PY", "595", "0", "00", 7, 9 },
+    { "BO", "591", "0", "00", 8, 8 },   { "CR", "506", "", "00", 8, 8 },
+    { "PA", "507", "", "00", 7, 8 },    { "GT", "502", "", "00", 8, 8 },
+    { "SV", "503", "", "00", 8, 8 },    { "HN", "504", "", "00", 8, 8 },
+    { "DO", "1", "1", "011", 10, 10 },  { "PR", "1", "1", "011", 10, 10 },
 };
+#define N_PLANS (sizeof plans / sizeof plans[0])
 
 /* Assigned calling codes (ITU-T E.164), by length. Country codes are prefix-free. */
 static const char *const codes1 = " 1 7 ";
@@ -78,7 +118,7 @@ static const struct numbering_plan *plan_for(const char *iso2)
 {
     if (!iso2 || strlen(iso2) != 2)
         return NULL;
-    for (size_t i = 0; i < sizeof plans / sizeof plans[0]; i++)
+    for (size_t i = 0; i < N_PLANS; i++)
         if (toupper((unsigned char)iso2[0]) == plans[i].iso2[0] &&
             toupper((unsigned char)iso2[1]) == plans[i].iso2[1])
             return &plans[i];
@@ -149,6 +189,16 @@ static bool finish_international(const char *digits, const char *input,
     return true;
 }
 
+static enum phone_result result_of(bool ok)
+{
+    return ok ? PHONE_OK : PHONE_INVALID;
+}
+
+static bool nsn_fits(const struct numbering_plan *plan, size_t len)
+{
+    return len >= (size_t)plan->nsn_min && len <= (size_t)plan->nsn_max;
+}
+
 static bool finish_national(const char *digits, const struct numbering_plan *plan,
                             const char *input, char out[PHONE_E164_MAX],
                             char *why, size_t why_size)
@@ -158,7 +208,7 @@ static bool finish_national(const char *digits, const struct numbering_plan *pla
     if (tl && strncmp(digits, plan->trunk, tl) == 0)
         nsn = digits + tl;
     size_t len = strlen(nsn);
-    if (len < (size_t)plan->nsn_min || len > (size_t)plan->nsn_max) {
+    if (!nsn_fits(plan, len)) {
         snprintf(why, why_size, "'%s' has %zu digits after the trunk prefix; numbers in %s have "
                  "%d to %d (or write it with +country code)", input, len, plan->iso2,
                  plan->nsn_min, plan->nsn_max);
@@ -169,26 +219,136 @@ static bool finish_national(const char *digits, const struct numbering_plan *pla
     return finish_international(full, input, out, why, why_size);
 }
 
-bool phone_normalize(const char *input, const char *country, char out[PHONE_E164_MAX],
-                     char *why, size_t why_size)
+/*
+ * The plan of the calling code that starts `digits` (cc_len long) whose length
+ * fits what follows; else the code's first plan; NULL when the table has none.
+ * Codes shared by several countries (1, 7) fit if any of them does.
+ */
+static const struct numbering_plan *plan_of_code(const char *digits, size_t cc_len)
+{
+    const struct numbering_plan *first = NULL;
+    for (size_t i = 0; i < N_PLANS; i++) {
+        const struct numbering_plan *p = &plans[i];
+        if (strlen(p->cc) != cc_len || strncmp(p->cc, digits, cc_len) != 0)
+            continue;
+        if (nsn_fits(p, strlen(digits) - cc_len))
+            return p;
+        if (!first)
+            first = p;
+    }
+    return first;
+}
+
+/*
+ * Digits read as country code and number. On failure `clause` says why, worded
+ * to follow "read as international it ...".
+ */
+static bool read_international(const char *digits, char out[PHONE_E164_MAX], const char **iso2,
+                               char *clause, size_t size)
+{
+    size_t cc = calling_code_length(digits);
+    if (cc == 0) {
+        snprintf(clause, size, "does not start with a country calling code");
+        return false;
+    }
+    const struct numbering_plan *p = plan_of_code(digits, cc);
+    size_t len = strlen(digits) - cc;
+    if (!p) {
+        snprintf(clause, size, "starts with +%.*s, whose numbering plan homing does not know "
+                 "(write it with +)", (int)cc, digits);
+        return false;
+    }
+    if (!nsn_fits(p, len)) {
+        snprintf(clause, size, "is +%.*s %s, %zu digits after the country code; numbers in %s "
+                 "have %d to %d", (int)cc, digits, digits + cc, len, p->iso2, p->nsn_min,
+                 p->nsn_max);
+        return false;
+    }
+    *iso2 = p->iso2;
+    snprintf(out, PHONE_E164_MAX, "+%s", digits);
+    return true;
+}
+
+/* A number without "+" or the international prefix, and where its answer goes. */
+struct unmarked {
+    const char *input, *digits;
+    const struct numbering_plan *plan; /* the default country's */
+    char *out;                         /* [PHONE_E164_MAX] */
+    char *why;
+    size_t why_size;
+};
+
+static enum phone_result read_as_international(const struct unmarked *u)
+{
+    char clause[200];
+    const char *iso2;
+    if (read_international(u->digits, u->out, &iso2, clause, sizeof clause))
+        return PHONE_OK;
+    snprintf(u->why, u->why_size, "'%s' read as international %s", u->input, clause);
+    return PHONE_INVALID;
+}
+
+/* One valid reading wins; two that differ are refused with both, so the sender can choose. */
+static enum phone_result read_auto(const struct unmarked *u)
+{
+    char nat[PHONE_E164_MAX], intl[PHONE_E164_MAX], nat_why[256], clause[200];
+    const char *iso2 = NULL;
+    bool n = finish_national(u->digits, u->plan, u->input, nat, nat_why, sizeof nat_why);
+    bool i = read_international(u->digits, intl, &iso2, clause, sizeof clause);
+    if (n && i && strcmp(nat, intl) != 0) {
+        snprintf(u->why, u->why_size, "'%s' is ambiguous: national in %s it is %s, international "
+                 "it is %s (%s); write it with + or %s", u->input, u->plan->iso2, nat, intl,
+                 iso2, u->plan->intl);
+        return PHONE_AMBIGUOUS;
+    }
+    if (!n && !i) {
+        snprintf(u->why, u->why_size, "%s; read as international it %s", nat_why, clause);
+        return PHONE_INVALID;
+    }
+    memcpy(u->out, n ? nat : intl, PHONE_E164_MAX);
+    return PHONE_OK;
+}
+
+static enum phone_result read_unmarked(const struct unmarked *u, enum phone_reading reading)
+{
+    switch (reading) {
+    case PHONE_READ_INTERNATIONAL:
+        return read_as_international(u);
+    case PHONE_READ_AUTO:
+        return read_auto(u);
+    case PHONE_READ_NATIONAL:
+        break;
+    }
+    return result_of(finish_national(u->digits, u->plan, u->input, u->out, u->why, u->why_size));
+}
+
+enum phone_result phone_read(const char *input, const char *country, enum phone_reading reading,
+                             char out[PHONE_E164_MAX], char *why, size_t why_size)
 {
     char digits[40];
     if (!strip_separators(input, digits, sizeof digits, why, why_size))
-        return false;
+        return PHONE_INVALID;
     if (digits[0] == '\0' || (digits[0] == '+' && digits[1] == '\0')) {
         snprintf(why, why_size, "'%s' has no digits", input);
-        return false;
+        return PHONE_INVALID;
     }
     if (digits[0] == '+')
-        return finish_international(digits + 1, input, out, why, why_size);
+        return result_of(finish_international(digits + 1, input, out, why, why_size));
     const struct numbering_plan *plan = plan_for(country);
     if (!plan) {
         snprintf(why, why_size, "'%s' has no country code and the country '%s' is unknown; "
                  "write it as +<country code><number>", input, country ? country : "");
-        return false;
+        return PHONE_INVALID;
     }
     size_t il = strlen(plan->intl);
     if (strncmp(digits, plan->intl, il) == 0 && strlen(digits) > il + 4)
-        return finish_international(digits + il, input, out, why, why_size);
-    return finish_national(digits, plan, input, out, why, why_size);
+        return result_of(finish_international(digits + il, input, out, why, why_size));
+    struct unmarked u = { input, digits, plan, out, why, why_size };
+    return read_unmarked(&u, reading);
+}
+
+bool phone_normalize(const char *input, const char *country, char out[PHONE_E164_MAX],
+                     char *why, size_t why_size)
+{
+    return phone_read(input, country, PHONE_READ_NATIONAL, out, why, why_size) == PHONE_OK;
 }

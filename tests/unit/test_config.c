@@ -141,6 +141,25 @@ START_TEST(out_of_range_values_are_named)
 }
 END_TEST
 
+START_TEST(kannel_numbers_takes_one_of_three_readings)
+{
+    struct conf_errors errs = { 0 };
+    struct conf *c = load_text("kannel_compat = {\n  numbers = \"intl\";\n};\n", &errs);
+    ck_assert_ptr_null(c);
+    EXPECT_ERROR(&errs, 2, "kannel_compat.numbers: 'intl' is not one of auto/international/national");
+    conf_errors_free(&errs);
+    c = load_text("kannel_compat = { numbers = \"national\"; };\n", &errs);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_str_eq(c->kannel_compat.numbers, "national");
+    conf_free(c);
+    c = load_text("", &errs);
+    ck_assert_ptr_nonnull(c);
+    ck_assert_str_eq(c->kannel_compat.numbers, "auto");
+    conf_free(c);
+    conf_errors_free(&errs);
+}
+END_TEST
+
 START_TEST(duplicate_names_are_errors)
 {
     struct conf_errors errs = { 0 };
@@ -454,6 +473,7 @@ static Suite *suite(void)
     tcase_add_test(t, unknown_key_names_line_and_suggests);
     tcase_add_test(t, wrong_types_are_named);
     tcase_add_test(t, out_of_range_values_are_named);
+    tcase_add_test(t, kannel_numbers_takes_one_of_three_readings);
     tcase_add_test(t, duplicate_names_are_errors);
     tcase_add_test(t, route_to_unknown_modem_is_an_error);
     tcase_add_test(t, missing_required_keys);
